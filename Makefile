@@ -1,0 +1,55 @@
+# dify-mgmt-async: every task a newcomer needs. `make test` is what CI runs (.ci/run).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+SPECTRAL := node_modules/.bin/spectral
+SPEC   := openapi/management.yaml
+
+.PHONY: install generate check-generated lint-spec lint typecheck pytest test demo bench clean
+
+## install: create .venv with the package, its extras and the pinned dev tools
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,emulator,examples]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+## generate: regenerate src/dify_mgmt_async/_generated and _resources.py from the spec
+generate: $(STAMP)
+	$(PY) generator/generate.py
+
+## check-generated: fail if the committed generated code differs from a fresh `make generate`
+check-generated: $(STAMP)
+	$(PY) generator/generate.py --check
+
+## lint-spec: openapi-spec-validator and Spectral (spectral:oas, no errors, no warnings)
+lint-spec: $(STAMP) $(NODE_STAMP)
+	$(BIN)/openapi-spec-validator $(SPEC)
+	$(SPECTRAL) lint $(SPEC) --ruleset .spectral.yaml --fail-severity=warn
+
+## lint: ruff check and ruff format --check
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## typecheck: mypy --strict on src/ (generated code included) and the user-view typing file
+typecheck: $(STAMP)
+	$(BIN)/mypy src tests/typing
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+## test: everything CI checks
+test: lint-spec check-generated lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,56 @@
+"""Bearer auth, injected per request so a rotating token is read at send time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
+
+import httpx
+
+from ._errors import ConfigurationError
+
+__all__ = ["BearerAuth", "TokenProvider"]
+
+TokenProvider = Callable[[], Awaitable[str]]
+"""An async callable returning the current token; called before every request, so keep it cheap (cache)."""
+
+
+def _header(token: object) -> str:
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigurationError("token: must be a non-empty string")
+    if any(c in token for c in "\r\n\0"):
+        raise ConfigurationError("token: must not contain line breaks or NUL")
+    return f"Bearer {token.strip()}"
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` from a fixed token or an async token provider.
+
+    The token never appears in ``repr``; the header is marked sensitive for httpx's logging.
+    """
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(self, token: str | TokenProvider) -> None:
+        if callable(token):
+            self._provider: TokenProvider | None = token
+            self._header: str | None = None
+        else:
+            self._provider = None
+            self._header = _header(token)
+
+    def __repr__(self) -> str:
+        kind = "provider" if self._provider is not None else "static"
+        return f"BearerAuth({kind}, token=<redacted>)"
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        header = self._header
+        if header is None:
+            assert self._provider is not None
+            header = _header(await self._provider())
+        request.headers["Authorization"] = header
+        yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        raise RuntimeError("dify-mgmt-async is async-only; use httpx.AsyncClient")
+        yield request  # pragma: no cover - makes this a generator

@@ -1,0 +1,228 @@
+"""Every error the SDK raises, and the one function that turns a non-2xx answer into one of them."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "DifyError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "from_response",
+]
+
+
+class DifyError(Exception):
+    """Base of every error this SDK raises."""
+
+
+class ConfigurationError(DifyError, ValueError):
+    """The client cannot be built: a base URL or token is missing or malformed."""
+
+
+class InvalidArgumentError(DifyError, ValueError):
+    """An argument is invalid; raised before anything is sent. The message names the argument."""
+
+
+class APIError(DifyError):
+    """Something went wrong talking to the server. ``request`` is what was being sent."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APIConnectionError(APIError):
+    """No answer: the connection failed, was dropped, or the request could not be sent."""
+
+    def __init__(self, message: str = "Connection error.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+class APITimeoutError(APIConnectionError):
+    """No answer in time (connect, read, write, pool, or the per-call deadline)."""
+
+    def __init__(self, message: str = "Request timed out.", *, request: httpx.Request | None = None) -> None:
+        super().__init__(message, request=request)
+
+
+class APIResponseValidationError(APIError):
+    """A success status whose body is not what the spec promises (not JSON, missing fields, wrong types)."""
+
+    def __init__(self, response: httpx.Response, message: str) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+
+
+class APIStatusError(APIError):
+    """The server answered with a non-2xx status.
+
+    ``error_code`` and ``message`` come from the body when it is the contract's
+    ``{error_code, error}`` or deployed Dify's ``{code, message, status}``; otherwise
+    ``error_code`` is ``None`` and ``message`` is the start of the body or the reason phrase.
+    """
+
+    status_code: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        error_code: str | None,
+        body: object,
+    ) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code = response.status_code
+        self.error_code = error_code
+        self.headers = response.headers
+        self.body = body
+
+    def __str__(self) -> str:
+        code = f" {self.error_code}" if self.error_code else ""
+        where = ""
+        if self.request is not None:
+            where = f" ({self.request.method} {self.request.url.copy_with(query=None)})"
+        return f"{self.status_code}{code}: {self.message}{where}"
+
+
+class BadRequestError(APIStatusError):
+    """400: a parameter is missing, malformed or out of range."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the token is missing, unknown, revoked or expired."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the token's user may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no resource has this id."""
+
+
+class ConflictError(APIStatusError):
+    """409: the change conflicts with an existing resource, such as a duplicate name."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests. ``retry_after`` is the server's hint in seconds, or ``None``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        error_code: str | None,
+        body: object,
+    ) -> None:
+        super().__init__(message, response=response, error_code=error_code, body=body)
+        self.retry_after = parse_retry_after(response.headers)
+
+
+class InternalServerError(APIStatusError):
+    """A 5xx status: the server (or a proxy in front of it) failed."""
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    429: RateLimitError,
+}
+
+_MAX_MESSAGE = 300
+
+
+def _decode_body(response: httpx.Response) -> object:
+    """The body as JSON if it is JSON, else as text (never raises)."""
+    content = response.content
+    if not content:
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", errors="replace")
+
+
+def _code_and_message(body: object, response: httpx.Response) -> tuple[str | None, str]:
+    if isinstance(body, dict):
+        code = body.get("error_code", body.get("code"))
+        message = body.get("error", body.get("message"))
+        if isinstance(message, dict):  # some proxies nest {"error": {"message": ...}}
+            message = message.get("message")
+        return (str(code) if code is not None else None), (str(message) if message is not None else _reason(response))
+    if isinstance(body, str) and body.strip():
+        text = " ".join(body.split())
+        return None, text[:_MAX_MESSAGE] + ("…" if len(text) > _MAX_MESSAGE else "")
+    return None, _reason(response)
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        phrase = response.reason_phrase
+    except ValueError:  # not an IANA status, such as 520
+        phrase = ""
+    return phrase or f"HTTP {response.status_code}"
+
+
+def from_response(response: httpx.Response) -> APIStatusError:
+    """The error for a non-2xx answer, whatever its status and body. Never raises itself."""
+    body = _decode_body(response)
+    error_code, message = _code_and_message(body, response)
+    status = response.status_code
+    cls = _BY_STATUS.get(status) or (InternalServerError if status >= 500 else APIStatusError)
+    return cls(message, response=response, error_code=error_code, body=body)
+
+
+def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | None = None) -> float | None:
+    """Seconds to wait from ``retry-after-ms``, or ``Retry-After`` as delta-seconds or an HTTP-date.
+
+    Returns ``None`` when absent or unparseable; a date in the past or a negative value gives 0.
+    """
+    value: Any = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(float(value) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+        return None
+    return max(seconds, 0.0)

@@ -1,0 +1,162 @@
+# Generated from openapi/management.yaml by `make generate`. Do not edit by hand.
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.indexing_status import IndexingStatus
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="Document")
+
+
+@_attrs_define
+class Document:
+    """A document in a dataset.
+
+    Attributes:
+        id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
+            valid UUIDs.
+        name (str): The document's name, from the uploaded file name.
+        created_at (int | Unset): Unix time in seconds.
+        status (str | Unset): Whether the document is in use: `enabled`, `disabled` or `archived`.
+        indexing_status (IndexingStatus | str | Unset): A document's indexing status as a server reports it; an unknown
+            value is kept as a string.
+        word_count (int | None | Unset): Words in the document; set when indexing completes.
+        parsing_error (None | str | Unset): Why indexing failed, when `indexing_status` is `error`.
+    """
+
+    id: str
+    name: str
+    created_at: int | Unset = UNSET
+    status: str | Unset = UNSET
+    indexing_status: IndexingStatus | str | Unset = UNSET
+    word_count: int | None | Unset = UNSET
+    parsing_error: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = self.id
+
+        name = self.name
+
+        created_at = self.created_at
+
+        status = self.status
+
+        indexing_status: str | Unset
+        if isinstance(self.indexing_status, Unset):
+            indexing_status = UNSET
+        elif isinstance(self.indexing_status, IndexingStatus):
+            indexing_status = self.indexing_status.value
+        else:
+            indexing_status = self.indexing_status
+
+        word_count: int | None | Unset
+        if isinstance(self.word_count, Unset):
+            word_count = UNSET
+        else:
+            word_count = self.word_count
+
+        parsing_error: None | str | Unset
+        if isinstance(self.parsing_error, Unset):
+            parsing_error = UNSET
+        else:
+            parsing_error = self.parsing_error
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "name": name,
+            }
+        )
+        if created_at is not UNSET:
+            field_dict["created_at"] = created_at
+        if status is not UNSET:
+            field_dict["status"] = status
+        if indexing_status is not UNSET:
+            field_dict["indexing_status"] = indexing_status
+        if word_count is not UNSET:
+            field_dict["word_count"] = word_count
+        if parsing_error is not UNSET:
+            field_dict["parsing_error"] = parsing_error
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        id = d.pop("id")
+
+        name = d.pop("name")
+
+        created_at = d.pop("created_at", UNSET)
+
+        status = d.pop("status", UNSET)
+
+        def _parse_indexing_status(data: object) -> IndexingStatus | str | Unset:
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                componentsschemas_indexing_status_value_type_0 = IndexingStatus(data)
+
+                return componentsschemas_indexing_status_value_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(IndexingStatus | str | Unset, data)
+
+        indexing_status = _parse_indexing_status(d.pop("indexing_status", UNSET))
+
+        def _parse_word_count(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        word_count = _parse_word_count(d.pop("word_count", UNSET))
+
+        def _parse_parsing_error(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        parsing_error = _parse_parsing_error(d.pop("parsing_error", UNSET))
+
+        document = cls(
+            id=id,
+            name=name,
+            created_at=created_at,
+            status=status,
+            indexing_status=indexing_status,
+            word_count=word_count,
+            parsing_error=parsing_error,
+        )
+
+        document.additional_properties = d
+        return document
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

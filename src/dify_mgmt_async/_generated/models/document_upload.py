@@ -1,0 +1,104 @@
+# Generated from openapi/management.yaml by `make generate`. Do not edit by hand.
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from .. import types
+from ..types import UNSET, File, Unset
+
+if TYPE_CHECKING:
+    from ..models.process_rule import ProcessRule
+
+
+T = TypeVar("T", bound="DocumentUpload")
+
+
+@_attrs_define
+class DocumentUpload:
+    """The multipart form of an upload.
+
+    Attributes:
+        file (File): The file; its part's filename names the document.
+        process_rule (ProcessRule | Unset): How a document is split into chunks for indexing; the server's defaults
+            apply to what is left out.
+    """
+
+    file: File
+    process_rule: ProcessRule | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        file = self.file.to_tuple()
+
+        process_rule: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.process_rule, Unset):
+            process_rule = self.process_rule.to_dict()
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "file": file,
+            }
+        )
+        if process_rule is not UNSET:
+            field_dict["process_rule"] = process_rule
+
+        return field_dict
+
+    def to_multipart(self) -> types.RequestFiles:
+        files: types.RequestFiles = []
+
+        files.append(("file", self.file.to_tuple()))
+
+        if not isinstance(self.process_rule, Unset):
+            files.append(("process_rule", (None, json.dumps(self.process_rule.to_dict()).encode(), "application/json")))
+
+        for prop_name, prop in self.additional_properties.items():
+            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
+
+        return files
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.process_rule import ProcessRule  # noqa: PLC0415
+
+        d = dict(src_dict)
+        file = File(payload=BytesIO(d.pop("file")))
+
+        _process_rule = d.pop("process_rule", UNSET)
+        process_rule: ProcessRule | Unset
+        if isinstance(_process_rule, Unset):
+            process_rule = UNSET
+        else:
+            process_rule = ProcessRule.from_dict(_process_rule)
+
+        document_upload = cls(
+            file=file,
+            process_rule=process_rule,
+        )
+
+        document_upload.additional_properties = d
+        return document_upload
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

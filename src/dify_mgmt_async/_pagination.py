@@ -1,0 +1,90 @@
+"""The pager every paginated method returns: await it for one page, ``async for`` for every item."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+from ._generated.types import Unset
+
+__all__ = ["AsyncPager"]
+
+
+class _Page(Protocol):
+    @property
+    def data(self) -> Sequence[Any]: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def total(self) -> int | Unset: ...
+    @property
+    def has_more(self) -> bool | Unset: ...
+
+
+P = TypeVar("P", bound=_Page)
+I_co = TypeVar("I_co", covariant=True)
+
+FetchPage = Callable[[dict[str, Any]], Awaitable[P]]
+
+
+def has_next_page(page: _Page, page_number: int, requested_limit: int | None) -> bool:
+    """The contract's rule: ``has_more`` when given; else ``page * limit < total``; else a full page."""
+    if isinstance(page.has_more, bool):
+        return page.has_more
+    limit = page.limit or requested_limit or len(page.data)
+    if isinstance(page.total, int):
+        return page_number * limit < page.total
+    return len(page.data) >= limit
+
+
+class AsyncPager(Generic[P, I_co]):
+    """One page when awaited; every item of every page, in order and without repeats, when iterated.
+
+    Iteration starts at the ``page`` given (default 1) and stops on the last page, on an empty
+    page, or on a page with nothing new (a server that ignores ``page`` cannot loop it forever).
+    Items are de-duplicated by ``id``, so an item that moves across a page boundary while
+    paging is yielded once.
+    """
+
+    __slots__ = ("_fetch", "_kwargs")
+
+    def __init__(self, fetch: FetchPage[P], kwargs: dict[str, Any]) -> None:
+        self._fetch = fetch
+        self._kwargs = kwargs
+
+    def __await__(self) -> Generator[Any, None, P]:
+        return self._fetch(dict(self._kwargs)).__await__()
+
+    def __aiter__(self) -> AsyncIterator[I_co]:
+        return self._items()
+
+    async def pages(self) -> AsyncIterator[P]:
+        """Every page, in order, following the same stop rules as item iteration."""
+        kwargs = dict(self._kwargs)
+        number = kwargs.get("page")
+        number = number if isinstance(number, int) else 1
+        limit = kwargs.get("limit")
+        requested = limit if isinstance(limit, int) else None
+        seen: set[object] = set()
+        while True:
+            kwargs["page"] = number
+            page = await self._fetch(dict(kwargs))
+            ids = [key for key in (getattr(item, "id", None) for item in page.data) if key is not None]
+            if ids and seen.issuperset(ids):
+                return  # the server repeated a page it already sent
+            seen.update(ids)
+            yield page
+            if not page.data or not has_next_page(page, number, requested):
+                return
+            number += 1
+
+    async def _items(self) -> AsyncIterator[I_co]:
+        yielded: set[object] = set()
+        async for page in self.pages():
+            for item in page.data:
+                key = getattr(item, "id", None)
+                if key is not None:
+                    if key in yielded:
+                        continue
+                    yielded.add(key)
+                yield item
