@@ -47,8 +47,10 @@ async def main() -> None:
         except NotFoundError as exc:
             code: str | None = exc.error_code
             status: int = exc.status_code
+            print(code, status)
         except RateLimitError as exc:
             wait: float | None = exc.retry_after
+            print(wait)
         stats: Stats = dify.stats
         print(names, keys, doc, stats)
 
