@@ -1,0 +1,172 @@
+"""Run the emulator: ``EmulatorServer`` (a uvicorn server in a background thread) and the command line."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from .app import CONTROL_HEADER, build_app
+from .store import EmulatorConfig, Store
+
+__all__ = ["EmulatorServer", "main", "parse_args"]
+
+
+class EmulatorServer:
+    """The emulator on ``host:port`` (0 picks a free port), served from a daemon thread.
+
+    ``with EmulatorServer(rate=5) as emu:`` then ``emu.base_url``, ``emu.token``, ``emu.store``
+    (counters, uploads), ``emu.configure(fail_rate=0.1)``.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, config: EmulatorConfig | None = None, **settings: Any):
+        self.config = config or EmulatorConfig()
+        for name, value in settings.items():
+            if not hasattr(self.config, name):
+                raise TypeError(f"unknown emulator setting {name!r}")
+            setattr(self.config, name, value)
+        self.store = Store(self.config)
+        self.upload_dir = tempfile.mkdtemp(prefix="dify-emulator-")
+        self.app = build_app(store=self.store, upload_dir=self.upload_dir)
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def token(self) -> str:
+        return self.config.token
+
+    @property
+    def control_secret(self) -> str:
+        return self.config.control_secret
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        return {CONTROL_HEADER: self.config.control_secret}
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def configure(self, **changes: Any) -> None:
+        """Change fault/rate/indexing settings at run time (as ``POST /_emulator/config`` does)."""
+        self.config.update(changes)
+
+    def stats(self) -> dict[str, Any]:
+        return self.store.stats()
+
+    def _uvicorn_config(self) -> uvicorn.Config:
+        return uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            http="h11",
+            loop="asyncio",
+            backlog=4096,
+            timeout_keep_alive=30,
+        )
+
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        server = self._server = uvicorn.Server(self._uvicorn_config())
+        self._thread = threading.Thread(target=server.run, name="dify-emulator", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.005)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+            self._server = self._thread = None
+        shutil.rmtree(self.upload_dir, ignore_errors=True)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get("DIFY_EMULATOR_" + name, default)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m dify_mgmt_async.emulator",
+        description="A stateful local emulator of the Dify Management API. Every flag has a DIFY_EMULATOR_* env var.",
+    )
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="env DIFY_EMULATOR_HOST (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=int(_env("PORT", "5001")), help="env DIFY_EMULATOR_PORT; 0: a free one")
+    p.add_argument("--token", default=_env("TOKEN", ""), help="bootstrap token; env DIFY_EMULATOR_TOKEN")
+    p.add_argument("--control-secret", default=_env("CONTROL_SECRET", ""), help="env DIFY_EMULATOR_CONTROL_SECRET")
+    p.add_argument("--rate", type=float, default=float(_env("RATE", "0")), help="requests/s per token (0: off)")
+    p.add_argument("--burst", type=int, default=int(_env("BURST", "10")), help="token bucket size")
+    p.add_argument("--fail-rate", type=float, default=float(_env("FAIL_RATE", "0")), help="probability of a 5xx")
+    p.add_argument("--latency-ms", type=float, default=float(_env("LATENCY_MS", "0")), help="added latency")
+    p.add_argument("--drop-rate", type=float, default=float(_env("DROP_RATE", "0")), help="probability of a drop")
+    p.add_argument("--indexing-seconds", type=float, default=float(_env("INDEXING_SECONDS", "2")))
+    p.add_argument("--indexing-fail-rate", type=float, default=float(_env("INDEXING_FAIL_RATE", "0")))
+    p.add_argument("--max-upload-mb", type=float, default=float(_env("MAX_UPLOAD_MB", "15")))
+    p.add_argument("--seed", type=int, default=None, help="seed of the fault dice; env DIFY_EMULATOR_SEED")
+    p.add_argument("--port-file", default=_env("PORT_FILE", ""), help="write 'base_url token secret' here once up")
+    args = p.parse_args(argv)
+    if args.seed is None and _env("SEED", ""):
+        args.seed = int(_env("SEED", ""))
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    config = EmulatorConfig(token=args.token, control_secret=args.control_secret, seed=args.seed)
+    config.update(
+        {
+            "rate": args.rate,
+            "burst": args.burst,
+            "fail_rate": args.fail_rate,
+            "latency_ms": args.latency_ms,
+            "drop_rate": args.drop_rate,
+            "indexing_seconds": args.indexing_seconds,
+            "indexing_fail_rate": args.indexing_fail_rate,
+            "max_upload_mb": args.max_upload_mb,
+        }
+    )
+    emulator = EmulatorServer(args.host, args.port, config)
+    emulator.start()
+    print(f"Dify Management emulator on {emulator.base_url}", flush=True)
+    print(f"  token:          {emulator.token}", flush=True)
+    print(f"  control secret: {emulator.control_secret} (header {CONTROL_HEADER}, under /_emulator/)", flush=True)
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w", encoding="utf-8") as fh:
+            fh.write(f"{emulator.base_url} {emulator.token} {emulator.control_secret}\n")
+        os.replace(args.port_file + ".tmp", args.port_file)
+    try:
+        while emulator._thread is not None and emulator._thread.is_alive():
+            emulator._thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
