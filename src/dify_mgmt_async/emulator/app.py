@@ -59,7 +59,7 @@ def _string(
 ) -> str:
     if not isinstance(value, str):
         raise invalid(f"{name}: must be a string")
-    if len(value) < min_length or (min_length and not value.strip()):
+    if len(value) < min_length:
         raise invalid(f"{name}: must not be empty")
     if len(value) > max_length:
         raise invalid(f"{name}: must be at most {max_length} characters")
@@ -71,6 +71,8 @@ def _string(
 
 
 def _integer(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 3.0 is the integer 3
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(f"{name}: must be an integer")
     if value < minimum:
@@ -458,6 +460,10 @@ def _operation(operation_id: str, handler: Handler, store: Store) -> Callable[[R
         try:
             key = store.authenticate(request.headers.get("authorization"))
             store.take(key.token)
+            allowed = QUERY.get(operation_id, ())
+            for name in request.query_params:
+                if name not in allowed:
+                    raise invalid(f"{name}: unknown query parameter")
             return await handler(request, store)
         except ApiError as exc:
             return _error(exc)
@@ -465,6 +471,13 @@ def _operation(operation_id: str, handler: Handler, store: Store) -> Callable[[R
     endpoint.__name__ = operation_id
     return endpoint
 
+
+QUERY: dict[str, tuple[str, ...]] = {
+    "list_apps": ("page", "limit", "name", "mode"),
+    "list_datasets": ("page", "limit", "name"),
+    "list_documents": ("page", "limit", "status"),
+    "list_api_keys": ("page", "limit"),
+}
 
 OPERATIONS: list[tuple[str, str, str, Handler]] = [
     ("GET", "/apps", "list_apps", list_apps),
