@@ -6,6 +6,7 @@ async with DifyManagementClient(base_url="https://dify.example.com", token="..."
     app = await dify.apps.create(name="客服助手", mode="chat")
 """
 
+from . import bulk
 from ._client import DifyManagementClient
 from ._core import RetryEvent
 from ._errors import (
@@ -68,5 +69,6 @@ __all__ = [
     "Stats",
     "Unset",
     "__version__",
+    "bulk",
 ]
 __all__ += _models.__all__

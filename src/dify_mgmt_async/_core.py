@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -169,7 +169,8 @@ class Core:
                 raise APITimeoutError(f"{method} {url}: {exc}") from None
             response: httpx.Response | None = None
             error: Exception | None = None
-            request = self._build(method, full_url, params, json, upload, deadline)
+            body = upload.stream() if upload is not None else None
+            request = self._build(method, full_url, params, json, upload, body, deadline)
             try:
                 with self._deadline_scope(deadline):
                     response = await self.http.send(request, auth=self.auth)
@@ -179,6 +180,9 @@ class Core:
                 error = httpx.ReadTimeout("the per-call timeout passed", request=request)
             finally:
                 engine.leave()
+                if body is not None:
+                    with anyio.CancelScope(shield=True):
+                        await body.aclose()  # close the file now, even when cancelled mid-upload
             if response is not None and response.is_success:
                 engine.on_success(was_retry=rate_limit_retries + other_retries > 0)
                 return response
@@ -232,6 +236,7 @@ class Core:
         params: dict[str, Any] | None,
         json: Any,
         upload: MultipartBody | None,
+        body: AsyncGenerator[bytes, None] | None,
         deadline: float | None,
     ) -> httpx.Request:
         timeout = self.options.attempt_timeout
@@ -244,9 +249,7 @@ class Core:
                 pool=min(left, timeout.pool or left),
             )
         if upload is not None:
-            return self.http.build_request(
-                method, url, content=upload.stream(), headers=upload.headers, timeout=timeout
-            )
+            return self.http.build_request(method, url, content=body, headers=upload.headers, timeout=timeout)
         return self.http.build_request(method, url, params=params, json=json, timeout=timeout)
 
     @staticmethod

@@ -175,14 +175,23 @@ class RateLimitEngine:
         self._decreased_in = -1  # the gate generation in which the limit last shrank
 
     async def enter(self, deadline: float | None) -> None:
-        """Wait for the gate and a slot; on return one request may be sent (call ``leave`` after)."""
-        while True:
-            await self.gate.wait(deadline)
+        """Take a slot, then wait for the gate; on return one request may be sent (call ``leave`` after).
+
+        The slot is taken first so that during a cooldown only ``limit`` tasks wait at the gate
+        and the rest queue quietly at the limiter: a long storm costs O(limit) wake-ups per
+        cooldown, not O(tasks).
+        """
+        if deadline is None:
             await self.limiter.acquire()
-            if not self.gate.is_closed():
-                self.requests += 1
-                return
-            self.limiter.release()  # a cooldown started while we queued: wait it out without holding a slot
+        else:
+            with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
+                await self.limiter.acquire()
+        try:
+            await self.gate.wait(deadline)
+        except BaseException:
+            self.limiter.release()
+            raise
+        self.requests += 1
 
     def leave(self) -> None:
         self.limiter.release()

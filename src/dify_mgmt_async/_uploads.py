@@ -14,7 +14,8 @@ import json
 import mimetypes
 import os
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -41,7 +42,7 @@ class _Source:
     size: int | None
     replayable: bool = True
 
-    def chunks(self) -> AsyncIterator[bytes]:
+    def chunks(self) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError
 
 
@@ -50,7 +51,7 @@ class _BytesSource(_Source):
         self._data = data
         self.size = len(data)
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         view = memoryview(self._data)
         for start in range(0, len(view), UPLOAD_CHUNK_SIZE):
             yield bytes(view[start : start + UPLOAD_CHUNK_SIZE])
@@ -61,7 +62,7 @@ class _PathSource(_Source):
         self._path = path
         self.size = size
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         async with await anyio.open_file(self._path, "rb") as handle:
             while chunk := await handle.read(UPLOAD_CHUNK_SIZE):
                 yield chunk
@@ -75,7 +76,7 @@ class _FileObjectSource(_Source):
         self.replayable = start is not None
         self._used = False
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         if self._start is not None:
             await anyio.to_thread.run_sync(self._handle.seek, self._start)
         elif self._used:
@@ -93,7 +94,7 @@ class _IterableSource(_Source):
         self.size = None
         self._used = False
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         if self._used:
             raise InvalidArgumentError("file: an async iterable can be sent only once and cannot be replayed")
         self._used = True
@@ -152,18 +153,19 @@ class MultipartBody:
             headers["Content-Length"] = str(self.content_length)
         return headers
 
-    async def stream(self) -> AsyncIterator[bytes]:
+    async def stream(self) -> AsyncGenerator[bytes, None]:
         """One attempt's body. Raises if the file yields a different number of bytes than measured."""
         total = self.source.size
         sent = 0
         yield self._head
-        async for chunk in self.source.chunks():
-            sent += len(chunk)
-            if total is not None and sent > total:
-                raise InvalidArgumentError(f"file: grew while uploading (more than {total} bytes)")
-            yield chunk
-            if self.on_progress is not None:
-                self.on_progress(sent, total)
+        async with aclosing(self.source.chunks()) as chunks:
+            async for chunk in chunks:
+                sent += len(chunk)
+                if total is not None and sent > total:
+                    raise InvalidArgumentError(f"file: grew while uploading (more than {total} bytes)")
+                yield chunk
+                if self.on_progress is not None:
+                    self.on_progress(sent, total)
         if total is not None and sent != total:
             raise InvalidArgumentError(f"file: changed while uploading ({sent} of {total} bytes read)")
         yield self._tail
