@@ -51,5 +51,9 @@ pytest: $(STAMP)
 ## test: everything CI checks
 test: lint-spec check-generated lint typecheck pytest
 
+## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
+demo: $(STAMP)
+	DIFY_MGMT_BASE_URL= DIFY_MGMT_TOKEN= $(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
+
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache
