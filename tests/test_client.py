@@ -413,3 +413,31 @@ async def test_with_options_zero_disables_rate_limit_retries() -> None:
         with pytest.raises(RateLimitError):
             await dify.with_options(max_retries=0).apps.get("a1")
     assert len(server.requests) == 1
+
+
+def test_second_trio_run_raises_clear_error() -> None:
+    """A client used from a second trio.run raises the same clear DifyError."""
+    import trio
+
+    server = Recorder()
+    dify = DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server))
+    trio.run(dify.apps.get, "a1")
+    with pytest.raises(DifyError, match="event loop"):
+        trio.run(dify.apps.get, "a1")
+    assert len(server.requests) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a plain (sync) callable passed as token is taken for an async provider; the request then "
+    "fails with a bare TypeError ('object str can't be used in await expression') instead of a clear "
+    "ConfigurationError/DifyError",
+)
+@pytest.mark.anyio
+async def test_sync_callable_token_gives_clear_error() -> None:
+    """A sync callable as token raises a DifyError naming `token`, not a bare TypeError."""
+    server = Recorder()
+    async with DifyManagementClient(BASE, lambda: TOKEN, transport=httpx.MockTransport(server)) as dify:  # type: ignore[arg-type,return-value]
+        with pytest.raises(DifyError, match="token"):
+            await dify.apps.get("a1")
+    assert server.requests == []

@@ -32,6 +32,7 @@ STATUSES: list[tuple[int, type[APIStatusError]]] = [
     (401, AuthenticationError),
     (403, PermissionDeniedError),
     (404, NotFoundError),
+    (302, APIStatusError),
     (409, ConflictError),
     (418, APIStatusError),
     (422, APIStatusError),

@@ -500,3 +500,35 @@ async def test_process_rule_as_dict_and_model_send_the_same(mock: respx.MockRout
     boundary2 = route.calls[1].request.headers["content-type"].split("boundary=")[1].encode()
     assert first.replace(boundary1, b"B") == second.replace(boundary2, b"B")
     assert b'{"chunk_size":500,"chunk_overlap":50,"separator":"\\n\\n"}' in first
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [("a/b", "a%2Fb"), ("../datasets/x", "..%2Fdatasets%2Fx"), ("a?x=1", "a%3Fx%3D1"), ("a#f", "a%23f")],
+)
+async def test_path_params_are_percent_encoded(value: str, encoded: str) -> None:
+    """An id with '/', '?' or '#' stays inside its path segment (no traversal to another endpoint)."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=APP)
+
+    async with DifyManagementClient(BASE, "tok", transport=httpx.MockTransport(handler)) as dify:
+        await dify.apps.get(value)
+    assert seen[0].url.raw_path == f"{API}/apps/{encoded}".encode()
+
+
+@pytest.mark.anyio
+async def test_base_url_path_prefix_is_kept() -> None:
+    """A base_url with a path prefix (a reverse proxy) keeps it before /api/management."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=USER)
+
+    async with DifyManagementClient(BASE + "/dify/", "tok", transport=httpx.MockTransport(handler)) as dify:
+        await dify.users.get_current()
+    assert seen[0].url.path == "/dify/api/management/users/current"
