@@ -135,7 +135,11 @@ def check_fields(
 
 
 def check_process_rule(raw: Any) -> dict[str, Any]:
-    rule = check_fields(raw, PROCESS_RULE, where="process_rule")
+    try:
+        rule = check_fields(raw, PROCESS_RULE, where="process_rule")
+    except ApiError as exc:
+        message = exc.message if exc.message.startswith("process_rule") else f"process_rule.{exc.message}"
+        raise invalid(message) from None
     size = rule.get("chunk_size", 500)
     overlap = rule.get("chunk_overlap", 0)
     if overlap >= size:
