@@ -345,11 +345,6 @@ async def test_aclose_closes_the_pool() -> None:
     assert dify._http.is_closed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a request on a closed client raises httpx's bare RuntimeError "
-    "('Cannot send a request, as the client has been closed.') instead of a DifyError",
-)
 @pytest.mark.anyio
 async def test_request_after_aclose_raises_dify_error() -> None:
     """A request on a closed client raises a DifyError."""
@@ -427,12 +422,6 @@ def test_second_trio_run_raises_clear_error() -> None:
     assert len(server.requests) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a plain (sync) callable passed as token is taken for an async provider; the request then "
-    "fails with a bare TypeError ('object str can't be used in await expression') instead of a clear "
-    "ConfigurationError/DifyError",
-)
 @pytest.mark.anyio
 async def test_sync_callable_token_gives_clear_error() -> None:
     """A sync callable as token raises a DifyError naming `token`, not a bare TypeError."""

@@ -296,7 +296,9 @@ def mock() -> Iterator[respx.MockRouter]:
 
 
 def _client() -> DifyManagementClient:
-    return DifyManagementClient(BASE, "tok-123", max_retries=0)
+    # respx patches httpx's own transport; the SDK's default under asyncio is aiohttp, so inject
+    # httpx's transport explicitly (the documented way to use respx with this SDK).
+    return DifyManagementClient(BASE, "tok-123", max_retries=0, transport=httpx.AsyncHTTPTransport())
 
 
 @pytest.mark.anyio

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 
 import httpx
@@ -47,7 +48,10 @@ class BearerAuth(httpx.Auth):
         header = self._header
         if header is None:
             assert self._provider is not None
-            header = _header(await self._provider())
+            pending = self._provider()
+            if not inspect.isawaitable(pending):
+                raise ConfigurationError("token: a callable token must be async (return an awaitable str)")
+            header = _header(await pending)
         request.headers["Authorization"] = header
         yield request
 

@@ -26,6 +26,7 @@ from ._errors import ConfigurationError
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
+from ._transport import DefaultTransport
 
 __all__ = ["DifyManagementClient"]
 
@@ -110,7 +111,7 @@ class DifyManagementClient(Namespaces):
         if http_client is None:
             limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
             http_client = httpx.AsyncClient(
-                transport=transport,
+                transport=transport or DefaultTransport(max_connections=max_concurrency),
                 limits=limits,
                 timeout=options.attempt_timeout,
                 headers={"User-Agent": USER_AGENT},

@@ -156,6 +156,8 @@ class Core:
     ) -> httpx.Response:
         """Send with the client's limits and retry policy; return a 2xx response or raise a ``DifyError``."""
         self._check_loop()
+        if self.http.is_closed:
+            raise DifyError("this DifyManagementClient is closed; create a new one")
         method = method.upper()
         opts = self.options
         engine = self.engine
@@ -196,8 +198,12 @@ class Core:
                 rng=engine.rng,
             )
             if decision.kind == "rate_limited":
+                # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait closes
+                # nothing: this call fails fast, and so will the others if the server insists.
                 cooldown = decision.wait if decision.retry else decision.retry_after
-                engine.on_rate_limited(cooldown if cooldown is not None else 1.0)
+                if cooldown is not None and cooldown > opts.retry.max_retry_wait:
+                    cooldown = None
+                engine.on_rate_limited(cooldown)
             if not decision.retry:
                 raise self._error(request, response, error, decision.reason if decision.kind else None)
             refusal = self._refuse_retry(decision, upload, deadline, error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from typing import Any
 
@@ -65,7 +66,11 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A success status whose body is not what the spec promises (not JSON, missing fields, wrong types)."""
+    """A 2xx whose body the spec's model cannot be read from: not JSON, required fields missing, wrong shape.
+
+    Scalar field types are not checked one by one (that would cost every call); a field the
+    server sends with another type than documented is kept as sent.
+    """
 
     def __init__(self, response: httpx.Response, message: str) -> None:
         super().__init__(message, request=response.request)
@@ -206,9 +211,11 @@ def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | N
     value: Any = headers.get("retry-after-ms")
     if value is not None:
         try:
-            return max(float(value) / 1000.0, 0.0)
+            millis = float(value)
         except ValueError:
-            pass
+            millis = math.nan
+        if math.isfinite(millis):
+            return max(millis / 1000.0, 0.0)
     value = headers.get("retry-after")
     if value is None:
         return None
@@ -223,6 +230,6 @@ def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | N
         if when is None:
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
-    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN or infinite
+    if not math.isfinite(seconds):
         return None
     return max(seconds, 0.0)

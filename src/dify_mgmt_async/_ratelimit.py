@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import random
 from dataclasses import dataclass
 
@@ -68,6 +69,8 @@ class CooldownGate:
 
     def close_for(self, seconds: float) -> bool:
         """Push the resume time to now + ``seconds``; True if this started a new cooldown."""
+        if not math.isfinite(seconds):
+            return False
         now = anyio.current_time()
         until = now + max(seconds, 0.0)
         if until <= self.resume_at:
@@ -201,9 +204,11 @@ class RateLimitEngine:
         if not was_retry:
             self.budget.refund()
 
-    def on_rate_limited(self, wait: float) -> None:
-        """A 429 arrived: close the gate for ``wait`` seconds; shrink the limit once per cooldown."""
+    def on_rate_limited(self, wait: float | None) -> None:
+        """A 429 arrived: close the gate for ``wait`` seconds (None: count only); shrink the limit once per cooldown."""
         self.rate_limited += 1
+        if wait is None:
+            return
         started = self.gate.close_for(wait)
         if self._decreased_in != self.gate.generation:
             self._decreased_in = self.gate.generation

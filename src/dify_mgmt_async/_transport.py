@@ -1,0 +1,144 @@
+"""The default transport: aiohttp under asyncio, httpx's own under trio.
+
+httpx's default (httpcore) pool scans every connection for every request, so its cost per call
+grows with concurrency; aiohttp's does not. ``AiohttpTransport`` is an ``httpx.AsyncBaseTransport``
+so auth, the request model and ``MockTransport``/respx keep working unchanged.
+
+Exceptions are mapped so the retry policy can tell "never sent" from "sent, answer lost"
+(httpx-aiohttp 0.2.0 maps every aiohttp connection error to ``ConnectTimeout``, which would let
+a create be re-sent after the server received it):
+
+==========================================  ===========================  ==================
+aiohttp                                     httpx                        reached the server?
+==========================================  ===========================  ==================
+``ClientConnectorError`` (refused, DNS)     ``ConnectError``             no
+``ConnectionTimeoutError`` (connect/pool)   ``ConnectTimeout``           no
+``SocketTimeoutError`` (read)               ``ReadTimeout``              maybe
+``ServerDisconnectedError``                 ``RemoteProtocolError``      maybe
+``ClientPayloadError``                      ``ReadError``                yes
+other ``ClientOSError`` / ``ClientError``   ``ReadError``                maybe
+==========================================  ===========================  ==================
+
+aiohttp has no write timeout; connect covers waiting for a pooled connection plus connecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable
+
+import aiohttp
+import httpx
+
+__all__ = ["AiohttpTransport", "DefaultTransport"]
+
+
+def _client_timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
+    connect = timeout.get("connect")
+    pool = timeout.get("pool")
+    acquire = None if connect is None and pool is None else (connect or 0.0) + (pool or 0.0)
+    return aiohttp.ClientTimeout(total=None, connect=acquire, sock_connect=connect, sock_read=timeout.get("read"))
+
+
+def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return httpx.ConnectError(message, request=request)
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return httpx.ConnectTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return httpx.ReadTimeout(message, request=request)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return httpx.RemoteProtocolError(message, request=request)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return httpx.UnsupportedProtocol(message, request=request)
+    return httpx.ReadError(message, request=request)
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """An httpx transport on an aiohttp session (asyncio only), opened on first use."""
+
+    def __init__(self, *, max_connections: int = 64, keepalive_expiry: float = 15.0) -> None:
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry
+        )
+        # httpx decodes Content-Encoding itself; aiohttp must hand over the raw bytes.
+        self._session = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
+        )
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._session or self._open()
+        data: bytes | AsyncIterable[bytes]
+        try:
+            data = request.content
+        except httpx.RequestNotRead:
+            stream = request.stream
+            assert isinstance(stream, AsyncIterable)
+            data = stream
+        timeout = _client_timeout(request.extensions.get("timeout", {}))
+        try:
+            async with session.request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=data if data else None,
+                timeout=timeout,
+                allow_redirects=False,
+                skip_auto_headers=("Content-Type",),
+            ) as response:
+                content = await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise _map_error(exc, request) from exc
+        return httpx.Response(
+            response.status,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+            content=content,
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class DefaultTransport(httpx.AsyncBaseTransport):
+    """aiohttp under asyncio, ``httpx.AsyncHTTPTransport`` under trio; chosen on the first request."""
+
+    def __init__(self, *, max_connections: int) -> None:
+        self._max_connections = max_connections
+        self._inner: httpx.AsyncBaseTransport | None = None
+
+    def _choose(self) -> httpx.AsyncBaseTransport:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            limits = httpx.Limits(
+                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
+            )
+            self._inner = httpx.AsyncHTTPTransport(limits=limits)
+        else:
+            self._inner = AiohttpTransport(max_connections=self._max_connections)
+        return self._inner
+
+    @property
+    def inner(self) -> httpx.AsyncBaseTransport | None:
+        return self._inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await (self._inner or self._choose()).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+    def __repr__(self) -> str:
+        return f"DefaultTransport(inner={self._inner!r})"
