@@ -1,12 +1,14 @@
 """The client-wide rate-limit engine: one per client, shared by every task and every ``with_options`` view.
 
-Three parts, all on the event loop's clock (so tests run them in virtual time):
+Four parts, all on the event loop's clock (so tests run them in virtual time):
 
 * ``CooldownGate``: a 429 pauses every new send until the resume time; waiters are released
   with a small positive jitter so no herd forms.
 * ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``); the effective limit
   shrinks ×0.7 on a 429, at most once per cooldown, and grows back by about one per window of
   successes while the client is busy (AIMD).
+* ``RatePacer``: after a 429, sends are paced just under the rate the server let through, so
+  the next cooldown comes late and with few 429s (see its docstring).
 * ``RetryBudget``: a token bucket in the style of botocore's retry quota. A retry of a 5xx or
   network error costs tokens, a success refunds one, so when the server is down it sees about
   N requests instead of N x (retries + 1). 429 retries are not charged: the gate already
@@ -28,6 +30,7 @@ __all__ = ["AdaptiveLimiter", "CooldownGate", "RateLimitEngine", "RetryBudget", 
 logger = logging.getLogger("dify_mgmt_async")
 
 DECREASE_FACTOR = 0.7
+DECREASE_INTERVAL = 1.0
 BUDGET_CAPACITY = 100.0
 RETRY_COST = 5.0
 TIMEOUT_RETRY_COST = 10.0
@@ -52,6 +55,8 @@ class Stats:
     """Requests in flight now."""
     budget_left: float
     """Retry budget tokens left (a retry costs 5, 10 after a timeout; a success refunds 1)."""
+    pacing_rate: float | None
+    """Sends per second the client paces itself to after 429s; None until the first 429."""
 
 
 class CooldownGate:
@@ -97,6 +102,103 @@ class CooldownGate:
                 delay = min(delay, deadline - now)
             await anyio.sleep(delay)
             waited += delay
+
+
+class RatePacer:
+    """Paces sends once the server has rate-limited us: a client-side token bucket at ``rate``/s.
+
+    Inactive (``rate`` None) until the first 429. A token-bucket server that answers 429 has
+    spent what it had banked, so the successes *since the previous 429* (while we kept pushing)
+    measure its rate: when a cooldown starts at least 0.1 s after the previous one, the rate
+    becomes 0.9 x that measurement. 429s in quick succession are the same episode's stragglers
+    and change nothing. The first estimate is successes since the first request (over at least
+    0.25 s); it may include the server's banked burst and is corrected by the next episode. A
+    sub-second hint (``retry-after-ms``) is the time to the server's next token and caps it.
+    While no 429 comes the rate grows 1 % a second, up to 5 % the longer it stays quiet, to find
+    capacity the server gains. The pacer's own bucket holds only 50 ms of tokens: bigger bursts
+    would meet a server running near its limit with 429s.
+    """
+
+    WINDOW = 1.0
+    MIN_EPISODE_SPAN = 0.1
+    FIRST_SPAN = 0.25
+    HEADROOM = 0.9
+    GROWTH_PER_SECOND = 0.01
+    MAX_GROWTH_PER_SECOND = 0.05
+    BURST_SECONDS = 0.05
+    MIN_RATE = 0.5
+
+    def __init__(self) -> None:
+        self.rate: float | None = None
+        self._tokens = 0.0
+        self._stamp = 0.0
+        self._first: float | None = None
+        self._last_cooldown: float | None = None
+        self._successes: collections.deque[float] = collections.deque()
+        self._total = 0
+
+    def on_success(self, now: float) -> None:
+        if self._first is None:
+            self._first = now
+        self._total += 1
+        self._successes.append(now)
+        while self._successes[0] < now - self.WINDOW:
+            self._successes.popleft()
+        if self.rate is not None:
+            self._refill(now)
+
+    def _measure(self, now: float) -> float | None:
+        """What the server let through: per second since the previous 429 (or since the start)."""
+        if self._first is None:
+            return None
+        if self._last_cooldown is None:
+            return self._total / max(now - self._first, self.FIRST_SPAN)
+        since = max(self._last_cooldown, now - self.WINDOW)
+        if now - since < self.MIN_EPISODE_SPAN:
+            return None  # a straggler of the same episode
+        while self._successes and self._successes[0] <= since:
+            self._successes.popleft()
+        return len(self._successes) / (now - since)
+
+    def on_cooldown(self, now: float, hint: float) -> None:
+        """A new cooldown of ``hint`` seconds started: pace just under what the server let through."""
+        measured = self._measure(now)
+        if self.rate is None and measured is not None and 0.0 < hint < 1.0:
+            # The first 429's sub-second hint (retry-after-ms) is the time to the server's next token.
+            measured = min(measured, 1.0 / hint)
+        if measured is not None:
+            if self.rate is not None:
+                self._refill(now)
+            self.rate = max(self.MIN_RATE, self.HEADROOM * measured)
+            self._tokens = min(self._tokens, 0.0)  # drop banked tokens, keep sends already scheduled
+            self._stamp = now
+            self._last_cooldown = now
+        elif self._last_cooldown is None:
+            self._last_cooldown = now
+
+    def _refill(self, now: float) -> None:
+        assert self.rate is not None
+        elapsed = max(now - self._stamp, 0.0)
+        quiet = now - (self._last_cooldown or now)
+        growth = min(self.MAX_GROWTH_PER_SECOND, self.GROWTH_PER_SECOND * (1.0 + quiet))
+        self.rate *= 1.0 + growth * elapsed
+        self._tokens = min(max(1.0, self.rate * self.BURST_SECONDS), self._tokens + elapsed * self.rate)
+        self._stamp = now
+
+    async def wait(self, deadline: float | None) -> None:
+        """Take one send's token, waiting for it if the bucket is empty."""
+        if self.rate is None:
+            return
+        now = anyio.current_time()
+        self._refill(now)
+        self._tokens -= 1.0
+        if self._tokens >= 0:
+            return
+        delay = -self._tokens / self.rate
+        if deadline is not None and now + delay > deadline:
+            self._tokens += 1.0
+            raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
+        await anyio.sleep(delay)
 
 
 class AdaptiveLimiter:
@@ -171,11 +273,13 @@ class RateLimitEngine:
         self.rng = rng or random.Random()
         self.gate = CooldownGate(self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
+        self.pacer = RatePacer()
         self.budget = RetryBudget()
         self.requests = 0
         self.rate_limited = 0
         self.retries = 0
         self._decreased_in = -1  # the gate generation in which the limit last shrank
+        self._decreased_at = -math.inf
 
     async def enter(self, deadline: float | None) -> None:
         """Take a slot, then wait for the gate; on return one request may be sent (call ``leave`` after).
@@ -190,7 +294,11 @@ class RateLimitEngine:
             with anyio.fail_after(max(deadline - anyio.current_time(), 0.0)):
                 await self.limiter.acquire()
         try:
-            await self.gate.wait(deadline)
+            while True:
+                await self.gate.wait(deadline)
+                await self.pacer.wait(deadline)
+                if not self.gate.is_closed():
+                    break
         except BaseException:
             self.limiter.release()
             raise
@@ -201,6 +309,7 @@ class RateLimitEngine:
 
     def on_success(self, *, was_retry: bool) -> None:
         self.limiter.increase()
+        self.pacer.on_success(anyio.current_time())
         if not was_retry:
             self.budget.refund()
 
@@ -210,14 +319,21 @@ class RateLimitEngine:
         if wait is None:
             return
         started = self.gate.close_for(wait)
-        if self._decreased_in != self.gate.generation:
+        now = anyio.current_time()
+        if started:
+            self.pacer.on_cooldown(now, wait)
+        # At most once per cooldown, and at most once a second (as TCP cuts once per round trip):
+        # a server sending many millisecond cooldowns must not collapse the limit to 1.
+        if self._decreased_in != self.gate.generation and now - self._decreased_at >= DECREASE_INTERVAL:
             self._decreased_in = self.gate.generation
+            self._decreased_at = now
             self.limiter.decrease()
         if started:
             logger.info(
-                "rate limited: cooldown %.2fs for every task; concurrency limit now %d",
+                "rate limited: cooldown %.2fs for every task; concurrency limit now %d, pacing at %.1f/s",
                 wait,
                 self.limiter.current,
+                self.pacer.rate or 0.0,
             )
 
     def stats(self) -> Stats:
@@ -229,4 +345,5 @@ class RateLimitEngine:
             concurrency_limit=self.limiter.current,
             in_flight=self.limiter.in_flight,
             budget_left=self.budget.tokens,
+            pacing_rate=None if self.pacer.rate is None else round(self.pacer.rate, 3),
         )

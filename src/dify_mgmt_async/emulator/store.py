@@ -313,7 +313,7 @@ class Store:
             return key
 
     def take(self, token: str) -> None:
-        """Take one request from the token's bucket, or raise 429 with ``Retry-After``."""
+        """Take one request from the token's bucket, or raise 429 with ``Retry-After`` and ``retry-after-ms``."""
         rate = self.config.rate
         if rate <= 0:
             return
@@ -329,8 +329,12 @@ class Store:
                 bucket.tokens -= 1
                 return
             self.rate_limited += 1
-            wait = max(1, math.ceil((1 - bucket.tokens) / rate))
-        raise ApiError(429, "rate_limited", "Too many requests", {"Retry-After": str(wait)})
+            exact = (1 - bucket.tokens) / rate
+            wait = max(1, math.ceil(exact))
+        # Retry-After is whole seconds (at least 1); retry-after-ms, as some APIs send, is the
+        # exact time until the bucket holds a token again. Clients that know it waits less.
+        headers = {"Retry-After": str(wait), "retry-after-ms": str(max(1, math.ceil(exact * 1000)))}
+        raise ApiError(429, "rate_limited", "Too many requests", headers)
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.lock:
