@@ -44,15 +44,18 @@ class BearerAuth(httpx.Auth):
         kind = "provider" if self._provider is not None else "static"
         return f"BearerAuth({kind}, token=<redacted>)"
 
+    async def authorization(self) -> str:
+        """The ``Authorization`` header value for the next request."""
+        if self._header is not None:
+            return self._header
+        assert self._provider is not None
+        pending = self._provider()
+        if not inspect.isawaitable(pending):
+            raise ConfigurationError("token: a callable token must be async (return an awaitable str)")
+        return _header(await pending)
+
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        header = self._header
-        if header is None:
-            assert self._provider is not None
-            pending = self._provider()
-            if not inspect.isawaitable(pending):
-                raise ConfigurationError("token: a callable token must be async (return an awaitable str)")
-            header = _header(await pending)
-        request.headers["Authorization"] = header
+        request.headers["Authorization"] = await self.authorization()
         yield request
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:

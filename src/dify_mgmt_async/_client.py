@@ -108,10 +108,12 @@ class DifyManagementClient(Namespaces):
         if http_client is not None and transport is not None:
             raise ConfigurationError("http_client, transport: give one or the other")
         self._owns_http = http_client is None
+        own_transport: httpx.AsyncBaseTransport | None = None
         if http_client is None:
             limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
+            own_transport = transport or DefaultTransport(max_connections=max_concurrency)
             http_client = httpx.AsyncClient(
-                transport=transport or DefaultTransport(max_connections=max_concurrency),
+                transport=own_transport,
                 limits=limits,
                 timeout=options.attempt_timeout,
                 headers={"User-Agent": USER_AGENT},
@@ -121,7 +123,7 @@ class DifyManagementClient(Namespaces):
             http_client.headers.setdefault("User-Agent", USER_AGENT)
         self._http = http_client
         self._engine = RateLimitEngine(max_concurrency)
-        self._core = Core(http_client, auth, self._engine, options, self.base_url, owner={})
+        self._core = Core(http_client, auth, self._engine, options, self.base_url, owner={}, transport=own_transport)
         self._bind_namespaces(self._core)
 
     @staticmethod
@@ -175,6 +177,7 @@ class DifyManagementClient(Namespaces):
             RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),  # type: ignore[arg-type]
             self.base_url,
             owner=self._core._owner,
+            transport=self._core.transport,
         )
         view._bind_namespaces(view._core)
         return view

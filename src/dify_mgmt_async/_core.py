@@ -12,6 +12,7 @@ that does not fit becomes ``APIResponseValidationError``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncGenerator, Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -33,7 +34,7 @@ from ._errors import (
 )
 from ._generated.client import Client as _GeneratedClient
 from ._pagination import AsyncPager
-from ._ratelimit import RateLimitEngine
+from ._ratelimit import RateLimitEngine, loop_time
 from ._retry import Decision, RetryConfig, decide
 from ._uploads import FileInput, MultipartBody, ProgressCallback, prepare_upload
 
@@ -90,8 +91,14 @@ class Core:
         options: RequestOptions,
         base_url: str,
         owner: dict[str, object],
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.http = http
+        # With a transport (the client built ``http`` itself), requests skip httpx.AsyncClient.send:
+        # no cookie jar, redirects or event hooks to run, which is most of httpx's cost per call.
+        # A caller's own ``http_client`` goes through its ``send``, hooks and all.
+        self.transport = transport
+        self._headers = [(k, v) for k, v in http.headers.multi_items() if k.lower() != "host"]
         self.auth = auth
         self.engine = engine
         self.options = options
@@ -162,7 +169,7 @@ class Core:
         opts = self.options
         engine = self.engine
         full_url = self.base_url + url
-        deadline = anyio.current_time() + opts.deadline if opts.deadline is not None else None
+        deadline = loop_time() + opts.deadline if opts.deadline is not None else None
         rate_limit_retries = other_retries = 0
         while True:
             try:
@@ -172,10 +179,12 @@ class Core:
             response: httpx.Response | None = None
             error: Exception | None = None
             body = upload.stream() if upload is not None else None
-            request = self._build(method, full_url, params, json, upload, body, deadline)
+            # The auth header is read per attempt, so a rotating token provider is asked every time.
+            authorization = await self.auth.authorization() if self.transport is not None else ""
+            request = self._build(method, full_url, params, json, upload, body, deadline, authorization)
             try:
                 with self._deadline_scope(deadline):
-                    response = await self.http.send(request, auth=self.auth)
+                    response = await self._dispatch(request)
             except httpx.RequestError as exc:
                 error = exc
             except TimeoutError:
@@ -227,7 +236,7 @@ class Core:
         """Why a retry the policy wants must not happen, or None to go ahead."""
         if upload is not None and not upload.replayable:
             return f"{decision.reason}; not retried: the upload body is a one-shot stream that cannot be replayed"
-        if deadline is not None and anyio.current_time() + decision.wait > deadline:
+        if deadline is not None and loop_time() + decision.wait > deadline:
             return f"{decision.reason}; not retried: the per-call timeout would pass"
         if decision.kind != "rate_limited" and not self.engine.budget.try_spend(
             timeout=isinstance(error, httpx.TimeoutException)
@@ -244,25 +253,45 @@ class Core:
         upload: MultipartBody | None,
         body: AsyncGenerator[bytes, None] | None,
         deadline: float | None,
+        authorization: str,
     ) -> httpx.Request:
         timeout = self.options.attempt_timeout
         if deadline is not None:
-            left = max(deadline - anyio.current_time(), 0.001)
+            left = max(deadline - loop_time(), 0.001)
             timeout = httpx.Timeout(
                 connect=min(left, timeout.connect or _CONNECT_CAP),
                 read=min(left, timeout.read or left),
                 write=min(left, timeout.write or left),
                 pool=min(left, timeout.pool or left),
             )
+        if self.transport is None:
+            if upload is not None:
+                return self.http.build_request(method, url, content=body, headers=upload.headers, timeout=timeout)
+            return self.http.build_request(method, url, params=params, json=json, timeout=timeout)
+        extensions = {"timeout": timeout.as_dict()}
+        headers = [*self._headers, ("Authorization", authorization)]
         if upload is not None:
-            return self.http.build_request(method, url, content=body, headers=upload.headers, timeout=timeout)
-        return self.http.build_request(method, url, params=params, json=json, timeout=timeout)
+            headers += upload.headers.items()
+            return httpx.Request(method, _url(url, ()), headers=headers, content=body, extensions=extensions)
+        query = tuple(params.items()) if params else ()
+        return httpx.Request(method, _url(url, query), headers=headers, json=json, extensions=extensions)
+
+    async def _dispatch(self, request: httpx.Request) -> httpx.Response:
+        if self.transport is None:
+            return await self.http.send(request, auth=self.auth)
+        response = await self.transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     @staticmethod
     def _deadline_scope(deadline: float | None) -> AbstractContextManager[object]:
         if deadline is None:
             return nullcontext()
-        return anyio.fail_after(max(deadline - anyio.current_time(), 0.0))
+        return anyio.fail_after(max(deadline - loop_time(), 0.0))
 
     @staticmethod
     def _error(
@@ -310,6 +339,12 @@ class Core:
                 "this DifyManagementClient is bound to another event loop; create one client per event loop "
                 "(for example inside the async function that uses it)"
             )
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(url: str, query: tuple[tuple[str, Any], ...]) -> httpx.URL:
+    """Parsed URLs, cached: parsing is a large part of httpx's cost, and bulk jobs repeat URLs."""
+    return httpx.URL(url, params=query) if query else httpx.URL(url)
 
 
 class _Empty:

@@ -25,6 +25,7 @@ aiohttp has no write timeout; connect covers waiting for a pooled connection plu
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterable
 
 import aiohttp
@@ -34,10 +35,14 @@ __all__ = ["AiohttpTransport", "DefaultTransport"]
 
 
 def _client_timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
-    connect = timeout.get("connect")
-    pool = timeout.get("pool")
+    return _timeout(timeout.get("connect"), timeout.get("pool"), timeout.get("read"))
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(connect: float | None, pool: float | None, read: float | None) -> aiohttp.ClientTimeout:
+    """aiohttp's timeout for httpx's per-request one (cached: most calls share the client's defaults)."""
     acquire = None if connect is None and pool is None else (connect or 0.0) + (pool or 0.0)
-    return aiohttp.ClientTimeout(total=None, connect=acquire, sock_connect=connect, sock_read=timeout.get("read"))
+    return aiohttp.ClientTimeout(total=None, connect=acquire, sock_connect=connect, sock_read=read)
 
 
 def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
@@ -96,13 +101,18 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 content = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _map_error(exc, request) from exc
-        return httpx.Response(
+        result = httpx.Response(
             response.status,
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
-            content=content,
+            headers=response.raw_headers,
+            stream=httpx.ByteStream(content),
             request=request,
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
         )
+        if "content-encoding" not in result.headers:
+            # The body is already complete and needs no decoding: hand it over as read, which
+            # saves httpx's chunk-and-decode pass (a tenth of a list call's client CPU).
+            result._content = content
+        return result
 
     async def aclose(self) -> None:
         if self._session is not None:
