@@ -55,5 +55,9 @@ test: lint-spec check-generated lint typecheck pytest
 demo: $(STAMP)
 	DIFY_MGMT_BASE_URL= DIFY_MGMT_TOKEN= $(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
 
+## bench: the benchmark of issue 6 (list calls, 1 GiB upload, 429 storm; ~5 min, 2 cores); rewrites docs/benchmarks.md
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache

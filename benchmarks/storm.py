@@ -231,7 +231,7 @@ def run(
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| client | succeeded | duplicates | created, reported failed | 429s (client / server) | 429s / N "
-        "| requests sent | elapsed | ideal N/R | elapsed / ideal | client CPU |",
+        "| requests sent | elapsed | ideal N/R | elapsed / ideal | client CPU (busy) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -239,7 +239,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"| {LABELS[r['variant']]} | {r['succeeded']:,} / {r['creates']:,} | {r['duplicates']} | "
             f"{r['created_reported_failed']} | {r['client_429s']:,} / {r['server_429s']:,} | "
             f"{r['client_429s'] / r['creates']:.1%} | {r['client_requests']:,} | {r['elapsed_s']:.1f} s | "
-            f"{r['ideal_s']:.1f} s | {r['elapsed_ratio']:.2f}× | {r['client_cpu_s']:.1f} s |"
+            f"{r['ideal_s']:.1f} s | {r['elapsed_ratio']:.2f}× | "
+            f"{r['client_cpu_s']:.1f} s ({r['client_cpu_s'] / r['elapsed_s']:.0%}) |"
         )
     errors = [(r["variant"], r["errors"]) for r in results if r["errors"]]
     for variant, errs in errors:
