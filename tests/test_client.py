@@ -430,3 +430,20 @@ async def test_sync_callable_token_gives_clear_error() -> None:
         with pytest.raises(DifyError, match="token"):
             await dify.apps.get("a1")
     assert server.requests == []
+
+
+@pytest.mark.anyio
+async def test_given_http_client_goes_through_its_send() -> None:
+    """A caller's own httpx.AsyncClient is used as is: its event hooks run and auth is still injected."""
+    server = Recorder()
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.headers["Authorization"])
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server), event_hooks={"request": [hook]})
+    async with DifyManagementClient(BASE, TOKEN, http_client=http) as dify:
+        await dify.apps.get("a1")
+    assert seen == [f"Bearer {TOKEN}"]
+    assert not http.is_closed  # not ours to close
+    await http.aclose()

@@ -147,10 +147,13 @@ class RatePacer:
         self._successes: collections.deque[float] = collections.deque()
         self._total = 0
 
-    def on_success(self, now: float) -> None:
-        if self._first is None:
-            self._first = now
+    def on_success(self) -> None:
         self._total += 1
+        if self._first is None:
+            self._first = loop_time()
+        if self._last_cooldown is None:
+            return  # never rate limited: the first estimate needs only the count
+        now = loop_time()
         self._successes.append(now)
         while self._successes[0] < now - self.WINDOW:
             self._successes.popleft()
@@ -322,7 +325,7 @@ class RateLimitEngine:
 
     def on_success(self, *, was_retry: bool) -> None:
         self.limiter.increase()
-        self.pacer.on_success(loop_time())
+        self.pacer.on_success()
         if not was_retry:
             self.budget.refund()
 

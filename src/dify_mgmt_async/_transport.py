@@ -96,7 +96,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=data if data else None,
                 timeout=timeout,
                 allow_redirects=False,
-                skip_auto_headers=("Content-Type",),
             ) as response:
                 content = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:

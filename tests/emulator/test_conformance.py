@@ -103,13 +103,14 @@ def _walk(operations: dict[str, Any], seen: dict[str, set[int]], client: httpx.C
 
 @pytest.mark.dify_emulator(rate=1, burst=1)
 def test_rate_limited_answer_per_spec(spec: dict[str, Any], dify_emulator_server: EmulatorServer) -> None:
-    """A 429 carries an integer Retry-After and a spec-valid `rate_limited` body."""
+    """A 429 carries an integer Retry-After, the exact retry-after-ms, and a spec-valid `rate_limited` body."""
     auth = {"Authorization": f"Bearer {dify_emulator_server.token}"}
     with httpx.Client(base_url=dify_emulator_server.base_url, headers=auth) as client:
         assert client.get(P + "/models").status_code == 200
         response = client.get(P + "/models")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
+    assert 1 <= int(response.headers["retry-after-ms"]) <= 1000  # the exact wait for one token at 1/s
     _, _, operation = _operations(spec)["list_models"]
     validator = _validator(spec, operation, 429)
     assert validator is not None
