@@ -9,11 +9,13 @@ import anyio
 import pytest
 
 from dify_mgmt_async import (
+    APIConnectionError,
     APIStatusError,
     AuthenticationError,
     ConflictError,
     DifyManagementClient,
     NotFoundError,
+    RetryEvent,
 )
 from dify_mgmt_async.emulator import EmulatorServer
 
@@ -173,3 +175,68 @@ async def test_500_concurrent_creates_rate_limited(dify_emulator_server: Emulato
     assert len(set(created)) == 500
     assert sorted(a.name for a in listed) == names
     assert stats.cooldown_seconds > 0
+
+
+# --- the retry rules end to end (the virtual-time versions are in tests/test_retries.py) ---------
+
+
+def _faults(server: EmulatorServer) -> int:
+    return sum(server.stats()["faults"].values())
+
+
+async def test_injected_5xx_on_create_is_not_retried(dify_emulator_server: EmulatorServer) -> None:
+    """Every answer a 5xx: a create is sent exactly once (it may have happened), and nothing is created."""
+    dify_emulator_server.configure(fail_rate=1.0)
+    async with DifyManagementClient(dify_emulator_server.base_url, dify_emulator_server.token) as dify:
+        with pytest.raises(APIStatusError) as caught:
+            await dify.datasets.create(name="once")
+    assert caught.value.status_code in (500, 502, 503)
+    assert _faults(dify_emulator_server) == 1
+    assert dify_emulator_server.stats()["creates"] == {}
+
+
+async def test_injected_5xx_on_get_is_retried(dify_emulator_server: EmulatorServer) -> None:
+    """A GET meeting 5xx is retried (max_retries=1: two requests reach the server)."""
+    dify_emulator_server.configure(fail_rate=1.0)
+    async with DifyManagementClient(dify_emulator_server.base_url, dify_emulator_server.token, max_retries=1) as dify:
+        with pytest.raises(APIStatusError):
+            await dify.workspaces.get_current()
+    assert _faults(dify_emulator_server) == 2
+
+
+async def test_dropped_connection_on_create_is_not_retried(dify_emulator_server: EmulatorServer) -> None:
+    """The server reads the create and closes the connection: APIConnectionError, sent once."""
+    dify_emulator_server.configure(drop_rate=1.0)
+    async with DifyManagementClient(dify_emulator_server.base_url, dify_emulator_server.token) as dify:
+        with pytest.raises(APIConnectionError):
+            await dify.apps.create(name="dropped", mode="chat")
+    assert dify_emulator_server.stats()["faults"] == {"dropped": 1}
+
+
+async def test_refused_connection_on_create_is_retried() -> None:
+    """Nothing listens: the create never left, so it is retried (max_retries=2 → 3 attempts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    events: list[RetryEvent] = []
+    async with DifyManagementClient(f"http://127.0.0.1:{port}", "t", on_retry=events.append) as dify:
+        with pytest.raises(APIConnectionError):
+            await dify.apps.create(name="never-sent", mode="chat")
+    assert len(events) == 2
+
+
+@pytest.mark.dify_emulator(rate=2, burst=1)
+async def test_upload_retried_after_429_arrives_identical(dify_emulator_server: EmulatorServer) -> None:
+    """An upload meeting a 429 is replayed exactly: the server stores one document with the file's sha256."""
+    data = b"retry me\n" * 50_000
+    async with DifyManagementClient(dify_emulator_server.base_url, dify_emulator_server.token) as dify:
+        dataset = await dify.datasets.create(name="retried-upload")  # spends the only token
+        doc = await dify.datasets.upload_document(dataset.id, data, filename="r.txt")
+        stats = dify.stats
+    assert stats.rate_limited >= 1
+    uploads = {u["id"]: u for u in dify_emulator_server.store.uploads()}
+    assert uploads[doc.id]["size"] == len(data)
+    assert uploads[doc.id]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert dify_emulator_server.stats()["creates"]["documents"] == 1
