@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +76,23 @@ def install_signal_handlers() -> None:
     signal.signal(signal.SIGHUP, _on_signal)
 
 
-def spawn(cmd: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    """Start a child in its own process group; it is killed when this process exits."""
-    proc = subprocess.Popen(list(cmd), start_new_session=True, **kwargs)
+def _child_setup(cpu: int | None) -> Callable[[], None]:
+    def setup() -> None:
+        # Linux: the child gets SIGTERM if this process dies, even by SIGKILL.
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if cpu is not None:
+            with contextlib.suppress(OSError, AttributeError):  # a one-core machine: share
+                os.sched_setaffinity(0, {cpu})
+
+    return setup
+
+
+def spawn(cmd: Sequence[str], cpu: int | None = None, **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a child (pinned to ``cpu`` if given) in its own process group; killed when this process exits."""
+    proc = subprocess.Popen(list(cmd), start_new_session=True, preexec_fn=_child_setup(cpu), **kwargs)
     _children.append(proc)
     return proc
 
@@ -141,9 +155,11 @@ def run_worker(cmd: Sequence[str], what: str, timeout: float) -> dict[str, Any]:
     except subprocess.TimeoutExpired:
         stop(proc)
         raise BenchError(f"{what}: timed out after {timeout:.0f} s") from None
-    finally:
-        if proc in _children:
-            _children.remove(proc)
+    except BaseException:
+        stop(proc)
+        raise
+    if proc in _children:
+        _children.remove(proc)
     text = out.decode(errors="replace")
     for line in reversed(text.splitlines()):
         if line.startswith(RESULT_PREFIX):

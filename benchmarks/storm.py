@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,16 +52,11 @@ LABELS = {
 NAIVE_TRIES = 10
 
 
-def _pin_server() -> None:
-    with contextlib.suppress(OSError, AttributeError):  # one-core machine: share
-        os.sched_setaffinity(0, {SERVER_CPU})
-
-
 def start_emulator(tmp: str, rate: float) -> tuple[Any, str, str, str]:
     port_file = Path(tmp) / "emulator"
     cmd = [PY, "-m", "dify_mgmt_async.emulator", "--port", "0", "--rate", str(rate), "--burst", str(int(rate))]
     cmd += ["--port-file", str(port_file)]
-    proc = spawn(cmd, stdout=open(os.devnull, "w"), preexec_fn=_pin_server)  # noqa: SIM115
+    proc = spawn(cmd, cpu=SERVER_CPU, stdout=subprocess.DEVNULL)
     base_url, token, secret = wait_for_file(port_file, proc, "the emulator").split()
     return proc, base_url, token, secret
 
@@ -192,6 +187,7 @@ async def measure(variant: str, base_url: str, token: str, secret: str, n: int, 
 
 
 def worker_main(args: argparse.Namespace) -> None:
+    install_signal_handlers()  # SIGTERM from the driver stops the emulator too
     pinned = pin(CLIENT_CPU)
     with tempfile.TemporaryDirectory(prefix="dify-bench-storm-") as tmp:
         proc, base_url, token, secret = start_emulator(tmp, args.rate)
