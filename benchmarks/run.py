@@ -234,7 +234,9 @@ def render(
     add(
         f"`GET /api/management/apps?limit=20`, answered with a fixed page of 20 apps and parsed; "
         f"{params['calls']:,} measured calls per cell after {params['warmup']} warm-up calls, at 1, 16, 64 and 256 "
-        "in flight, one process per cell. CPU µs/call = client `process_time` / calls; calls/s = calls / wall time."
+        "in flight, one process per cell. CPU µs/call = client `process_time` / calls; calls/s = calls / wall time. "
+        f"Raw aiohttp and the SDK run {list_calls.REPEATS} interleaved rounds and each cell shows the round with the "
+        "median CPU per call (all rounds are printed by `make bench`); the others run once."
     )
     add("")
     add(
