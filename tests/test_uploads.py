@@ -284,7 +284,7 @@ async def test_process_rule_left_out_sends_no_part() -> None:
 @pytest.mark.parametrize("kind", ["path", "bytes", "file-object"])
 async def test_progress_increases_to_the_total(tmp_path: Path, kind: str) -> None:
     """on_progress gets increasing sent byte counts, ending at the file's size, with that total."""
-    content = os.urandom(700 * 1024)  # several chunks
+    content = os.urandom(2 * 1024 * 1024 + 300 * 1024)  # several 1 MiB chunks
     path = tmp_path / "big.bin"
     path.write_bytes(content)
     file: Any = {"path": path, "bytes": content, "file-object": io.BytesIO(content)}[kind]

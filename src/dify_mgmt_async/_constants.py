@@ -24,4 +24,4 @@ BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 
 # Bytes per chunk when streaming an upload body.
-UPLOAD_CHUNK_SIZE = 256 * 1024
+UPLOAD_CHUNK_SIZE = 1024 * 1024
