@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed-stamp
 SPECTRAL := node_modules/.bin/spectral
 SPEC   := openapi/management.yaml
 
-.PHONY: install generate check-generated lint-spec lint typecheck pytest test demo bench clean
+.PHONY: install generate check-generated lint-spec lint typecheck pytest test demo bench conformance clean
 
 ## install: create .venv with the package, its extras and the pinned dev tools
 install: $(STAMP)
@@ -54,6 +54,10 @@ test: lint-spec check-generated lint typecheck pytest
 ## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
 demo: $(STAMP)
 	DIFY_MGMT_BASE_URL= DIFY_MGMT_TOKEN= $(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
+
+## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
+conformance: $(STAMP)
+	DIFY_CONFORMANCE_SCALE=25 $(BIN)/pytest -q tests/emulator/test_schemathesis.py
 
 ## bench: the benchmark of issue 6 (list calls, 1 GiB upload, 429 storm; ~5 min, 2 cores); rewrites docs/benchmarks.md
 bench: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import hypothesis
@@ -13,8 +14,11 @@ from schemathesis import GenerationMode
 from dify_mgmt_async.emulator import EmulatorServer
 from tests.conftest import SPEC_PATH
 
+# Small enough for `make test`; `make conformance` runs the larger version.
+SCALE = int(os.environ.get("DIFY_CONFORMANCE_SCALE", "1"))
+
 SETTINGS = hypothesis.settings(
-    max_examples=8,
+    max_examples=8 * SCALE,
     deadline=None,
     database=None,
     derandomize=True,
@@ -69,7 +73,7 @@ def test_stateful_sequences_conform(schema: Any, dify_emulator_server: EmulatorS
 
     Emulated.run(
         settings=hypothesis.settings(
-            max_examples=15,
+            max_examples=15 * SCALE,
             stateful_step_count=6,
             deadline=None,
             database=None,
