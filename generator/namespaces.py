@@ -115,8 +115,8 @@ def checker(
 
     Checkers live in ``_validation`` and are called as ``f(label, value, required, **extras)``.
     """
-    if path and schema.get("$ref") == ID_SCHEMA:
-        return "str | UUID", "_v.ident", ""
+    if path:  # a path segment: ids also as UUID; never empty, "." or ".."
+        return ("str | UUID" if schema.get("$ref") == ID_SCHEMA else "str"), "_v.ident", ""
     resolved, ref = ctx.resolve(schema)
     if "enum" in resolved:
         assert ref is not None, f"{label}: enums must be components so they have a class"

@@ -126,7 +126,24 @@ async def test_server_ignoring_page_does_not_loop_forever() -> None:
     async with _client(server) as dify:
         ids = [a.id async for a in dify.apps.list(limit=2)]
     assert ids == ["a1", "a2"]
-    assert len(server.requests) == 2
+    assert len(server.requests) == 4  # page 1, then three pages of nothing new
+
+
+@pytest.mark.anyio
+async def test_items_shifting_down_a_page_are_not_lost() -> None:
+    """Two apps created while paging push seen ones onto page 2: paging goes on and yields every app once."""
+    newest_first = ["a", "b", "c", "d", "e", "f"]
+
+    def respond(page: int, limit: int) -> dict[str, Any]:
+        listing = (["x", "y"] if page > 1 else []) + newest_first  # x, y created after page 1 was read
+        chunk = listing[(page - 1) * limit : page * limit]
+        data = [{"id": i, "name": i, "mode": "chat"} for i in chunk]
+        return {"data": data, "limit": limit, "has_more": page * limit < len(listing)}
+
+    server = Server(respond)
+    async with _client(server) as dify:
+        ids = [a.id async for a in dify.apps.list(limit=2)]
+    assert ids == ["a", "b", "c", "d", "e", "f"]
 
 
 @pytest.mark.anyio

@@ -10,12 +10,14 @@ import asyncio
 import hashlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
-from dify_mgmt_async import APIConnectionError, APITimeoutError, DifyManagementClient
+from dify_mgmt_async import APIConnectionError, APITimeoutError, DifyManagementClient, RateLimitError
 from dify_mgmt_async._transport import AiohttpTransport, DefaultTransport, _client_timeout
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -252,3 +254,46 @@ def test_trio_uses_httpx_transport() -> None:
 
     anyio.run(main, backend="trio")
     assert isinstance(transport.inner, httpx.AsyncHTTPTransport)
+
+
+class PartialReader(httpx.AsyncBaseTransport):
+    """Answers an upload 429 (retry-after-ms 300) after reading its first chunk, like a proxy that
+    rejects early; other requests get 200. Records (loop time, method) of each request."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[float, str]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append((anyio.current_time(), request.method))
+        if request.method == "POST":
+            assert isinstance(request.stream, httpx.AsyncByteStream)
+            chunks = aiter(request.stream)
+            await anext(chunks)  # the multipart head
+            await anext(chunks)  # the file's first chunk: the file is open now
+            await chunks.aclose()  # type: ignore[attr-defined]
+            return httpx.Response(429, headers={"retry-after-ms": "300"}, json={"error_code": "rate_limited"})
+        body = b'{"id":"a1","name":"n","mode":"chat"}'
+        return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.anyio
+async def test_queued_task_waits_out_a_cooldown_from_an_upload(tmp_path: Path) -> None:
+    """An upload's 429 closes the gate before its slot passes on: the GET queued behind it goes after the cooldown."""
+    path = tmp_path / "f.txt"
+    path.write_bytes(b"x" * 3_000_000)
+    transport = PartialReader()
+    async with DifyManagementClient(
+        "http://dify.test", "t", transport=transport, max_concurrency=1, max_retries=0
+    ) as dify:
+
+        async def upload() -> None:
+            with pytest.raises(RateLimitError):
+                await dify.datasets.upload_document("ds", path)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(upload)
+            await anyio.lowlevel.checkpoint()
+            tg.start_soon(dify.apps.get, "a1")
+    (t429, post), (t_get, get) = transport.requests
+    assert (post, get) == ("POST", "GET")
+    assert t_get - t429 >= 0.3

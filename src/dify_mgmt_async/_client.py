@@ -98,6 +98,7 @@ class DifyManagementClient(Namespaces):
             if not token:
                 raise ConfigurationError(f"token: not given, and the environment variable {ENV_TOKEN} is not set")
         auth = BearerAuth(token)
+        self._rate_limit_retries_given = max_rate_limit_retries  # None: derived from max_retries
         max_concurrency = _count("max_concurrency", max_concurrency, 1)
         options = RequestOptions(
             retry=self._retry_config(max_retries, max_rate_limit_retries, max_retry_wait),
@@ -119,8 +120,6 @@ class DifyManagementClient(Namespaces):
                 headers={"User-Agent": USER_AGENT},
                 follow_redirects=False,
             )
-        else:
-            http_client.headers.setdefault("User-Agent", USER_AGENT)
         self._http = http_client
         self._engine = RateLimitEngine(max_concurrency)
         self._core = Core(http_client, auth, self._engine, options, self.base_url, owner={}, transport=own_transport)
@@ -158,7 +157,10 @@ class DifyManagementClient(Namespaces):
         if max_retries is not None or max_rate_limit_retries is not None or max_retry_wait is not None:
             retries = retry.max_retries if max_retries is None else max_retries
             if max_rate_limit_retries is None:
-                max_rate_limit_retries = 0 if retries == 0 else retry.max_rate_limit_retries
+                given = self._rate_limit_retries_given
+                max_rate_limit_retries = (
+                    0 if retries == 0 else (DEFAULT_MAX_RATE_LIMIT_RETRIES if given is None else given)
+                )
             retry = self._retry_config(
                 retries,
                 max_rate_limit_retries,
@@ -170,6 +172,8 @@ class DifyManagementClient(Namespaces):
         hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
         view = copy.copy(self)
         view._owns_http = False
+        if max_rate_limit_retries is not None:
+            view._rate_limit_retries_given = max_rate_limit_retries
         view._core = Core(
             self._http,
             self._core.auth,

@@ -24,11 +24,13 @@ import anyio
 import httpx
 
 from ._auth import BearerAuth
+from ._constants import USER_AGENT
 from ._errors import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APITimeoutError,
+    ConfigurationError,
     DifyError,
     from_response,
 )
@@ -43,7 +45,7 @@ __all__ = ["Core", "RequestOptions", "RetryEvent"]
 logger = logging.getLogger("dify_mgmt_async")
 
 T = TypeVar("T")
-_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+_PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 _CONNECT_CAP = 10.0
 
 
@@ -99,6 +101,10 @@ class Core:
         # A caller's own ``http_client`` goes through its ``send``, hooks and all.
         self.transport = transport
         self._headers = [(k, v) for k, v in http.headers.multi_items() if k.lower() != "host"]
+        # A caller's own client keeps its User-Agent unless it is httpx's default; ours is sent per
+        # request then, without changing their client.
+        agent = http.headers.get("User-Agent", "")
+        self._agent = {"User-Agent": USER_AGENT} if not agent or agent.startswith("python-httpx/") else None
         self.auth = auth
         self.engine = engine
         self.options = options
@@ -178,41 +184,48 @@ class Core:
                 raise APITimeoutError(f"{method} {url}: {exc}") from None
             response: httpx.Response | None = None
             error: Exception | None = None
-            body = upload.stream() if upload is not None else None
-            # The auth header is read per attempt, so a rotating token provider is asked every time.
-            authorization = await self.auth.authorization() if self.transport is not None else ""
-            request = self._build(method, full_url, params, json, upload, body, deadline, authorization)
+            body: AsyncGenerator[bytes, None] | None = None
+            # Everything between taking the slot and deciding about the answer sits in this try, so
+            # the slot is given back whatever fails; and a 429 closes the gate *before* the slot is
+            # released, so no task queued behind this one slips out during the cooldown.
             try:
                 with self._deadline_scope(deadline):
-                    response = await self._dispatch(request)
-            except httpx.RequestError as exc:
-                error = exc
+                    # Read per attempt, so a rotating token provider is asked every time.
+                    authorization = await self._authorization() if self.transport is not None else ""
+                    body = upload.stream() if upload is not None else None
+                    request = self._build(method, full_url, params, json, upload, body, deadline, authorization)
+                    try:
+                        response = await self._dispatch(request)
+                    except httpx.RequestError as exc:
+                        error = exc
+                if response is not None and response.is_success:
+                    engine.on_success(was_retry=rate_limit_retries + other_retries > 0)
+                    return response
+                decision = decide(
+                    method,
+                    response=response,
+                    error=error,
+                    rate_limit_retries=rate_limit_retries,
+                    other_retries=other_retries,
+                    config=opts.retry,
+                    rng=engine.rng,
+                )
+                if decision.kind == "rate_limited":
+                    # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait
+                    # closes nothing: this call fails fast, and so will others if the server insists.
+                    cooldown = decision.wait if decision.retry else decision.retry_after
+                    if cooldown is not None and cooldown > opts.retry.max_retry_wait:
+                        cooldown = None
+                    engine.on_rate_limited(cooldown)
             except TimeoutError:
-                error = httpx.ReadTimeout("the per-call timeout passed", request=request)
+                raise APITimeoutError(f"{method} {url}: the per-call timeout passed") from None
             finally:
-                engine.leave()
                 if body is not None:
                     with anyio.CancelScope(shield=True):
                         await body.aclose()  # close the file now, even when cancelled mid-upload
-            if response is not None and response.is_success:
-                engine.on_success(was_retry=rate_limit_retries + other_retries > 0)
-                return response
-            decision = decide(
-                method,
-                response=response,
-                error=error,
-                rate_limit_retries=rate_limit_retries,
-                other_retries=other_retries,
-                config=opts.retry,
-                rng=engine.rng,
-            )
-            if decision.kind == "rate_limited":
-                # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait closes
-                # nothing: this call fails fast, and so will the others if the server insists.
-                cooldown = decision.wait if decision.retry else decision.retry_after
-                if cooldown is not None and cooldown > opts.retry.max_retry_wait:
-                    cooldown = None
-                engine.on_rate_limited(cooldown)
+                engine.leave()
+            if error is not None and upload is not None and upload.failure is not None:
+                raise upload.failure from error  # the body itself failed (file changed, empty stream)
             if not decision.retry:
                 raise self._error(request, response, error, decision.reason if decision.kind else None)
             refusal = self._refuse_retry(decision, upload, deadline, error)
@@ -229,6 +242,14 @@ class Core:
             else:
                 other_retries += 1
                 await anyio.sleep(decision.wait)
+
+    async def _authorization(self) -> str:
+        try:
+            return await self.auth.authorization()
+        except DifyError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(f"token: the token provider failed: {type(exc).__name__}: {exc}") from exc
 
     def _refuse_retry(
         self, decision: Decision, upload: MultipartBody | None, deadline: float | None, error: Exception | None
@@ -265,16 +286,18 @@ class Core:
                 pool=min(left, timeout.pool or left),
             )
         if self.transport is None:
+            agent = self._agent or {}
             if upload is not None:
-                return self.http.build_request(method, url, content=body, headers=upload.headers, timeout=timeout)
-            return self.http.build_request(method, url, params=params, json=json, timeout=timeout)
+                extra = {**upload.headers, **agent}
+                return self.http.build_request(method, url, content=body, headers=extra, timeout=timeout)
+            return self.http.build_request(method, url, params=params, json=json, timeout=timeout, headers=agent)
         extensions = {"timeout": timeout.as_dict()}
-        headers = [*self._headers, ("Authorization", authorization)]
+        fields = [*self._headers, ("Authorization", authorization)]
         if upload is not None:
-            headers += upload.headers.items()
-            return httpx.Request(method, _url(url, ()), headers=headers, content=body, extensions=extensions)
+            fields += list(upload.headers.items())
+            return httpx.Request(method, _url(url, ()), headers=fields, content=body, extensions=extensions)
         query = tuple(params.items()) if params else ()
-        return httpx.Request(method, _url(url, query), headers=headers, json=json, extensions=extensions)
+        return httpx.Request(method, _url(url, query), headers=fields, json=json, extensions=extensions)
 
     async def _dispatch(self, request: httpx.Request) -> httpx.Response:
         if self.transport is None:

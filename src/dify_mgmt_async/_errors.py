@@ -169,7 +169,7 @@ def _decode_body(response: httpx.Response) -> object:
         return None
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):
         return content.decode("utf-8", errors="replace")
 
 

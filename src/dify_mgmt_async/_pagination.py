@@ -24,6 +24,8 @@ class _Page(Protocol):
 P = TypeVar("P", bound=_Page)
 I_co = TypeVar("I_co", covariant=True)
 
+MAX_STALE_PAGES = 3
+
 FetchPage = Callable[[dict[str, Any]], Awaitable[P]]
 
 
@@ -41,7 +43,8 @@ class AsyncPager(Generic[P, I_co]):
     """One page when awaited; every item of every page, in order and without repeats, when iterated.
 
     Iteration starts at the ``page`` given (default 1) and stops on the last page, on an empty
-    page, or on a page with nothing new (a server that ignores ``page`` cannot loop it forever).
+    page, or after three pages in a row with nothing new (a server that ignores ``page`` cannot
+    loop it forever; one such page, from items shifting down while paging, does not stop it).
     Items are de-duplicated by ``id``, so an item that moves across a page boundary while
     paging is yielded once.
     """
@@ -66,12 +69,16 @@ class AsyncPager(Generic[P, I_co]):
         limit = kwargs.get("limit")
         requested = limit if isinstance(limit, int) else None
         seen: set[object] = set()
+        stale = 0
         while True:
             kwargs["page"] = number
             page = await self._fetch(dict(kwargs))
             ids = [key for key in (getattr(item, "id", None) for item in page.data) if key is not None]
-            if ids and seen.issuperset(ids):
-                return  # the server repeated a page it already sent
+            # A page of nothing new happens when items created meanwhile push seen ones down a page;
+            # several in a row mean the server ignores `page`.
+            stale = stale + 1 if ids and seen.issuperset(ids) else 0
+            if stale >= MAX_STALE_PAGES:
+                return
             seen.update(ids)
             yield page
             if not page.data or not has_next_page(page, number, requested):

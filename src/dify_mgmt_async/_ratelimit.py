@@ -209,9 +209,18 @@ class RatePacer:
             return
         delay = -self._tokens / self.rate
         if deadline is not None and now + delay > deadline:
-            self._tokens += 1.0
+            self.refund()
             raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
-        await anyio.sleep(delay)
+        try:
+            await anyio.sleep(delay)
+        except BaseException:
+            self.refund()  # cancelled while waiting: the slot in the schedule goes back
+            raise
+
+    def refund(self) -> None:
+        """Give back a token taken by ``wait`` for a send that did not happen."""
+        if self.rate is not None:
+            self._tokens += 1.0
 
 
 class AdaptiveLimiter:
@@ -315,6 +324,7 @@ class RateLimitEngine:
                 await self.pacer.wait(deadline)
                 if not self.gate.is_closed():
                     break
+                self.pacer.refund()  # a cooldown began while pacing: wait it out, then take a token again
         except BaseException:
             self.limiter.release()
             raise

@@ -545,7 +545,7 @@ class ModelProvidersResource:
             credentials: Provider-specific keys and values; free-form.
         """
         kwargs: dict[str, Any] = {
-            "provider_name": _v.text("provider_name", provider_name, required=True, min_length=1),
+            "provider_name": _v.ident("provider_name", provider_name, required=True),
             "body": ProviderCredentialsUpdate(
                 credentials=_v.model(
                     "credentials", credentials, required=True, model=ProviderCredentialsUpdateCredentials, fields=None

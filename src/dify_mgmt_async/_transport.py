@@ -60,6 +60,11 @@ def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportErr
     return httpx.ReadError(message, request=request)
 
 
+def _reason(phrase: str | None) -> bytes:
+    """The status line's reason phrase as bytes, whatever characters a server put there."""
+    return (phrase or "").encode("latin-1", "replace")
+
+
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport on an aiohttp session (asyncio only), opened on first use."""
 
@@ -105,7 +110,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             headers=response.raw_headers,
             stream=httpx.ByteStream(content),
             request=request,
-            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode("latin-1")},
+            extensions={
+                "http_version": b"HTTP/1.1",
+                "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
+            },
         )
         if "content-encoding" not in result.headers:
             # The body is already complete and needs no decoding: hand it over as read, which

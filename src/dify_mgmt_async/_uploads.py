@@ -13,6 +13,7 @@ import io
 import json
 import mimetypes
 import os
+import re
 import secrets
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Sequence
 from contextlib import aclosing
@@ -121,6 +122,8 @@ class MultipartBody:
     on_progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
+        #: Set when the body itself failed mid-stream; the core raises it instead of the transport's error.
+        self.failure: InvalidArgumentError | None = None
         self.boundary = secrets.token_hex(16)
         head = b"".join(
             self._part_head(name, None, ctype) + value + b"\r\n" for name, value, ctype in self.parts
@@ -154,21 +157,31 @@ class MultipartBody:
         return headers
 
     async def stream(self) -> AsyncGenerator[bytes, None]:
-        """One attempt's body. Raises if the file yields a different number of bytes than measured."""
+        """One attempt's body. Raises if the file yields a different number of bytes than measured, or none."""
         total = self.source.size
         sent = 0
+        self.failure = None
         yield self._head
         async with aclosing(self.source.chunks()) as chunks:
             async for chunk in chunks:
                 sent += len(chunk)
                 if total is not None and sent > total:
-                    raise InvalidArgumentError(f"file: grew while uploading (more than {total} bytes)")
+                    raise self._fail(f"file: grew while uploading (more than {total} bytes)")
                 yield chunk
                 if self.on_progress is not None:
                     self.on_progress(sent, total)
         if total is not None and sent != total:
-            raise InvalidArgumentError(f"file: changed while uploading ({sent} of {total} bytes read)")
+            raise self._fail(f"file: changed while uploading ({sent} of {total} bytes read)")
+        if sent == 0:
+            raise self._fail("file: is empty (0 bytes)")
         yield self._tail
+
+    def _fail(self, message: str) -> InvalidArgumentError:
+        self.failure = InvalidArgumentError(message)
+        return self.failure
+
+
+_CONTENT_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(?:[ \t]*;[ \t]*[\w.+-]+=(?:[\w.+-]+|\"[^\"\r\n]*\"))*")
 
 
 def _guess_type(filename: str) -> str:
@@ -241,8 +254,10 @@ def prepare_upload(
         raise InvalidArgumentError(
             "filename: is required when file is bytes, an async iterable or an unnamed file object"
         )
-    if any(c in name for c in "\0/\\"):
+    if any(c in name for c in "\0/\\\r\n") or name in (".", ".."):
         raise InvalidArgumentError(f"filename: must be a bare file name (got {name!r})")
+    if content_type is not None and not _CONTENT_TYPE.fullmatch(content_type):
+        raise InvalidArgumentError(f"content_type: must be a media type such as text/markdown (got {content_type!r})")
     encoded = [
         (wire, _encode_part(wire, value, ctype), ctype) for wire, ctype, value in parts if not isinstance(value, Unset)
     ]

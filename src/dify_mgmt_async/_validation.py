@@ -9,6 +9,8 @@ in the form the generated code expects (``UNSET`` for "not given") or raises
 from __future__ import annotations
 
 import enum
+import functools
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -74,13 +76,14 @@ def text(
         return UNSET
     if not isinstance(value, str):
         raise _fail(name, "must be a string", value)
+    _encodable(name, value)
     if min_length is not None and len(value) < min_length:
         raise _fail(
             name, "must not be empty" if min_length == 1 else f"must be at least {min_length} characters", value
         )
     if max_length is not None and len(value) > max_length:
         raise _fail(name, f"must be at most {max_length} characters", value)
-    if pattern is not None and re.search(pattern, value) is None:
+    if pattern is not None and _compiled(pattern).search(value) is None:
         raise _fail(name, f"must match {pattern}", value)
     return value
 
@@ -127,7 +130,11 @@ def boolean(name: str, value: object, required: bool = False) -> bool | Unset:
 
 
 def ident(name: str, value: object, required: bool = True) -> str:
-    """A resource id: a ``str`` or ``uuid.UUID``, not empty. Not checked to be a UUID (the contract's aren't)."""
+    """A path segment such as an id: a ``str`` or ``uuid.UUID``, not empty, not ``.`` or ``..``.
+
+    Not checked to be a UUID (the contract's own example ids aren't). ``..`` is refused because
+    URL normalisation would turn ``DELETE .../documents/..`` into a delete of the dataset itself.
+    """
     if isinstance(value, uuid.UUID):
         return str(value)
     if value is None or value is UNSET:
@@ -136,7 +143,23 @@ def ident(name: str, value: object, required: bool = True) -> str:
         raise _fail(name, "must be a str or uuid.UUID", value)
     if not value.strip():
         raise _fail(name, "must not be empty", value)
+    if value.strip() in (".", ".."):
+        raise _fail(name, "must not be '.' or '..'", value)
+    _encodable(name, value)
     return value
+
+
+def _encodable(name: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(name, "must be valid Unicode (it holds a lone surrogate)", value) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A spec pattern with JSON Schema's ``$`` (end of string, not before a final newline)."""
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern)
 
 
 @overload
@@ -188,6 +211,13 @@ def model(name: str, value: object, required: bool = False, *, model: type[M], f
             raise _fail(name, f"unknown field(s) {', '.join(unknown)}; known: {', '.join(fields)}", value)
         for key, item in data.items():
             fields[key](f"{name}.{key}", item, True)
+    else:  # free-form: anything JSON can carry, and nothing else
+        try:
+            json.dumps(data, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise _fail(
+                name, f"must hold only JSON values (strings, numbers, bools, None, lists, dicts): {exc}", value
+            ) from None
     if isinstance(value, model):
         return value
     from_dict = getattr(model, "from_dict")  # noqa: B009 - every generated model has it; Protocol can't say classmethod
