@@ -18,6 +18,7 @@ import trio.testing
 
 from dify_mgmt_async import (
     APIResponseValidationError,
+    APITimeoutError,
     ConfigurationError,
     DifyManagementClient,
     InternalServerError,
@@ -233,4 +234,22 @@ async def test_content_type_must_be_a_media_type(bad: str) -> None:
     async with client(server) as dify:
         with pytest.raises(InvalidArgumentError, match="content_type"):
             await dify.datasets.upload_document("ds", b"data", filename="a.txt", content_type=bad)
+    assert server.requests == []
+
+
+@pytest.mark.anyio
+async def test_slow_token_provider_counts_against_the_deadline() -> None:
+    """A token provider taking 3 s cannot stretch a timeout=1 call: APITimeoutError after 1 s."""
+
+    async def slow() -> str:
+        await anyio.sleep(3)
+        return "tok"
+
+    server = Recorder()
+    async with client(server, token=slow, timeout=1.0) as dify:
+        start = trio.current_time()
+        with pytest.raises(APITimeoutError):
+            await dify.apps.get("a1")
+        assert trio.current_time() - start <= 1.0
+        assert dify.stats.in_flight == 0
     assert server.requests == []
