@@ -49,10 +49,16 @@ class BearerAuth(httpx.Auth):
         if self._header is not None:
             return self._header
         assert self._provider is not None
-        pending = self._provider()
-        if not inspect.isawaitable(pending):
-            raise ConfigurationError("token: a callable token must be async (return an awaitable str)")
-        return _header(await pending)
+        try:
+            pending = self._provider()
+            if not inspect.isawaitable(pending):
+                raise ConfigurationError("token: a callable token must be async (return an awaitable str)")
+            token = await pending
+        except ConfigurationError:
+            raise
+        except Exception as exc:  # a vault outage, say: one of our errors, with the cause attached
+            raise ConfigurationError(f"token: the token provider failed: {type(exc).__name__}: {exc}") from exc
+        return _header(token)
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         request.headers["Authorization"] = await self.authorization()

@@ -30,7 +30,6 @@ from ._errors import (
     APIError,
     APIResponseValidationError,
     APITimeoutError,
-    ConfigurationError,
     DifyError,
     from_response,
 )
@@ -191,7 +190,7 @@ class Core:
             try:
                 with self._deadline_scope(deadline):
                     # Read per attempt, so a rotating token provider is asked every time.
-                    authorization = await self._authorization() if self.transport is not None else ""
+                    authorization = await self.auth.authorization() if self.transport is not None else ""
                     body = upload.stream() if upload is not None else None
                     request = self._build(method, full_url, params, json, upload, body, deadline, authorization)
                     try:
@@ -242,14 +241,6 @@ class Core:
             else:
                 other_retries += 1
                 await anyio.sleep(decision.wait)
-
-    async def _authorization(self) -> str:
-        try:
-            return await self.auth.authorization()
-        except DifyError:
-            raise
-        except Exception as exc:
-            raise ConfigurationError(f"token: the token provider failed: {type(exc).__name__}: {exc}") from exc
 
     def _refuse_retry(
         self, decision: Decision, upload: MultipartBody | None, deadline: float | None, error: Exception | None
