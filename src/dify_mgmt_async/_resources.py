@@ -143,7 +143,7 @@ class AppsResource:
             "name": _v.text("name", name, required=False, min_length=1),
             "mode": _v.choice("mode", mode, required=False, enum=AppMode),
         }
-        return self._core.paginate(_list_apps, kwargs, AppPage, App)
+        return self._core.paginate(_list_apps, kwargs, AppPage)
 
     async def create(
         self,
@@ -190,7 +190,7 @@ class AppsResource:
             app_id: The app's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
         }
         return await self._core.request(_get_app, kwargs, App)
 
@@ -215,7 +215,7 @@ class AppsResource:
             description: What the app does.
         """
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
             "body": AppUpdate(
                 name=_v.text("name", name, required=False, min_length=1, max_length=255),
                 icon=_v.text("icon", icon, required=False, min_length=1, max_length=255),
@@ -239,7 +239,7 @@ class AppsResource:
             app_id: The app's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
         }
         await self._core.request(_delete_app, kwargs, None)
 
@@ -255,7 +255,7 @@ class AppsResource:
             app_id: The app's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
         }
         return await self._core.request(_get_app_api_keys, kwargs, AppApiKeys)
 
@@ -274,7 +274,7 @@ class AppsResource:
             type: Which of an app's keys to reset.
         """
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
             "body": AppApiKeysReset(
                 type_=_v.choice("type", type, required=True, enum=ApiKeyResetType),
             ),
@@ -313,7 +313,7 @@ class DatasetsResource:
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "name": _v.text("name", name, required=False, min_length=1),
         }
-        return self._core.paginate(_list_datasets, kwargs, DatasetPage, Dataset)
+        return self._core.paginate(_list_datasets, kwargs, DatasetPage)
 
     async def create(
         self,
@@ -352,7 +352,7 @@ class DatasetsResource:
             dataset_id: The dataset's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
         }
         return await self._core.request(_get_dataset, kwargs, Dataset)
 
@@ -375,7 +375,7 @@ class DatasetsResource:
             permission: Who can see a dataset.
         """
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
             "body": DatasetUpdate(
                 name=_v.text("name", name, required=False, min_length=1, max_length=255),
                 description=_v.text("description", description, required=False, max_length=2000),
@@ -396,7 +396,7 @@ class DatasetsResource:
             dataset_id: The dataset's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
         }
         await self._core.request(_delete_dataset, kwargs, None)
 
@@ -422,7 +422,7 @@ class DatasetsResource:
                 what is left out.
         """
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
         }
         return await self._core.upload(
             _upload_document,
@@ -466,12 +466,12 @@ class DatasetsResource:
         Await the result for one page; ``async for`` over it for every item of every page.
         """
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "status": _v.choice("status", status, required=False, enum=IndexingStatus),
         }
-        return self._core.paginate(_list_documents, kwargs, DocumentPage, Document)
+        return self._core.paginate(_list_documents, kwargs, DocumentPage)
 
     async def delete_document(
         self,
@@ -487,8 +487,8 @@ class DatasetsResource:
             document_id: The document's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
-            "document_id": _v.ident("document_id", document_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
+            "document_id": _v.ident("document_id", document_id),
         }
         await self._core.request(_delete_document, kwargs, None)
 
@@ -545,7 +545,7 @@ class ModelProvidersResource:
             credentials: Provider-specific keys and values; free-form.
         """
         kwargs: dict[str, Any] = {
-            "provider_name": _v.ident("provider_name", provider_name, required=True),
+            "provider_name": _v.ident("provider_name", provider_name),
             "body": ProviderCredentialsUpdate(
                 credentials=_v.model(
                     "credentials", credentials, required=True, model=ProviderCredentialsUpdateCredentials, fields=None
@@ -646,7 +646,7 @@ class ApiKeysResource:
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
         }
-        return self._core.paginate(_list_api_keys, kwargs, ApiKeyPage, ApiKey)
+        return self._core.paginate(_list_api_keys, kwargs, ApiKeyPage)
 
     async def create(
         self,
@@ -682,7 +682,7 @@ class ApiKeysResource:
             api_key_id: The key's id (a UUID).
         """
         kwargs: dict[str, Any] = {
-            "api_key_id": _v.ident("api_key_id", api_key_id, required=True),
+            "api_key_id": _v.ident("api_key_id", api_key_id),
         }
         await self._core.request(_delete_api_key, kwargs, None)
 
