@@ -187,12 +187,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         session = self._session or self._open()
         timeouts = request.extensions.get("timeout", {})
         try:
-            content: bytes | None = request.content or None
+            content = request.content  # bytes when the body is in memory (JSON, or none at all)
         except httpx.RequestNotRead:
-            content = None
-        if content is not None or not isinstance(request.stream, AsyncIterable):
-            return await self._exchange(session, request, content, timeouts)
-        return await self._exchange_streamed(session, request, request.stream, timeouts)
+            assert isinstance(request.stream, AsyncIterable)
+            return await self._exchange_streamed(session, request, request.stream, timeouts)
+        return await self._exchange(session, request, content or None, timeouts)
 
     async def _exchange_streamed(
         self,
