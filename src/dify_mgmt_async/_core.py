@@ -54,6 +54,7 @@ __all__ = ["ClientState", "Core", "RequestOptions", "RetryEvent"]
 logger = logging.getLogger("dify_mgmt_async")
 
 T = TypeVar("T")
+_CLOSED = "this DifyManagementClient is closed; create a new one"
 _PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
 # Sent with every request; a caller's http_client adds its own defaults (ClientTransport).
 _DEFAULT_HEADERS = (("Accept", "application/json"), ("Accept-Encoding", "gzip, deflate"), ("User-Agent", USER_AGENT))
@@ -102,7 +103,7 @@ class ClientState:
     def check_usable(self) -> None:
         """Raise if the client is closed or this is not the event loop it is bound to."""
         if self.closed:
-            raise DifyError("this DifyManagementClient is closed; create a new one")
+            raise DifyError(_CLOSED)
         current = loop_identity()
         if self._loop is None:
             self._loop = current
@@ -296,7 +297,8 @@ class Core:
         try:
             async with _Slot(state.engine, call.deadline):
                 with _deadline_scope(call.deadline):
-                    state.check_usable()  # closed while this call was queued
+                    if state.closed:  # closed while this call was queued
+                        raise DifyError(_CLOSED)
                     authorization = await state.auth.authorization()  # per attempt: a rotating token
                     async with _Body(call.upload) as stream:
                         outcome = _Outcome(self._build(call, stream, authorization))
