@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 __all__ = [
+    "Action",
     "Exchange",
     "FaultServer",
     "Received",
