@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import time
+from email.parser import BytesParser
+from email.policy import HTTP
 
 MIB = 1024 * 1024
 
@@ -26,3 +28,16 @@ class SlowFile(io.BytesIO):
         if self.reads > 1:
             time.sleep(self.delay)
         return super().read(size)
+
+
+def file_part(body: bytes, content_type: str) -> bytes:
+    """The ``file`` part's bytes of a multipart/form-data body, parsed by the stdlib email parser."""
+    raw = b"Content-Type: " + content_type.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + body
+    message = BytesParser(policy=HTTP).parsebytes(raw)
+    assert message.is_multipart() and not message.defects
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            return data
+    raise AssertionError("no file part")
