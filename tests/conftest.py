@@ -47,9 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "anyio_backend" not in metafunc.fixturenames:
         return
-    if metafunc.definition.get_closest_marker("virtual_time") or metafunc.definition.get_closest_marker(
-        "asyncio_only"
-    ):
+    if metafunc.definition.get_closest_marker("virtual_time") or metafunc.definition.get_closest_marker("asyncio_only"):
         return  # one backend: the fixture picks it from the marker, and the test id stays unsuffixed
     metafunc.parametrize("anyio_backend", BACKENDS, indirect=True)
 

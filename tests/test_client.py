@@ -7,6 +7,7 @@ import logging
 import traceback
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -133,6 +134,29 @@ async def test_token_provider_returning_empty_is_an_error() -> None:
 
 
 @pytest.mark.anyio
+async def test_failing_token_provider_does_not_leak_slots() -> None:
+    """A token provider that raises gives a ConfigurationError and its slot back: the 5th call still runs."""
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls <= 4:
+            raise OSError("vault unreachable")
+        return "tok"
+
+    server = Recorder()
+    async with make_client(server, token=flaky, max_concurrency=4) as dify:
+        for _ in range(4):
+            with pytest.raises(ConfigurationError, match="token provider failed"):
+                await dify.apps.get("a1")
+        with anyio.fail_after(1):
+            await dify.apps.get("a1")
+        assert dify.stats.in_flight == 0
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
 async def test_user_agent_names_the_package_and_version() -> None:
     """Every request carries User-Agent: dify-mgmt-async/<version>."""
     server = Recorder()
@@ -153,6 +177,19 @@ async def test_user_agent_set_on_given_http_client() -> None:
         await dify.aclose()
         assert not http.is_closed  # the caller owns it
     assert server.requests[0].headers["user-agent"] == f"dify-mgmt-async/{__version__}"
+
+
+@pytest.mark.anyio
+async def test_given_http_client_gets_our_user_agent_without_being_changed() -> None:
+    """A caller's client with httpx's default User-Agent sends ours per request; its own headers stay."""
+    server = Recorder()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    before = http.headers["User-Agent"]
+    async with make_client(http_client=http) as dify:
+        await dify.apps.get("a1")
+    assert server.requests[0].headers["User-Agent"].startswith("dify-mgmt-async/")
+    assert http.headers["User-Agent"] == before
+    await http.aclose()
 
 
 def test_http_client_and_transport_are_exclusive() -> None:
@@ -417,6 +454,17 @@ async def test_with_options_zero_disables_rate_limit_retries() -> None:
         with pytest.raises(RateLimitError):
             await dify.with_options(max_retries=0).apps.get("a1")
     assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_with_options_restores_default_429_retries() -> None:
+    """max_retries=0 on the client, with_options(max_retries=3) on the view: 429 retries are back to 5."""
+    server = Recorder(*[httpx.Response(429, headers={"Retry-After": "1"}) for _ in range(6)])
+    async with make_client(server, max_retries=0) as dify:
+        with pytest.raises(RateLimitError):
+            await dify.with_options(max_retries=3).apps.get("a1")
+    assert len(server.requests) == 6
 
 
 def test_second_trio_run_raises_clear_error() -> None:

@@ -23,7 +23,7 @@ from dify_mgmt_async import (
     PermissionDeniedError,
     RateLimitError,
 )
-from tests.conftest import make_client
+from tests.conftest import Recorder, make_client
 
 STATUSES: list[tuple[int, type[APIStatusError]]] = [
     (400, BadRequestError),
@@ -216,6 +216,16 @@ async def test_bad_page_body_raises_validation_error() -> None:
     async with make_client(lambda r: httpx.Response(200, json=body), max_retries=0) as dify:
         with pytest.raises(APIResponseValidationError):
             await dify.apps.list()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("status", "error"), [(200, APIResponseValidationError), (500, InternalServerError)])
+async def test_deeply_nested_json_is_an_sdk_error(status: int, error: type[Exception]) -> None:
+    """JSON nested past the recursion limit becomes the SDK's error, not a RecursionError."""
+    server = Recorder(httpx.Response(status, content=b"[" * 200_000, headers={"Content-Type": "application/json"}))
+    async with make_client(server, max_retries=0) as dify:
+        with pytest.raises(error):
+            await dify.apps.get("a1")
 
 
 @pytest.mark.anyio

@@ -37,7 +37,7 @@ from dify_mgmt_async import (
     Workspace,
 )
 from dify_mgmt_async._resources import Namespaces
-from tests.conftest import BASE, TOKEN, make_client
+from tests.conftest import BASE, TOKEN, Recorder, make_client
 
 API = "/api/management"
 UID = uuid.UUID("12345678-1234-5678-1234-567812345678")
@@ -447,6 +447,37 @@ async def test_bad_input_raises_before_sending(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: d.workspaces.update_current(plan_settings={"k": object()}),
+        lambda d: d.model_providers.update_credentials("openai", credentials={"k": float("nan")}),
+        lambda d: d.apps.create(name="\ud800", mode="chat"),
+    ],
+    ids=["not-json", "nan", "lone-surrogate"],
+)
+async def test_unsendable_values_are_refused_before_sending(call: Any) -> None:
+    """Values JSON or UTF-8 cannot carry raise InvalidArgumentError up front, and no slot is lost."""
+    server = Recorder()
+    async with make_client(server, max_concurrency=1) as dify:
+        with pytest.raises(InvalidArgumentError):
+            await call(dify)
+        await dify.apps.get("a1")
+        assert dify.stats.in_flight == 0
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_pattern_does_not_accept_a_trailing_newline() -> None:
+    """`#fff\\n` is not a hex colour (JSON Schema's `$` is the end of the string)."""
+    server = Recorder()
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError, match="icon_background"):
+            await dify.apps.create(name="n", mode="chat", icon_background="#fff\n")
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("kind", ["missing", "directory", "empty"])
 async def test_bad_file_raises_before_sending(kind: str, tmp_path: Path, mock: respx.MockRouter) -> None:
     """A missing file, a directory or an empty file raises InvalidArgumentError naming `file`, nothing sent."""
@@ -522,6 +553,19 @@ async def test_path_params_are_percent_encoded(value: str, encoded: str) -> None
     async with make_client(handler) as dify:
         await dify.apps.get(value)
     assert seen[0].url.raw_path == f"{API}/apps/{encoded}".encode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("bad", [".", "..", " .. "])
+async def test_dot_segments_are_refused(bad: str) -> None:
+    """`..` would make `DELETE .../documents/..` delete the dataset: ids of `.`/`..` are refused."""
+    server = Recorder()
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError, match="document_id"):
+            await dify.datasets.delete_document("D1", bad)
+        with pytest.raises(InvalidArgumentError, match="provider_name"):
+            await dify.model_providers.update_credentials(bad, credentials={})
+    assert server.requests == []
 
 
 @pytest.mark.anyio

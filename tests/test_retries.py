@@ -32,7 +32,8 @@ from dify_mgmt_async import (
     bulk,
 )
 from dify_mgmt_async._errors import parse_retry_after
-from tests.conftest import Handler, make_client
+from dify_mgmt_async._ratelimit import RatePacer
+from tests.conftest import Handler, Recorder, make_client
 
 pytestmark = pytest.mark.virtual_time
 
@@ -327,6 +328,24 @@ async def test_deadline_covers_all_attempts() -> None:
         assert trio.current_time() - start <= 3.0
 
 
+@pytest.mark.anyio
+async def test_slow_token_provider_counts_against_the_deadline() -> None:
+    """A token provider taking 3 s cannot stretch a timeout=1 call: APITimeoutError after 1 s."""
+
+    async def slow() -> str:
+        await anyio.sleep(3)
+        return "tok"
+
+    server = Recorder()
+    async with make_client(server, token=slow, timeout=1.0) as dify:
+        start = trio.current_time()
+        with pytest.raises(APITimeoutError):
+            await dify.apps.get("a1")
+        assert trio.current_time() - start <= 1.0
+        assert dify.stats.in_flight == 0
+    assert server.requests == []
+
+
 # --- uploads --------------------------------------------------------------------------------------
 
 
@@ -515,3 +534,17 @@ async def test_pacing_keeps_429s_rare_against_a_token_bucket(precise: bool) -> N
     assert stats.pacing_rate is not None
     assert stats.rate_limited <= 0.05 * n
     assert elapsed <= 1.2 * n / rate
+
+
+@pytest.mark.anyio
+async def test_cancelled_pacer_waiters_give_their_tokens_back() -> None:
+    """50 waiters cancelled at 10/s: the next send waits ~0.1 s, not the 5 s they had booked."""
+    pacer = RatePacer()
+    pacer.rate = 10.0
+    with anyio.move_on_after(0.05):
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(pacer.wait, None)
+    start = trio.current_time()
+    await pacer.wait(None)
+    assert trio.current_time() - start <= 0.2

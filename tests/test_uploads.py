@@ -143,6 +143,19 @@ async def test_async_iterable_upload() -> None:
 
 
 @pytest.mark.anyio
+async def test_empty_async_iterable_is_refused() -> None:
+    """An async iterable that yields nothing is an empty file: InvalidArgumentError, as for an empty path."""
+
+    async def nothing() -> AsyncIterator[bytes]:
+        for _ in ():
+            yield b""
+
+    async with make_client(Recorder()) as dify:
+        with pytest.raises(InvalidArgumentError, match="empty"):
+            await dify.datasets.upload_document("ds", nothing(), filename="a.txt")
+
+
+@pytest.mark.anyio
 async def test_text_mode_file_is_refused(tmp_path: Path) -> None:
     """A text-mode file object raises InvalidArgumentError before anything is sent."""
     path = tmp_path / "a.txt"
@@ -201,6 +214,17 @@ async def test_content_with_boundary_like_bytes_arrives_identical(tmp_path: Path
     assert json.loads(_payload(parts["process_rule"])) == {"chunk_size": 100}
     boundary = server.requests[0].headers["content-type"].split("boundary=", 1)[1]
     assert boundary != "+++"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("bad", ["text/plain\r\nX-Injected: 1", "text plain", "text/plain; a=b\n"])
+async def test_content_type_must_be_a_media_type(bad: str) -> None:
+    """A content_type with line breaks (part-header injection) or no type/subtype is refused."""
+    server = Recorder()
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError, match="content_type"):
+            await dify.datasets.upload_document("ds", b"data", filename="a.txt", content_type=bad)
+    assert server.requests == []
 
 
 @pytest.mark.anyio
@@ -287,6 +311,33 @@ async def test_upload_error_maps_like_any_other(tmp_path: Path) -> None:
         with pytest.raises(InternalServerError):
             await dify.datasets.upload_document("d1", b"x", filename="a.txt")
     assert len(server.requests) == 1
+
+
+class WrappingTransport(httpx.AsyncBaseTransport):
+    """Reads the body and, like the aiohttp transport, reports any failure while sending it as a
+    transport error (aiohttp wraps it as "Failed to send bytes")."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            await request.aread()
+        except Exception as exc:
+            raise httpx.WriteError("Failed to send bytes into the underlying connection", request=request) from exc
+        return httpx.Response(201, json={"id": "d", "name": "a.txt"})
+
+
+@pytest.mark.anyio
+async def test_file_shrinking_mid_upload_reports_why() -> None:
+    """A file that yields fewer bytes than measured raises InvalidArgumentError naming the change,
+    not the transport's "failed to send" error that wraps it."""
+
+    class Shrinking(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            return data[: len(data) // 2]
+
+    async with make_client(WrappingTransport()) as dify:
+        with pytest.raises(InvalidArgumentError, match="changed while uploading"):
+            await dify.datasets.upload_document("ds", Shrinking(b"y" * 1000), filename="a.txt")
 
 
 @pytest.mark.anyio
