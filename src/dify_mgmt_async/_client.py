@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import httpx
 
@@ -20,8 +20,9 @@ from ._constants import (
     ENV_BASE_URL,
     ENV_TOKEN,
 )
-from ._core import ClientState, Core, RequestOptions, RetryEvent
+from ._core import ClientState, Core, RawResponse, RequestOptions, RetryEvent, capture_raw, split_timeout
 from ._errors import ConfigurationError
+from ._logs import setup_from_env
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
@@ -30,17 +31,13 @@ from ._transport import ClientTransport, DefaultTransport
 __all__ = ["DifyManagementClient"]
 
 _NOT_GIVEN: object = object()
+T = TypeVar("T")
+
+setup_from_env()  # DIFY_MGMT_LOG=debug turns the SDK's logging on without code
 
 
-def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[httpx.Timeout, float | None]:
-    """(per-attempt timeouts, whole-call deadline) from the ``timeout`` argument."""
-    if isinstance(timeout, httpx.Timeout):
-        return timeout, None
-    if timeout is None:
-        return DEFAULT_TIMEOUT, None
-    if type(timeout) not in (int, float) or timeout <= 0:
-        raise ConfigurationError(f"timeout: must be a positive number of seconds or an httpx.Timeout (got {timeout!r})")
-    return DEFAULT_TIMEOUT, float(timeout)
+def _timeouts(timeout: object) -> tuple[httpx.Timeout, float | None]:
+    return split_timeout("timeout", timeout, ConfigurationError)
 
 
 def _base_url(value: str | None) -> str:
@@ -163,7 +160,7 @@ class DifyManagementClient(Namespaces):
             )
         attempt_timeout, deadline = options.attempt_timeout, options.deadline
         if timeout is not _NOT_GIVEN:
-            attempt_timeout, deadline = _timeouts(timeout)  # type: ignore[arg-type]
+            attempt_timeout, deadline = _timeouts(timeout)
         hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
         view = copy.copy(self)
         view._is_view = True
@@ -175,6 +172,16 @@ class DifyManagementClient(Namespaces):
         )
         view._bind_namespaces(view._core)
         return view
+
+    async def with_raw_response(self, call: Awaitable[T]) -> RawResponse[T]:
+        """Await one of this client's calls and return its result with the HTTP answer it came from.
+
+        ``raw = await dify.with_raw_response(dify.apps.get(app_id))`` gives ``raw.parsed`` (the
+        ``App``), ``raw.status_code``, ``raw.headers`` and ``raw.request_id``. It takes the
+        call rather than mirroring every namespace, so the result stays precisely typed.
+        For a paginated method it is the page that was fetched.
+        """
+        return await capture_raw(call)
 
     @property
     def stats(self) -> Stats:

@@ -19,15 +19,17 @@ body, so nothing endpoint-specific lives here. Then:
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import json as json_lib
 import logging
 import random
 import zlib
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
-from typing import Any, TypeVar, overload
+from typing import Any, Generic, TypeVar, overload
 
 import anyio
 import httpx
@@ -40,7 +42,9 @@ from ._errors import (
     APIResponseValidationError,
     APITimeoutError,
     DifyError,
+    InvalidArgumentError,
     from_response,
+    request_id,
 )
 from ._generated.client import Client as _GeneratedClient
 from ._loop import loop_identity, loop_time
@@ -49,7 +53,7 @@ from ._ratelimit import RateLimitEngine, Stats
 from ._retry import Decision, RetryBudget, RetryConfig, RetryPolicy
 from ._uploads import FileInput, MultipartBody, ProgressCallback, prepare_upload
 
-__all__ = ["ClientState", "Core", "RequestOptions", "RetryEvent"]
+__all__ = ["CallExtras", "ClientState", "Core", "RawResponse", "RequestOptions", "RetryEvent", "split_timeout"]
 
 logger = logging.getLogger("dify_mgmt_async")
 
@@ -82,6 +86,128 @@ class RequestOptions:
     #: Seconds for the whole call, all attempts and waits included; None for no overall deadline.
     deadline: float | None = None
     on_retry: Callable[[RetryEvent], object] | None = None
+
+
+def split_timeout(
+    name: str, timeout: object, error: type[DifyError] = InvalidArgumentError
+) -> tuple[httpx.Timeout, float | None]:
+    """(per-attempt timeouts, whole-call deadline) from a ``timeout`` argument.
+
+    A number is the deadline in seconds for the whole call; an ``httpx.Timeout`` sets per-attempt
+    timeouts only; ``None`` means the defaults with no deadline.
+    """
+    if isinstance(timeout, httpx.Timeout):
+        return timeout, None
+    if timeout is None:
+        return DEFAULT_TIMEOUT, None
+    if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):  # type: ignore[operator]
+        raise error(f"{name}: must be a positive number of seconds or an httpx.Timeout (got {timeout!r})")
+    return DEFAULT_TIMEOUT, float(timeout)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class CallExtras:
+    """Per-call ``timeout=``, ``extra_headers=``, ``extra_query=`` and ``extra_body=``, checked before sending."""
+
+    timeout: tuple[httpx.Timeout, float | None] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, Any], ...] = ()
+    body: dict[str, Any] | None = None
+
+    @staticmethod
+    def of(
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, object] | None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> CallExtras | None:
+        """The checked options, or None when none was given (the common case, which costs nothing)."""
+        if timeout is None and extra_headers is None and extra_query is None and extra_body is None:
+            return None
+        return CallExtras(
+            timeout=None if timeout is None else split_timeout("timeout", timeout),
+            headers=_extra_headers(extra_headers),
+            query=_extra_query(extra_query),
+            body=_extra_body(extra_body),
+        )
+
+
+def _extra_headers(headers: object) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    if not isinstance(headers, Mapping):
+        raise InvalidArgumentError(f"extra_headers: must be a mapping of header names to values (got {headers!r})")
+    checked = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidArgumentError(f"extra_headers: names and values must be str (got {name!r}: {value!r})")
+        if not name or any(c in name for c in " \t\r\n:\0") or any(c in value for c in "\r\n\0"):
+            raise InvalidArgumentError(f"extra_headers: {name!r} is not a valid header line")
+        if name.lower() in ("authorization", "host", "content-length", "transfer-encoding"):
+            raise InvalidArgumentError(f"extra_headers: {name} is set by the client and cannot be overridden")
+        checked.append((name, value))
+    return tuple(checked)
+
+
+def _extra_query(query: object) -> tuple[tuple[str, Any], ...]:
+    if query is None:
+        return ()
+    if not isinstance(query, Mapping):
+        raise InvalidArgumentError(f"extra_query: must be a mapping of parameter names to values (got {query!r})")
+    for name, value in query.items():
+        if not isinstance(name, str) or not isinstance(value, str | int | float | bool):
+            raise InvalidArgumentError(f"extra_query: {name!r} must map a str to a str, int, float or bool")
+    return tuple(query.items())
+
+
+def _extra_body(body: object) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    if not isinstance(body, Mapping) or not all(isinstance(k, str) for k in body):
+        raise InvalidArgumentError(f"extra_body: must be a mapping with str keys (got {body!r})")
+    try:
+        json_lib.dumps(body, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidArgumentError(f"extra_body: must hold only JSON values: {exc}") from None
+    return dict(body)
+
+
+#: Set by ``with_raw_response`` for the duration of one call: the 2xx answers it got.
+_CAPTURE: contextvars.ContextVar[list[httpx.Response] | None] = contextvars.ContextVar("dify_capture", default=None)
+
+
+@dataclass(frozen=True)
+class RawResponse(Generic[T]):
+    """A call's parsed result together with the HTTP answer it came from (``with_raw_response``)."""
+
+    parsed: T
+    http_response: httpx.Response
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-Id`` (or ``Request-Id``), if it sent one."""
+        return request_id(self.http_response.headers)
+
+
+async def capture_raw(call: Awaitable[T]) -> RawResponse[T]:
+    """Await ``call`` (a client method's result) and keep the last 2xx answer it was parsed from."""
+    box: list[httpx.Response] = []
+    token = _CAPTURE.set(box)
+    try:
+        parsed = await call
+    finally:
+        _CAPTURE.reset(token)
+    if not box:
+        raise DifyError("with_raw_response: the call sent no request (pass a method of this client)")
+    return RawResponse(parsed, box[-1])
 
 
 class ClientState:
@@ -128,6 +254,8 @@ class _Call:
     json: Any
     upload: MultipartBody | None
     deadline: float | None
+    attempt_timeout: httpx.Timeout
+    extra_headers: tuple[tuple[str, str], ...] = ()
     rate_limit_retries: int = 0
     other_retries: int = 0
 
@@ -205,17 +333,27 @@ class Core:
     # --- the three entry points used by the generated namespaces -------------------------
 
     @overload
-    async def request(self, op: ModuleType, kwargs: dict[str, Any], expect: type[T]) -> T: ...
+    async def request(
+        self, op: ModuleType, kwargs: dict[str, Any], expect: type[T], extra: CallExtras | None = None
+    ) -> T: ...
     @overload
-    async def request(self, op: ModuleType, kwargs: dict[str, Any], expect: None) -> None: ...
-    async def request(self, op: ModuleType, kwargs: dict[str, Any], expect: type[T] | None) -> T | None:
+    async def request(
+        self, op: ModuleType, kwargs: dict[str, Any], expect: None, extra: CallExtras | None = None
+    ) -> None: ...
+    async def request(
+        self, op: ModuleType, kwargs: dict[str, Any], expect: type[T] | None, extra: CallExtras | None = None
+    ) -> T | None:
         built = op._get_kwargs(**kwargs)
-        response = await self.send(built["method"], built["url"], params=built.get("params"), json=built.get("json"))
+        response = await self.send(
+            built["method"], built["url"], params=built.get("params"), json=built.get("json"), extra=extra
+        )
         return self._parse(op, response, expect)
 
-    def paginate(self, op: ModuleType, kwargs: dict[str, Any], page_type: type[T]) -> AsyncPager[Any, Any]:
+    def paginate(
+        self, op: ModuleType, kwargs: dict[str, Any], page_type: type[T], extra: CallExtras | None = None
+    ) -> AsyncPager[Any, Any]:
         async def fetch(page_kwargs: dict[str, Any]) -> T:
-            return await self.request(op, page_kwargs, page_type)
+            return await self.request(op, page_kwargs, page_type, extra)
 
         return AsyncPager(fetch, kwargs)
 
@@ -232,6 +370,7 @@ class Core:
         filename: str | None,
         content_type: str | None,
         on_progress: ProgressCallback | None,
+        extra: CallExtras | None = None,
     ) -> T:
         from ._generated.types import File
 
@@ -241,7 +380,7 @@ class Core:
         # The generated request builder gives method and URL; the body is ours (streamed, random boundary).
         placeholder = body_type(**{file_field: File(payload=_EMPTY)})
         built = op._get_kwargs(**kwargs, body=placeholder)
-        response = await self.send(built["method"], built["url"], upload=body)
+        response = await self.send(built["method"], built["url"], upload=body, extra=extra)
         return self._parse(op, response, expect)
 
     # --- the retry loop ----------------------------------------------------------------------
@@ -254,15 +393,33 @@ class Core:
         params: dict[str, Any] | None = None,
         json: Any = None,
         upload: MultipartBody | None = None,
+        extra: CallExtras | None = None,
     ) -> httpx.Response:
         """Send with the client's limits and retry policy; return a 2xx response or raise a ``DifyError``."""
         self.state.check_usable()
-        deadline = loop_time() + self.options.deadline if self.options.deadline is not None else None
-        call = _Call(method.upper(), url, self.state.base_url + url, params, json, upload, deadline)
+        attempt_timeout, deadline_seconds = self.options.attempt_timeout, self.options.deadline
+        headers: tuple[tuple[str, str], ...] = ()
+        if extra is not None:
+            if extra.timeout is not None:
+                attempt_timeout, deadline_seconds = extra.timeout
+            if extra.query:
+                params = {**(params or {}), **dict(extra.query)}
+            if extra.body is not None:
+                if json is not None and not isinstance(json, dict):
+                    raise InvalidArgumentError("extra_body: this operation's body is not a JSON object")
+                json = {**(json or {}), **extra.body}
+            headers = extra.headers
+        deadline = loop_time() + deadline_seconds if deadline_seconds is not None else None
+        call = _Call(
+            method.upper(), url, self.state.base_url + url, params, json, upload, deadline, attempt_timeout, headers
+        )
         while True:
             outcome = await self._attempt(call)
             if outcome.decision is None:
                 assert outcome.response is not None
+                capture = _CAPTURE.get()
+                if capture is not None:
+                    capture.append(outcome.response)
                 return outcome.response
             if outcome.error is not None and upload is not None and upload.failure is not None:
                 raise upload.failure from outcome.error  # the body itself failed (file changed, a progress hook)
@@ -302,19 +459,20 @@ class Core:
                     authorization = await state.auth.authorization()  # per attempt: a rotating token
                     async with _Body(call.upload) as stream:
                         outcome = _Outcome(self._build(call, stream, authorization))
+                        started = loop_time()
                         try:
                             outcome.response = await self._exchange(outcome.request)
                         except httpx.RequestError as exc:
                             outcome.error = exc
                 assert outcome is not None
                 self._judge(call, outcome)
+                if logger.isEnabledFor(logging.DEBUG):
+                    _log_attempt(call, outcome, loop_time() - started)
                 return outcome
         except TimeoutError:
-            request = outcome.request if outcome is not None else None
-            limit = f"{self.options.deadline:g}s" if self.options.deadline is not None else "the per-call timeout"
-            raise APITimeoutError(
-                f"{call.method} {call.url}: the per-call timeout ({limit}) passed", request=request
-            ) from None
+            # The request as it was (or would have been) sent, so the error says where it went.
+            request = outcome.request if outcome is not None else httpx.Request(call.method, call.url)
+            raise APITimeoutError(f"{call.method} {call.url}: the per-call timeout passed", request=request) from None
 
     def _judge(self, call: _Call, outcome: _Outcome) -> None:
         """Tell the engine and the budget about the answer; set ``outcome.decision`` unless it is a success."""
@@ -339,8 +497,11 @@ class Core:
         outcome.decision = decision
 
     def _build(self, call: _Call, stream: AsyncGenerator[bytes, None] | None, authorization: str) -> httpx.Request:
-        extensions = {"timeout": self._timeouts(call.deadline)}
+        extensions = {"timeout": _timeouts(call)}
         headers = [*_DEFAULT_HEADERS, ("Authorization", authorization)]
+        if call.extra_headers:
+            names = {name.lower() for name, _ in call.extra_headers}
+            headers = [h for h in headers if h[0].lower() not in names] + list(call.extra_headers)
         if call.upload is not None:
             headers += call.upload.headers.items()
             return httpx.Request(
@@ -348,19 +509,6 @@ class Core:
             )
         query = tuple(call.params.items()) if call.params else ()
         return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
-
-    def _timeouts(self, deadline: float | None) -> dict[str, float | None]:
-        """The attempt's httpx timeouts, each cut to what is left of the call's deadline."""
-        timeout = self.options.attempt_timeout
-        if deadline is None:
-            return timeout.as_dict()
-        left = max(deadline - loop_time(), 0.001)
-        return {
-            "connect": min(left, timeout.connect or DEADLINE_CONNECT_CAP),
-            "read": min(left, timeout.read or left),
-            "write": min(left, timeout.write or left),
-            "pool": min(left, timeout.pool or left),
-        }
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
         """Hand the request to the transport and read the answer: a 2xx whole, an error's body capped."""
@@ -408,6 +556,45 @@ class Core:
                 response, f"{response.status_code} answer is not a {expect.__name__} (got {type(parsed).__name__})"
             )
         return parsed
+
+
+def _timeouts(call: _Call) -> dict[str, float | None]:
+    """The attempt's httpx timeouts, each cut to what is left of the call's deadline."""
+    timeout = call.attempt_timeout
+    if call.deadline is None:
+        return timeout.as_dict()
+    left = max(call.deadline - loop_time(), 0.001)
+    return {
+        "connect": min(left, timeout.connect or DEADLINE_CONNECT_CAP),
+        "read": min(left, timeout.read or left),
+        "write": min(left, timeout.write or left),
+        "pool": min(left, timeout.pool or left),
+    }
+
+
+_SECRET_QUERY = ("token", "key", "secret", "password", "signature")
+
+
+def _log_attempt(call: _Call, outcome: _Outcome, elapsed: float) -> None:
+    """One DEBUG line per attempt: what was sent where, what came back, and what happens next."""
+    url = outcome.request.url
+    if url.query:
+        params = [
+            (k, "<redacted>" if any(s in k.lower() for s in _SECRET_QUERY) else v) for k, v in url.params.multi_items()
+        ]
+        url = url.copy_with(params=params)
+    result = str(outcome.response.status_code) if outcome.response is not None else type(outcome.error).__name__
+    decision = outcome.decision
+    then = "done" if decision is None else ("retried" if decision.retry else "not retried")
+    logger.debug(
+        "%s %s -> %s in %.3fs (attempt %d, %s)",
+        call.method,
+        url,
+        result,
+        elapsed,
+        call.rate_limit_retries + call.other_retries + 1,
+        then,
+    )
 
 
 def _deadline_scope(deadline: float | None) -> AbstractContextManager[object]:

@@ -157,7 +157,10 @@ class _ErrorBodyStream(httpx.AsyncByteStream):
             raise failure  # raised outside the except block: no aiohttp exception in its chain
 
     async def aclose(self) -> None:
-        self._response.close()
+        if self._response.content.at_eof():
+            self._response.release()  # read to the end: the connection can serve the next request (429 storms)
+        else:
+            self._response.close()  # left unread (capped, broken): the connection cannot be reused
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
