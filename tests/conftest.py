@@ -76,7 +76,8 @@ TokenArg = str | Callable[[], Awaitable[str]]
 class Recorder:
     """A MockTransport handler that keeps every request (MockTransport reads each body into memory).
 
-    It answers with ``answers`` in order, then with ``status``/``body`` for every further request.
+    It answers with ``answers`` in order, then with ``status`` and ``body`` for every further
+    request; a callable ``body`` is called with the request and answers with what it returns.
     """
 
     def __init__(self, *answers: httpx.Response, status: int = 200, body: Any = None) -> None:
@@ -89,7 +90,8 @@ class Recorder:
         self.requests.append(request)
         if self.answers:
             return self.answers.pop(0)
-        return httpx.Response(self.status, json=self.body)
+        body = self.body(request) if callable(self.body) else self.body
+        return httpx.Response(self.status, json=body)
 
     def parts(self, index: int = -1) -> dict[str, EmailMessage]:
         """The multipart/form-data parts of request ``index``, by field name."""
