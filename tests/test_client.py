@@ -296,7 +296,6 @@ async def test_token_not_in_connection_error() -> None:
 @pytest.mark.anyio
 async def test_token_not_in_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """At DEBUG, no log record of the SDK or httpx contains the token, retries included."""
-    import anyio
 
     from dify_mgmt_async import _core
 
@@ -421,7 +420,6 @@ def test_second_event_loop_raises_clear_error() -> None:
 @pytest.mark.anyio
 async def test_with_options_shares_pool_and_stats(monkeypatch: pytest.MonkeyPatch) -> None:
     """with_options(max_retries=0) shares the httpx client and stats, and only the view stops retrying."""
-    import anyio
 
     from dify_mgmt_async import _core
 
