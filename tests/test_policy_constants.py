@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dify_mgmt_async import APIStatusError, RateLimitError, RetryEvent
+from dify_mgmt_async import APIConnectionError, APIStatusError, RateLimitError, RetryEvent
 from dify_mgmt_async._retry import RetryBudget, RetryConfig, backoff, decide
 from tests.conftest import Recorder, make_client
 
@@ -145,7 +145,7 @@ async def test_maybe_sent_errors_are_retried_for_idempotent_methods(
 @pytest.mark.parametrize("error", MAYBE_SENT)
 async def test_maybe_sent_errors_are_not_resent_for_a_create(method: str, error: type[httpx.RequestError]) -> None:
     server = Failing(error)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(APIConnectionError) as caught:
         await send(server, method)
     assert isinstance(caught.value.__cause__, error)
     assert len(server.requests) == 1
@@ -156,7 +156,7 @@ async def test_maybe_sent_errors_are_not_resent_for_a_create(method: str, error:
 @pytest.mark.parametrize("error", NOT_RETRIED)
 async def test_other_transport_errors_are_not_retried_even_for_get(error: type[httpx.RequestError]) -> None:
     server = Failing(error)
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(APIConnectionError) as caught:
         await send(server, "GET")
     assert isinstance(caught.value.__cause__, error)
     assert len(server.requests) == 1
