@@ -26,7 +26,7 @@ import logging
 import random
 import zlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, aclosing
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
 from typing import Any, Generic, TypeVar, overload
@@ -624,10 +624,11 @@ async def _read_error(response: httpx.Response) -> httpx.Response:
     try:
         if response.is_stream_consumed:
             return response  # a test double's already-read answer
-        async for chunk in response.aiter_raw():
-            raw += chunk
-            if len(raw) >= MAX_ERROR_BODY:
-                break
+        async with aclosing(response.aiter_raw()) as chunks:  # closed now, not when collected, when we stop early
+            async for chunk in chunks:
+                raw += chunk
+                if len(raw) >= MAX_ERROR_BODY:
+                    break
     except (httpx.TransportError, httpx.StreamError):
         pass  # keep what arrived
     finally:
