@@ -171,8 +171,30 @@ def test_network_decisions(method: str, error: Exception, decision: Decision) ->
 @pytest.mark.parametrize("error", [httpx.ConnectError("x"), httpx.ReadError("x")])
 def test_network_retries_run_out_at_max_retries(error: Exception) -> None:
     decision = decide("GET", error=error, rate_limit_retries=0, other_retries=2, config=CONFIG)
-    assert (decision.retry, decision.kind) == (False, "network")
-    assert decision.reason.endswith(", 2 retries used")
+    reason = "ConnectError before the request was sent" if isinstance(error, httpx.ConnectError) else "ReadError"
+    assert decision == Decision(False, 0.0, f"{reason}, 2 retries used", "network")
+
+
+@pytest.mark.parametrize("status", [408, 500, 502, 503, 504])
+def test_status_retries_run_out_at_max_retries(status: int) -> None:
+    response = httpx.Response(status, headers={"retry-after": "1"})
+    decision = decide("GET", response=response, rate_limit_retries=0, other_retries=2, config=CONFIG)
+    assert decision == Decision(False, 0.0, f"{status}, 2 retries used", "status")
+
+
+@pytest.mark.virtual_time
+@pytest.mark.anyio
+async def test_the_error_after_the_last_retry_says_why_it_stopped() -> None:
+    server = Recorder(status=503, body={"error": "down"})
+    async with make_client(server, max_retries=1) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client._core.send("GET", "/apps")
+    assert caught.value.__notes__ == ["503, 1 retries used"]
+    server = Recorder(status=404, body={"error": "gone"})
+    async with make_client(server) as client:
+        with pytest.raises(NotFoundError) as missing:
+            await client._core.send("GET", "/apps")
+    assert not hasattr(missing.value, "__notes__")
 
 
 def test_status_decisions_name_the_status_and_method() -> None:
