@@ -8,14 +8,16 @@ The score counts killed and timed-out mutants (and those mypy would catch) over 
 The adjusted score also sets aside the equivalent mutants listed by name in the
 "Equivalent mutants" section of ``docs/quality.md`` (one line each, with why it cannot be observed).
 
-Usage: ``python tools/mutation.py [MODULE ...]`` (default: every module, in order);
-``--report`` writes the table from the cached results without running anything.
+Usage: ``python tools/mutation.py [MODULE ...]`` (default: every module, in order); ``--recheck``
+re-tests cached survivors (after tests were added); ``--report`` writes the table from the cached
+results without running anything.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -37,11 +39,34 @@ SURVIVED = {0}
 NO_TESTS = {5, 33}
 
 
-def run(module: str, max_children: int) -> None:
+HASHES = ROOT / "mutants" / "module-hashes.json"
+
+
+def source_hash(module: str) -> str:
+    return hashlib.sha256((ROOT / "src" / PACKAGE / f"{module}.py").read_bytes()).hexdigest()
+
+
+def run(module: str, max_children: int, *, recheck: bool) -> None:
+    """Test the module's mutants that have no result yet (all of them when its source changed).
+
+    mutmut re-tests every mutant named on its command line, so a module whose source is unchanged
+    since its last run is narrowed to the mutants still unchecked (and its survivors with ``recheck``).
+    """
+    hashes: dict[str, str] = json.loads(HASHES.read_text()) if HASHES.exists() else {}
+    names = [f"{PACKAGE}.{module}.*"]
+    if hashes.get(module) == source_hash(module):
+        codes = results(module)
+        names = [name for name, code in codes.items() if code is None or (recheck and code in SURVIVED)]
+        if not names:
+            print(f"{module}: every mutant has a cached result (--recheck re-tests survivors)", flush=True)
+            return
     mutmut = Path(sys.executable).with_name("mutmut")
-    command = [str(mutmut), "run", "--max-children", str(max_children), f"{PACKAGE}.{module}.*"]
-    print("$", " ".join(command), flush=True)
+    command = [str(mutmut), "run", "--max-children", str(max_children), *names]
+    print("$", " ".join(command[:6]), "..." if len(command) > 6 else "", flush=True)
     subprocess.run(command, cwd=ROOT, check=False)
+    hashes = json.loads(HASHES.read_text()) if HASHES.exists() else {}
+    hashes[module] = source_hash(module)
+    HASHES.write_text(json.dumps(hashes, indent=1))
 
 
 def results(module: str) -> dict[str, int | None]:
@@ -113,6 +138,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules to run (default: {' '.join(MODULES)})")
     parser.add_argument("--report", action="store_true", help="only write the table from cached results")
+    parser.add_argument("--recheck", action="store_true", help="re-test survivors too (after adding tests)")
     parser.add_argument("--max-children", type=int, default=int(os.environ.get("MUTMUT_CHILDREN", "2")))
     args = parser.parse_args()
     chosen = tuple(args.modules) or MODULES
@@ -121,7 +147,7 @@ def main() -> int:
         parser.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
     if not args.report:
         for module in chosen:
-            run(module, args.max_children)
+            run(module, args.max_children, recheck=args.recheck)
     report = table(MODULES)
     print(report)
     write(report)
