@@ -63,7 +63,8 @@ def run(module: str, max_children: int, *, recheck: bool) -> None:
     mutmut = Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(max_children), *names]
     print("$", " ".join(command[:6]), "..." if len(command) > 6 else "", flush=True)
-    subprocess.run(command, cwd=ROOT, check=False)
+    if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+        raise SystemExit(f"mutmut failed on {module}; see its output above")
     hashes = json.loads(HASHES.read_text()) if HASHES.exists() else {}
     hashes[module] = source_hash(module)
     HASHES.write_text(json.dumps(hashes, indent=1))
