@@ -688,3 +688,70 @@ async def test_stats_cooldown_seconds_is_the_time_the_gate_was_closed() -> None:
         stats = client.stats
     assert stats.cooldown_seconds == 3.5
     assert (stats.rate_limited, stats.retries, stats.requests) == (2, 2, 3)
+
+
+# --- validation of objects ----------------------------------------------------------------------------
+
+
+def process_rule(value: object, required: bool = False) -> Any:
+    from dify_mgmt_async._generated.models import ProcessRule
+    from dify_mgmt_async._resources import _PROCESS_RULE_FIELDS
+    from dify_mgmt_async._validation import model
+
+    return model("process_rule", value, required, model=ProcessRule, fields=_PROCESS_RULE_FIELDS)
+
+
+def free_form(value: object) -> Any:
+    from dify_mgmt_async._generated.models import ProviderCredentialsUpdateCredentials
+    from dify_mgmt_async._validation import model
+
+    return model("credentials", value, True, model=ProviderCredentialsUpdateCredentials, fields=None)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: process_rule({"chunk_sise": 5}),
+            "process_rule: unknown field(s) chunk_sise; known: chunk_size, chunk_overlap, separator "
+            "(got {'chunk_sise': 5})",
+        ),
+        (
+            lambda: process_rule({"b": 1, "a": 2}),
+            "process_rule: unknown field(s) a, b; known: chunk_size, chunk_overlap, separator (got {'b': 1, 'a': 2})",
+        ),
+        (lambda: process_rule({"chunk_size": 0}), "process_rule.chunk_size: must be at least 1 (got 0)"),
+        (lambda: process_rule({"chunk_size": None}), "process_rule.chunk_size: is required"),
+        (lambda: process_rule({1: 2}), "process_rule: keys must be strings (got {1: 2})"),
+        (
+            lambda: process_rule([("chunk_size", 1)]),
+            "process_rule: must be a ProcessRule or a mapping (got [('chunk_size', 1)])",
+        ),
+        (lambda: process_rule(None, True), "process_rule: is required"),
+        (
+            lambda: free_form({"k": float("nan")}),
+            "credentials: must hold only JSON values (strings, numbers, bools, None, lists, dicts): "
+            "Out of range float values are not JSON compliant (got {'k': nan})",
+        ),
+        (
+            lambda: free_form({"k": {1, 2}}),
+            "credentials: must hold only JSON values (strings, numbers, bools, None, lists, dicts): "
+            "Object of type set is not JSON serializable (got {'k': {1, 2}})",
+        ),
+    ],
+)
+def test_object_validation_messages(call: Any, message: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+def test_object_validation_builds_the_model() -> None:
+    from dify_mgmt_async._generated.models import ProcessRule
+
+    rule = process_rule({"chunk_size": 500, "separator": "\n\n"})
+    assert type(rule) is ProcessRule
+    assert rule.to_dict() == {"chunk_size": 500, "separator": "\n\n"}
+    assert process_rule(rule) is rule
+    assert process_rule(None) is UNSET
+    assert free_form({"api_key": "k", "nested": [1, None]}).to_dict() == {"api_key": "k", "nested": [1, None]}
