@@ -41,9 +41,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## typecheck: mypy --strict on src/ (generated code included) and the user-view typing file
+## typecheck: mypy --strict on src/ (generated code included) and the user-view typing files; basedpyright
+## (standard mode, as Pylance users see the installed package) on the typing files
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing
+	$(BIN)/basedpyright -p tests/typing
 
 pytest: $(STAMP)
 	$(BIN)/pytest
