@@ -23,6 +23,7 @@ from ._constants import (
 )
 from ._core import Core, RequestOptions, RetryEvent
 from ._errors import ConfigurationError
+from ._netconfig import ProxyChooser, VerifyTypes, check_verify
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
@@ -74,6 +75,11 @@ class DifyManagementClient(Namespaces):
     ``max_rate_limit_retries`` (default 5) retries of 429; ``max_retries=0`` disables both.
     ``max_concurrency`` (default 64) bounds requests in flight across all tasks.
 
+    ``proxy`` (an ``http://`` or ``https://`` URL, credentials allowed), ``verify`` (``True``, ``False``,
+    a CA bundle file or directory, or an ``ssl.SSLContext``) and ``trust_env`` (default ``True``:
+    ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``)
+    configure the default transport as they would ``httpx.AsyncClient``.
+
     Use it as ``async with DifyManagementClient(...) as dify:`` or call ``aclose()``;
     a client belongs to the event loop it is first used on.
     """
@@ -91,6 +97,9 @@ class DifyManagementClient(Namespaces):
         on_retry: Callable[[RetryEvent], object] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
     ) -> None:
         self.base_url = _base_url(base_url)
         if token is None:
@@ -108,11 +117,25 @@ class DifyManagementClient(Namespaces):
         )
         if http_client is not None and transport is not None:
             raise ConfigurationError("http_client, transport: give one or the other")
+        verify = check_verify(verify)
+        if type(trust_env) is not bool:
+            raise ConfigurationError(f"trust_env: must be True or False (got {trust_env!r})")
+        if proxy is not None:
+            ProxyChooser(proxy, trust_env)  # a bad proxy URL fails here, before anything is sent
+        if (http_client is not None or transport is not None) and (
+            proxy is not None or verify is not True or trust_env is not True
+        ):
+            raise ConfigurationError(
+                "proxy, verify, trust_env: they configure the default transport; set them on your own "
+                "transport or http_client instead"
+            )
         self._owns_http = http_client is None
         own_transport: httpx.AsyncBaseTransport | None = None
         if http_client is None:
             limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
-            own_transport = transport or DefaultTransport(max_connections=max_concurrency)
+            own_transport = transport or DefaultTransport(
+                max_connections=max_concurrency, proxy=proxy, verify=verify, trust_env=trust_env
+            )
             http_client = httpx.AsyncClient(
                 transport=own_transport,
                 limits=limits,

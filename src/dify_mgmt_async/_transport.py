@@ -20,18 +20,24 @@ other ``ClientOSError`` / ``ClientError``   ``ReadError``                maybe
 ==========================================  ===========================  ==================
 
 aiohttp has no write timeout; connect covers waiting for a pooled connection plus connecting.
+
+Proxies and TLS (``proxy=``, ``verify=``, ``trust_env=``) are decided in ``_netconfig`` for both
+inner transports alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 from collections.abc import AsyncIterable
 
 import aiohttp
 import httpx
 
-__all__ = ["AiohttpTransport", "DefaultTransport"]
+from ._netconfig import ProxyChooser, VerifyTypes, ssl_context
+
+__all__ = ["AiohttpTransport", "DefaultTransport", "HttpxTransport"]
 
 
 def _client_timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
@@ -68,14 +74,28 @@ def _reason(phrase: str | None) -> bytes:
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport on an aiohttp session (asyncio only), opened on first use."""
 
-    def __init__(self, *, max_connections: int = 64, keepalive_expiry: float = 15.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int = 64,
+        keepalive_expiry: float = 15.0,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
+        self._proxies = ProxyChooser(proxy, trust_env)
+        self._verify = verify
+        self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
-            limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry
+            limit=self._max_connections,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive_expiry,
+            ssl=ssl_context(self._verify, self._trust_env),
         )
         # httpx decodes Content-Encoding itself; aiohttp must hand over the raw bytes.
         self._session = aiohttp.ClientSession(
@@ -93,6 +113,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             assert isinstance(stream, AsyncIterable)
             data = stream
         timeout = _client_timeout(request.extensions.get("timeout", {}))
+        proxy, proxy_headers = _aiohttp_proxy(self._proxies(request.url)) if self._proxies.active else (None, None)
         try:
             async with session.request(
                 request.method,
@@ -101,6 +122,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=data if data else None,
                 timeout=timeout,
                 allow_redirects=False,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
             ) as response:
                 content = await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -127,23 +150,84 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-class DefaultTransport(httpx.AsyncBaseTransport):
-    """aiohttp under asyncio, ``httpx.AsyncHTTPTransport`` under trio; chosen on the first request."""
+@functools.lru_cache(maxsize=8)
+def _aiohttp_proxy(proxy: httpx.URL | None) -> tuple[str | None, dict[str, str] | None]:
+    """aiohttp's ``proxy`` and ``proxy_headers``; credentials in the URL become ``Proxy-Authorization``."""
+    if proxy is None:
+        return None, None
+    headers = None
+    if proxy.username:
+        basic = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode("ascii")
+        headers = {"Proxy-Authorization": f"Basic {basic}"}
+    return str(proxy.copy_with(username=None, password=None)), headers
 
-    def __init__(self, *, max_connections: int) -> None:
+
+class HttpxTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport with the same proxy choice as ``AiohttpTransport``: one pool per proxy."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 64,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+    ) -> None:
+        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+        self._proxies = ProxyChooser(proxy, trust_env)
+        self._verify = verify
+        self._trust_env = trust_env
+        self._pools: dict[httpx.URL | None, httpx.AsyncHTTPTransport] = {}
+
+    def _pool(self, proxy: httpx.URL | None) -> httpx.AsyncHTTPTransport:
+        pool = self._pools.get(proxy)
+        if pool is None:
+            verify = ssl_context(self._verify, self._trust_env)
+            # trust_env=False: the environment was read above; httpx must not read it a second time.
+            pool = httpx.AsyncHTTPTransport(
+                limits=self._limits, verify=verify, proxy=httpx.Proxy(proxy) if proxy else None, trust_env=False
+            )
+            self._pools[proxy] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self._proxies(request.url) if self._proxies.active else None
+        return await self._pool(proxy).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
+
+class DefaultTransport(httpx.AsyncBaseTransport):
+    """aiohttp under asyncio, ``HttpxTransport`` under trio; chosen on the first request.
+
+    ``proxy``, ``verify`` and ``trust_env`` mean what they mean to ``httpx.AsyncClient``.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+    ) -> None:
         self._max_connections = max_connections
+        self._proxy, self._verify, self._trust_env = proxy, verify, trust_env
         self._inner: httpx.AsyncBaseTransport | None = None
 
     def _choose(self) -> httpx.AsyncBaseTransport:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            limits = httpx.Limits(
-                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
-            )
-            self._inner = httpx.AsyncHTTPTransport(limits=limits)
+            kind: type[HttpxTransport | AiohttpTransport] = HttpxTransport
         else:
-            self._inner = AiohttpTransport(max_connections=self._max_connections)
+            kind = AiohttpTransport
+        self._inner = kind(
+            max_connections=self._max_connections, proxy=self._proxy, verify=self._verify, trust_env=self._trust_env
+        )
         return self._inner
 
     @property
