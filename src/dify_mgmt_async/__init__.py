@@ -23,8 +23,10 @@ from ._errors import (
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitError,
+    UnsupportedMediaTypeError,
 )
 from ._generated.types import UNSET, Unset
 
@@ -64,12 +66,14 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "ProgressCallback",
     "RateLimitError",
     "RetryEvent",
     "Stats",
     "Unset",
+    "UnsupportedMediaTypeError",
     "__version__",
     "bulk",
 ]

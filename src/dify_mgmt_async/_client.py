@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import enum
 import os
+import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Final, Literal, Self
 
 import httpx
 
@@ -31,7 +33,14 @@ from ._transport import DefaultTransport
 
 __all__ = ["DifyManagementClient"]
 
-_NOT_GIVEN: object = object()
+
+class _NotGiven(enum.Enum):
+    """A keyword left out of ``with_options`` (``None`` means something there: no timeout hook, no deadline)."""
+
+    NOT_GIVEN = enum.auto()
+
+
+_NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
 
 
 def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[httpx.Timeout, float | None]:
@@ -144,6 +153,7 @@ class DifyManagementClient(Namespaces):
                 follow_redirects=False,
             )
         self._http = http_client
+        self._parent: DifyManagementClient | None = None  # a with_options view keeps its client alive
         self._engine = RateLimitEngine(max_concurrency)
         self._core = Core(http_client, auth, self._engine, options, self.base_url, owner={}, transport=own_transport)
         self._bind_namespaces(self._core)
@@ -165,12 +175,12 @@ class DifyManagementClient(Namespaces):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | object | None = _NOT_GIVEN,
+        timeout: float | httpx.Timeout | Literal[_NotGiven.NOT_GIVEN] | None = _NOT_GIVEN,
         max_retries: int | None = None,
         max_rate_limit_retries: int | None = None,
         max_retry_wait: float | None = None,
-        on_retry: Callable[[RetryEvent], object] | object | None = _NOT_GIVEN,
-    ) -> DifyManagementClient:
+        on_retry: Callable[[RetryEvent], object] | Literal[_NotGiven.NOT_GIVEN] | None = _NOT_GIVEN,
+    ) -> Self:
         """A view with other retry/timeout settings that shares this client's connections, gate and limits.
 
         Closing the view does nothing; close the client it came from.
@@ -191,17 +201,18 @@ class DifyManagementClient(Namespaces):
             )
         attempt_timeout, deadline = options.attempt_timeout, options.deadline
         if timeout is not _NOT_GIVEN:
-            attempt_timeout, deadline = _timeouts(timeout)  # type: ignore[arg-type]
+            attempt_timeout, deadline = _timeouts(timeout)
         hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
         view = copy.copy(self)
         view._owns_http = False
+        view._parent = self  # the pool's owner lives (and is not collected as unclosed) while views do
         if max_rate_limit_retries is not None:
             view._rate_limit_retries_given = max_rate_limit_retries
         view._core = Core(
             self._http,
             self._core.auth,
             self._engine,
-            RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),  # type: ignore[arg-type]
+            RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),
             self.base_url,
             owner=self._core._owner,
             transport=self._core.transport,
@@ -232,3 +243,18 @@ class DifyManagementClient(Namespaces):
 
     def __repr__(self) -> str:
         return f"DifyManagementClient(base_url={self.base_url!r})"
+
+    def __del__(self) -> None:
+        # Collected without aclose(): close the default transport's pool quietly and say so once, in
+        # our words, instead of aiohttp's "Unclosed client session" and "Unclosed connector".
+        if not getattr(self, "_owns_http", False):
+            return
+        transport = self._core.transport
+        if isinstance(transport, DefaultTransport) and transport.abandon():
+            warnings.warn(
+                f"{self!r} was garbage-collected without being closed; its connections were closed now. "
+                "Use `async with DifyManagementClient(...) as dify:` or `await dify.aclose()`.",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )

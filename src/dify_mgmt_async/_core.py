@@ -180,7 +180,7 @@ class Core:
             try:
                 await engine.enter(deadline)
             except TimeoutError as exc:
-                raise APITimeoutError(f"{method} {url}: {exc}") from None
+                raise APITimeoutError(f"{method} {full_url}: {exc} ({_limit(opts.deadline)})") from None
             response: httpx.Response | None = None
             error: Exception | None = None
             body: AsyncGenerator[bytes, None] | None = None
@@ -217,7 +217,7 @@ class Core:
                         cooldown = None
                     engine.on_rate_limited(cooldown)
             except TimeoutError:
-                raise APITimeoutError(f"{method} {url}: the per-call timeout passed") from None
+                raise APITimeoutError(f"{method} {full_url}: no answer in time ({_limit(opts.deadline)})") from None
             finally:
                 if body is not None:
                     with anyio.CancelScope(shield=True):
@@ -353,6 +353,11 @@ class Core:
                 "this DifyManagementClient is bound to another event loop; create one client per event loop "
                 "(for example inside the async function that uses it)"
             )
+
+
+def _limit(deadline: float | None) -> str:
+    """The whole-call limit, as a timeout message states it."""
+    return f"timeout={deadline:g} s for the whole call, retries and waits included" if deadline else "timed out"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -149,6 +149,17 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await self._session.close()
             self._session = None
 
+    def abandon(self) -> bool:
+        """Close the pool without awaiting, for a client collected unclosed; True if one was open."""
+        session, self._session = self._session, None
+        if session is None or session.closed:
+            return False
+        connector = session.connector
+        session.detach()  # the session now counts as closed: aiohttp's own warning is not given
+        if connector is not None:
+            connector._close()  # closes every pooled socket now (what close() does before awaiting)
+        return True
+
 
 @functools.lru_cache(maxsize=8)
 def _aiohttp_proxy(proxy: httpx.URL | None) -> tuple[str | None, dict[str, str] | None]:
@@ -240,6 +251,10 @@ class DefaultTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._inner is not None:
             await self._inner.aclose()
+
+    def abandon(self) -> bool:
+        """See ``AiohttpTransport.abandon``; httpx's own pool needs nothing (it does not warn)."""
+        return isinstance(self._inner, AiohttpTransport) and self._inner.abandon()
 
     def __repr__(self) -> str:
         return f"DefaultTransport(inner={self._inner!r})"
