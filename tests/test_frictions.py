@@ -138,3 +138,34 @@ async def test_an_unclosed_client_warns_once_in_our_words(caplog: pytest.LogCapt
         "connections were closed now. Use `async with DifyManagementClient(...) as dify:` or `await dify.aclose()`."
     ]
     assert "Unclosed" not in caplog.text
+
+
+# --- docs a user reads in their editor and terminal ----------------------------------------
+
+
+def test_upload_document_documents_every_parameter() -> None:
+    from dify_mgmt_async._resources import DatasetsResource
+
+    doc = DatasetsResource.upload_document.__doc__ or ""
+    args = doc.split("Args:")[1]
+    names = [line.strip().split(":")[0] for line in args.splitlines() if line.startswith(" " * 12 + line.strip()[:1])]
+    assert [n for n in names if n] == [
+        "dataset_id",
+        "file",
+        "process_rule",
+        "filename",
+        "content_type",
+        "on_progress",
+    ]
+
+
+def test_the_emulator_help_shows_defaults(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from dify_mgmt_async.emulator.server import parse_args
+
+    monkeypatch.delenv("DIFY_EMULATOR_INDEXING_SECONDS", raising=False)
+    monkeypatch.delenv("DIFY_EMULATOR_MAX_UPLOAD_MB", raising=False)
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--indexing-seconds INDEXING_SECONDS time a document takes from waiting to completed (default: 2.0)" in text
+    assert "--max-upload-mb MAX_UPLOAD_MB larger uploads get 413 (default: 15.0)" in text

@@ -418,8 +418,18 @@ class DatasetsResource:
 
         Args:
             dataset_id: The dataset's id (a UUID).
+            file: What to upload: a path (``str`` or ``Path``), ``bytes``, a binary file object, or an async
+                iterable of ``bytes``. It is streamed in chunks, read off the event loop, never held whole in
+                memory; a retry re-sends it from the start (re-opened, seeked back or re-sent), except an
+                async iterable, which is sent once and not retried.
             process_rule: How a document is split into chunks for indexing; the server's defaults apply to
                 what is left out.
+            filename: The file's name as the server records it; defaults to a path's or a named file object's
+                name, and is required for ``bytes`` and async iterables. A bare name, no folders.
+            content_type: The file part's media type, such as ``text/markdown``; defaults to a guess from
+                ``filename``, else ``application/octet-stream``.
+            on_progress: Called as the body goes out, with ``(bytes_sent, total_bytes)`` (``total_bytes`` is
+                ``None`` when the size is unknown); it starts again from 0 on a retry.
         """
         kwargs: dict[str, Any] = {
             "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
