@@ -68,7 +68,7 @@ pytest-lowest: $(LOWEST_STAMP)
 
 ## docs: build the documentation site into site/ (mkdocs-material + mkdocstrings), strict: a warning fails it
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 ## test: everything CI checks
 test: lint-spec check-generated lint typecheck pytest pytest-lowest docs
