@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import warnings
 from typing import Any
@@ -27,10 +28,10 @@ BASE = "http://dify.test"
 APP = {"id": "a1", "name": "n", "mode": "chat"}
 
 
-def recording(seen: list[httpx.Request]) -> httpx.MockTransport:
+def recording(seen: list[httpx.Request], answer: dict[str, object] = APP) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(200, json=APP)
+        return httpx.Response(200, json=answer)
 
     return httpx.MockTransport(handler)
 
@@ -169,3 +170,26 @@ def test_the_emulator_help_shows_defaults(capsys: pytest.CaptureFixture[str], mo
     text = " ".join(capsys.readouterr().out.split())
     assert "--indexing-seconds INDEXING_SECONDS time a document takes from waiting to completed (default: 2.0)" in text
     assert "--max-upload-mb MAX_UPLOAD_MB larger uploads get 413 (default: 15.0)" in text
+
+
+# --- expires_at: a datetime, never in the past ----------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_expires_at_takes_a_datetime_and_refuses_the_past_before_sending() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from dify_mgmt_async import InvalidArgumentError
+
+    seen: list[httpx.Request] = []
+    key = {"id": "k1", "name": "k", "token": "sk-new"}
+    async with DifyManagementClient(BASE, "t", transport=recording(seen, key)) as dify:
+        with pytest.raises(InvalidArgumentError) as info:
+            await dify.api_keys.create(name="k", expires_at=datetime(2020, 1, 1, tzinfo=UTC))
+        assert str(info.value).startswith("expires_at: must be in the future, and 2020-01-01T00:00:00+00:00 is not")
+        with pytest.raises(InvalidArgumentError, match=r"^expires_at: must be in the future"):
+            await dify.api_keys.create(name="k", expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        assert seen == []
+        east = timezone(timedelta(hours=8))
+        await dify.api_keys.create(name="k", expires_at=datetime(2100, 1, 1, 8, tzinfo=east))
+    assert json.loads(seen[0].content)["expires_at"] == 4102444800

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dify_mgmt_async import (
@@ -51,6 +52,8 @@ async def main() -> None:
         except RateLimitError as exc:
             wait: float | None = exc.retry_after
             print(wait)
+        await dify.api_keys.create(name="ci", expires_at=datetime(2100, 1, 1, tzinfo=UTC))
+        await dify.api_keys.create(name="ci", expires_at=4102444800)
         stats: Stats = dify.stats
         print(names, keys, doc, stats)
 
