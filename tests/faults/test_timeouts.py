@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from dify_mgmt_async import APITimeoutError
-from tests.faultserver import FaultServer, never_answer, stall_reading
+from tests.faultserver import FaultServer, never_answer, respond, stall_reading
 
 from .conftest import MakeClient
 from .invariants import assert_healthy
@@ -79,3 +79,39 @@ async def test_deadline_error_while_queued_carries_the_request(server: FaultServ
             assert url in str(caught.value)
             assert server.received("/apps/queued") == []
             tg.cancel_scope.cancel()
+
+
+def _long_app() -> dict[str, str]:
+    return {"id": "a1", "name": "n" * 4000, "mode": "chat"}
+
+
+@pytest.mark.anyio
+async def test_trickled_answer_within_the_read_timeout_arrives_whole(
+    server: FaultServer, make_client: MakeClient
+) -> None:
+    """A 4 KB answer trickled 512 bytes every 20 ms (~0.2 s in all) with a 0.15 s read timeout succeeds:
+    the read timeout bounds the wait between bytes, not the whole body."""
+    server.route("/apps/a1", respond(json=_long_app(), trickle=(512, 0.02)))
+    with anyio.fail_after(5):
+        timeout = httpx.Timeout(5.0, read=0.15)
+        async with make_client(server.url, max_concurrency=2, timeout=timeout, max_retries=0) as dify:
+            app = await dify.apps.get("a1")
+            assert app.name == "n" * 4000
+            await assert_healthy(dify, server, 2)
+
+
+@pytest.mark.anyio
+async def test_trickled_answer_is_cut_at_the_deadline(server: FaultServer, make_client: MakeClient) -> None:
+    """A 4 KB answer trickled 64 bytes every 50 ms (~3 s) with ``timeout=0.4`` raises APITimeoutError
+    before 1 s, whose ``request`` is the GET with the full URL; no slot is lost."""
+    server.route("/apps/a1", respond(json=_long_app(), trickle=(64, 0.05)))
+    with anyio.fail_after(5):
+        async with make_client(server.url, max_concurrency=2, timeout=0.4) as dify:
+            start = anyio.current_time()
+            with pytest.raises(APITimeoutError) as caught:
+                await dify.apps.get("a1")
+            assert anyio.current_time() - start < 1.0
+            request = caught.value.request
+            assert request is not None
+            assert str(request.url) == f"{server.url}/api/management/apps/a1"
+            await assert_healthy(dify, server, 2, caught.value)
