@@ -89,8 +89,8 @@ def _long_app() -> dict[str, str]:
 async def test_trickled_answer_within_the_read_timeout_arrives_whole(
     server: FaultServer, make_client: MakeClient
 ) -> None:
-    """A 4 KB answer trickled 512 bytes every 20 ms (~0.2 s in all) with a 0.15 s read timeout succeeds:
-    the read timeout bounds the wait between bytes, not the whole body."""
+    """(Guard, no defect of the issue.) A 4 KB answer trickled 512 bytes every 20 ms (~0.2 s in all) with a
+    0.15 s read timeout succeeds: the read timeout bounds the wait between bytes, not the whole body."""
     server.route("/apps/a1", respond(json=_long_app(), trickle=(512, 0.02)))
     with anyio.fail_after(5):
         timeout = httpx.Timeout(5.0, read=0.15)
@@ -102,8 +102,8 @@ async def test_trickled_answer_within_the_read_timeout_arrives_whole(
 
 @pytest.mark.anyio
 async def test_trickled_answer_is_cut_at_the_deadline(server: FaultServer, make_client: MakeClient) -> None:
-    """A 4 KB answer trickled 64 bytes every 50 ms (~3 s) with ``timeout=0.4`` raises APITimeoutError
-    before 1 s, whose ``request`` is the GET with the full URL; no slot is lost."""
+    """Defect 9 (deadline errors): a 4 KB answer trickled 64 bytes every 50 ms (~3 s) with ``timeout=0.4``
+    raises APITimeoutError before 1 s, whose ``request`` is the GET with the full URL; no slot is lost."""
     server.route("/apps/a1", respond(json=_long_app(), trickle=(64, 0.05)))
     with anyio.fail_after(5):
         async with make_client(server.url, max_concurrency=2, timeout=0.4) as dify:
