@@ -16,6 +16,8 @@ from tests.faultserver import FaultServer, respond
 from .conftest import MakeClient
 from .invariants import assert_token_absent
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 HELD = "/apps/held"
 
 

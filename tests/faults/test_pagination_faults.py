@@ -18,6 +18,8 @@ from tests.faultserver import FaultServer, respond
 from .conftest import MakeClient
 from .invariants import assert_healthy
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 LIST = "/api/management/apps?"
 
 

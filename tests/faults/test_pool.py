@@ -12,13 +12,15 @@ import time
 import anyio
 import pytest
 
+from tests.conftest import APP
 from tests.faultserver import FaultServer, respond
 
 from .conftest import MakeClient
 from .invariants import assert_healthy
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 CREATE = "/api/management/apps"
-APP = {"id": "a1", "name": "n", "mode": "chat"}
 
 
 @pytest.mark.anyio

@@ -17,8 +17,9 @@ from tests.faultserver import FaultServer, never_answer, respond, stall_reading
 
 from .conftest import MakeClient
 from .invariants import assert_healthy
+from .uploads import MIB
 
-MIB = 1024 * 1024
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
 
 
 @pytest.mark.anyio
