@@ -399,11 +399,6 @@ async def test_request_after_aclose_raises_dify_error() -> None:
         await dify.apps.get("a1")
 
 
-def test_no_del_cleanup() -> None:
-    """The client has no __del__ (cleanup is explicit)."""
-    assert "__del__" not in vars(DifyManagementClient)
-
-
 def test_second_event_loop_raises_clear_error() -> None:
     """A client used from a second asyncio.run (another event loop) raises a DifyError saying so."""
     server = Recorder()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import inspect
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -280,12 +282,21 @@ CASES = [
     ),
     Case(
         "api_keys.create-expires",
-        lambda d: d.api_keys.create(name="ci", expires_at=0),
+        lambda d: d.api_keys.create(name="ci", expires_at=4102444800),
         "POST",
         "/api-keys",
         {**KEY, "token": "dify-full-token"},
         ApiKeyCreated,
-        body={"name": "ci", "expires_at": 0},
+        body={"name": "ci", "expires_at": 4102444800},
+    ),
+    Case(
+        "api_keys.create-expires-datetime",
+        lambda d: d.api_keys.create(name="ci", expires_at=datetime(2100, 1, 1, tzinfo=UTC)),
+        "POST",
+        "/api-keys",
+        {**KEY, "token": "dify-full-token"},
+        ApiKeyCreated,
+        body={"name": "ci", "expires_at": 4102444800},
     ),
     Case("api_keys.delete", lambda d: d.api_keys.delete(UID), "DELETE", f"/api-keys/{UID}", None, None, status=204),
 ]
@@ -411,6 +422,9 @@ BAD_INPUT = [
     ("empty-id", lambda d: d.apps.get("")),
     ("int-id", lambda d: d.apps.get(5)),
     ("negative-expiry", lambda d: d.api_keys.create(name="k", expires_at=-1)),
+    ("past-expiry", lambda d: d.api_keys.create(name="k", expires_at=int(time.time()) - 1)),
+    ("past-expiry-datetime", lambda d: d.api_keys.create(name="k", expires_at=datetime(2020, 1, 1, tzinfo=UTC))),
+    ("expiry-as-text", lambda d: d.api_keys.create(name="k", expires_at="2100-01-01")),
     ("credentials-not-mapping", lambda d: d.model_providers.update_credentials("openai", credentials=[1])),
     (
         "process-rule-typo",

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from dify_mgmt_async import APIConnectionError, APITimeoutError, DifyManagementClient, RateLimitError
-from dify_mgmt_async._transport import AiohttpTransport, DefaultTransport, _client_timeout
+from dify_mgmt_async._transport import AiohttpTransport, DefaultTransport, HttpxTransport, _client_timeout
 from tests.conftest import make_client
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -242,7 +242,7 @@ async def test_streaming_body_stays_streaming() -> None:
 
 
 def test_trio_uses_httpx_transport() -> None:
-    """Under trio the default transport is httpx's own."""
+    """Under trio the default transport is httpx's own (with the proxy choice shared with aiohttp's)."""
     transport = DefaultTransport(max_connections=4)
 
     async def main() -> None:
@@ -252,7 +252,7 @@ def test_trio_uses_httpx_transport() -> None:
         await transport.aclose()
 
     anyio.run(main, backend="trio")
-    assert isinstance(transport.inner, httpx.AsyncHTTPTransport)
+    assert isinstance(transport.inner, HttpxTransport)
 
 
 class PartialReader(httpx.AsyncBaseTransport):
