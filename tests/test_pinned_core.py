@@ -167,7 +167,9 @@ async def test_the_per_call_deadline_error_names_the_call() -> None:
             await client._core.send(
                 "GET", "/apps", params={"q": "1"}, extra=CallExtras(timeout=(httpx.Timeout(60.0), 2.0))
             )
-    assert str(caught.value) == f"GET {BASE}/apps: the per-call timeout passed"
+    assert str(caught.value) == (
+        f"GET {BASE}/apps: no answer in time (timeout=2 s for the whole call, retries and waits included)"
+    )
     assert caught.value.request is not None and caught.value.request.url.params["q"] == "1"
 
 
