@@ -29,7 +29,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import AbstractContextManager, aclosing
 from dataclasses import dataclass, field
 from types import ModuleType, TracebackType
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 import anyio
 import httpx
@@ -628,7 +628,9 @@ async def _read_error(response: httpx.Response) -> httpx.Response:
     try:
         if response.is_stream_consumed:
             return response  # a test double's already-read answer
-        async with aclosing(response.aiter_raw()) as chunks:  # closed now, not when collected, when we stop early
+        # Closed when we stop early, not when collected (trio warns of an unfinalised generator).
+        raw_chunks = cast("AsyncGenerator[bytes, None]", response.aiter_raw())  # httpx's is an async generator
+        async with aclosing(raw_chunks) as chunks:
             async for chunk in chunks:
                 raw += chunk
                 if len(raw) >= MAX_ERROR_BODY:
