@@ -755,3 +755,21 @@ def test_object_validation_builds_the_model() -> None:
     assert process_rule(rule) is rule
     assert process_rule(None) is UNSET
     assert free_form({"api_key": "k", "nested": [1, None]}).to_dict() == {"api_key": "k", "nested": [1, None]}
+
+
+def test_parse_retry_after_reads_a_plain_dict_too() -> None:
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({"retry-after": "9"}) == 9.0
+
+
+def test_response_validation_error_keeps_message_request_and_response() -> None:
+    from dify_mgmt_async import APIResponseValidationError
+
+    request = httpx.Request("GET", "https://dify.example.com/api/apps")
+    response = httpx.Response(200, text="[]", request=request)
+    error = APIResponseValidationError(response, "200 answer is not a App (got list)")
+    assert str(error) == "200 answer is not a App (got list)"
+    assert error.message == "200 answer is not a App (got list)"
+    assert error.request is request
+    assert error.response is response
+    assert error.status_code == 200
