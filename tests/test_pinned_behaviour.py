@@ -773,3 +773,10 @@ def test_response_validation_error_keeps_message_request_and_response() -> None:
     assert error.request is request
     assert error.response is response
     assert error.status_code == 200
+
+
+def test_identity_of_content_that_json_cannot_carry_uses_repr() -> None:
+    import datetime
+
+    when = datetime.date(2026, 1, 2)
+    assert identity({"id": None, "when": when}) == ("content", '{"id": null, "when": "datetime.date(2026, 1, 2)"}')
