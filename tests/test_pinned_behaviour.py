@@ -34,7 +34,7 @@ from dify_mgmt_async._errors import from_response, parse_retry_after
 from dify_mgmt_async._generated.types import UNSET, Unset
 from dify_mgmt_async._pagination import AsyncPager, has_next_page, identity
 from dify_mgmt_async._retry import Decision, RetryBudget, RetryConfig, RetryPolicy, backoff, decide
-from dify_mgmt_async._validation import boolean, choice, ident, integer, text
+from dify_mgmt_async._validation import boolean, choice, future_timestamp, ident, integer, text
 from tests.conftest import DOCUMENT, Recorder, make_client
 
 
@@ -780,3 +780,62 @@ def test_identity_of_content_that_json_cannot_carry_uses_repr() -> None:
 
     when = datetime.date(2026, 1, 2)
     assert identity({"id": None, "when": when}) == ("content", '{"id": null, "when": "datetime.date(2026, 1, 2)"}')
+
+
+# --- future timestamps --------------------------------------------------------------------------------
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def frozen_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dify_mgmt_async import _validation
+
+    monkeypatch.setattr(_validation.time, "time", lambda: NOW)
+
+
+@pytest.mark.usefixtures("frozen_time")
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: future_timestamp("expires_at", int(NOW)),
+            "expires_at: must be in the future, and 2027-01-15T08:00:00+00:00 is not (got 1800000000)",
+        ),
+        (
+            lambda: future_timestamp("expires_at", -5),
+            "expires_at: must be in the future, and 1970-01-01T00:00:00+00:00 is not (got -5)",
+        ),
+        (
+            lambda: future_timestamp("expires_at", True),
+            "expires_at: must be Unix seconds (an int) or a datetime (got True)",
+        ),
+        (
+            lambda: future_timestamp("expires_at", "tomorrow"),
+            "expires_at: must be Unix seconds (an int) or a datetime (got 'tomorrow')",
+        ),
+        (lambda: future_timestamp("expires_at", None, True), "expires_at: is required"),
+    ],
+)
+def test_future_timestamp_refusals(call: Any, message: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        call()
+    assert str(caught.value) == message
+
+
+@pytest.mark.usefixtures("frozen_time")
+def test_future_timestamp_accepts() -> None:
+    import datetime
+
+    assert future_timestamp("expires_at", int(NOW) + 1) == int(NOW) + 1
+    later = datetime.datetime.fromtimestamp(NOW + 60, datetime.UTC)
+    assert future_timestamp("expires_at", later) == int(NOW) + 60
+    assert future_timestamp("expires_at", None) is UNSET
+    assert future_timestamp("expires_at", UNSET) is UNSET
+
+
+def test_model_is_optional_by_default() -> None:
+    from dify_mgmt_async._generated.models import ProcessRule
+    from dify_mgmt_async._validation import model
+
+    assert model("process_rule", None, model=ProcessRule, fields=None) is UNSET
