@@ -839,3 +839,20 @@ def test_model_is_optional_by_default() -> None:
     from dify_mgmt_async._validation import model
 
     assert model("process_rule", None, model=ProcessRule, fields=None) is UNSET
+
+
+def test_model_that_cannot_be_built_from_the_mapping() -> None:
+    from dify_mgmt_async._validation import model
+
+    class Strict:
+        def to_dict(self) -> dict[str, Any]:
+            return {}
+
+        @classmethod
+        def from_dict(cls, data: dict[str, Any]) -> Strict:
+            raise KeyError("name")
+
+    with pytest.raises(InvalidArgumentError) as caught:
+        model("settings", {"x": 1}, model=Strict, fields=None)
+    assert str(caught.value) == "settings: is not a valid Strict: 'name' (got {'x': 1})"
+    assert caught.value.__cause__ is None
