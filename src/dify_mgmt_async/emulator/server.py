@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from .app import CONTROL_HEADER, build_app
+from .limiters import HINT_STYLES, LIMITERS
 from .store import EmulatorConfig, Store
 
 __all__ = ["EmulatorServer", "main", "parse_args"]
@@ -124,7 +125,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--token", default=_env("TOKEN", ""), help="bootstrap token; env DIFY_EMULATOR_TOKEN")
     p.add_argument("--control-secret", default=_env("CONTROL_SECRET", ""), help="env DIFY_EMULATOR_CONTROL_SECRET")
     p.add_argument("--rate", type=float, default=float(_env("RATE", "0")), help="requests/s per token (0: off)")
-    p.add_argument("--burst", type=int, default=int(_env("BURST", "10")), help="token bucket size")
+    p.add_argument("--burst", type=int, default=int(_env("BURST", "10")), help="burst: bucket size, or per window")
+    p.add_argument("--limiter", choices=tuple(LIMITERS), default=_env("LIMITER", "token-bucket"), help="algorithm")
+    p.add_argument(
+        "--retry-after", choices=HINT_STYLES, default=_env("RETRY_AFTER", "ms"), help="how a 429 says when to retry"
+    )
     p.add_argument("--fail-rate", type=float, default=float(_env("FAIL_RATE", "0")), help="probability of a 5xx")
     p.add_argument("--latency-ms", type=float, default=float(_env("LATENCY_MS", "0")), help="added latency")
     p.add_argument("--drop-rate", type=float, default=float(_env("DROP_RATE", "0")), help="probability of a drop")
@@ -146,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         {
             "rate": args.rate,
             "burst": args.burst,
+            "limiter": args.limiter,
+            "retry_after": args.retry_after,
             "fail_rate": args.fail_rate,
             "latency_ms": args.latency_ms,
             "drop_rate": args.drop_rate,
