@@ -32,6 +32,7 @@ from ._errors import (
     APITimeoutError,
     DifyError,
     from_response,
+    retry_after_hint,
 )
 from ._generated.client import Client as _GeneratedClient
 from ._pagination import AsyncPager
@@ -212,10 +213,12 @@ class Core:
                 if decision.kind == "rate_limited":
                     # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait
                     # closes nothing: this call fails fast, and so will others if the server insists.
-                    cooldown = decision.wait if decision.retry else decision.retry_after
+                    assert response is not None
+                    hint = retry_after_hint(response.headers)
+                    cooldown, kind = hint if hint is not None else (None, None)
                     if cooldown is not None and cooldown > opts.retry.max_retry_wait:
                         cooldown = None
-                    engine.on_rate_limited(cooldown)
+                    engine.on_rate_limited(cooldown, kind)
             except TimeoutError:
                 raise APITimeoutError(f"{method} {url}: the per-call timeout passed") from None
             finally:
@@ -237,10 +240,10 @@ class Core:
             if opts.on_retry is not None:
                 opts.on_retry(RetryEvent(method, url, attempt, decision.wait, decision.reason, status))
             if decision.kind == "rate_limited":
-                rate_limit_retries += 1  # the wait happens at the gate, shared with every task
+                rate_limit_retries += 1  # this request waits its own hint; the engine decides for the others
             else:
                 other_retries += 1
-                await anyio.sleep(decision.wait)
+            await anyio.sleep(decision.wait)
 
     def _refuse_retry(
         self, decision: Decision, upload: MultipartBody | None, deadline: float | None, error: Exception | None
