@@ -98,9 +98,7 @@ def static_cells(quick: bool) -> list[Cell]:
 
 def dynamic_cells(quick: bool) -> list[Cell]:
     cells = [
-        Cell(
-            "blip", "independent", rate=200, burst=20, n=100000, case="blip", blip="4:1.5", blip_hint="1", run_for=9.5
-        ),
+        Cell("blip", "independent", rate=200, burst=20, n=2500, case="blip", blip="4:1.5", blip_hint="1", run_for=9.5),
         Cell("processes", "independent", hint="ms", rate=100, burst=10, n=1000, case="processes", processes=4),
     ]
     if not quick:
@@ -110,13 +108,13 @@ def dynamic_cells(quick: bool) -> list[Cell]:
                 "independent",
                 rate=200,
                 burst=20,
-                n=100000,
+                n=1500,
                 case="step-down",
                 schedule="0:200,4:50",
                 run_for=10,
             ),
             Cell(
-                "step-up", "independent", rate=50, burst=10, n=100000, case="step-up", schedule="0:50,3:200", run_for=18
+                "step-up", "independent", rate=50, burst=10, n=3600, case="step-up", schedule="0:50,3:200", run_for=18
             ),
         ]
     return cells

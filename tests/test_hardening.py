@@ -25,7 +25,7 @@ from dify_mgmt_async import (
     InvalidArgumentError,
     RateLimitError,
 )
-from dify_mgmt_async._ratelimit import RatePacer
+from dify_mgmt_async._ratelimit import RateLimitEngine
 from dify_mgmt_async._transport import _reason
 
 BASE = "http://dify.test"
@@ -118,15 +118,16 @@ async def test_dot_segments_are_refused(bad: str) -> None:
 @pytest.mark.anyio
 async def test_cancelled_pacer_waiters_give_their_tokens_back() -> None:
     """50 waiters cancelled at 10/s: the next send waits ~0.1 s, not the 5 s they had booked."""
-    pacer = RatePacer()
-    pacer.rate = 10.0
+    engine = RateLimitEngine(100)
+    engine.state.set_rate(10.0)
     with anyio.move_on_after(0.05):
         async with anyio.create_task_group() as tg:
             for _ in range(50):
-                tg.start_soon(pacer.wait, None)
+                tg.start_soon(engine.enter, None)
+    assert engine.limiter.in_flight == 1  # only the first, sent at once, holds a slot
     start = trio.current_time()
-    await pacer.wait(None)
-    assert trio.current_time() - start <= 0.2
+    await engine.enter(None)
+    assert 0.05 <= trio.current_time() - start <= 0.1 + 1e-9
 
 
 # --- answers that used to escape as raw errors -----------------------------------------------------

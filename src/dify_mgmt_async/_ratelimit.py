@@ -182,12 +182,13 @@ class RateEstimator:
     * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
-    MIN_SPAN = 0.25
+    MIN_SPAN = 0.1
+    MAX_SPAN = 2.0
     MIN_SUCCESSES = 5
     SATURATED_GAP = 0.25
-    DROP = 0.7
+    DROP = 0.5
     BACKOFF = 0.9
-    GROWTH = 0.02
+    GROWTH = 0.03
     MAX_GROWTH = 0.5
     START_GROWTH = 3.0
     BRACKET = 1.25
@@ -204,6 +205,8 @@ class RateEstimator:
         self._grown_at = 0.0
         self._last_send = -math.inf
         self._rate_at_mark = 0.0
+        self._before_probe = 0.0
+        self._floor = (0.0, -math.inf)
         # (time, successes then) of recent 429s, the oldest first
         self._marks: collections.deque[tuple[float, int]] = collections.deque()
 
@@ -235,6 +238,7 @@ class RateEstimator:
             measured = 0.0
             if marks and self.successes - marks[-1][1] >= self.MIN_SUCCESSES:
                 measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
+            self._before_probe = rate
             if self.measured:
                 rate = max(self.BACKOFF * rate, measured)
             else:
@@ -244,20 +248,28 @@ class RateEstimator:
                 self.measured = rate <= low * self.BRACKET
                 rate = max(self.BACKOFF * rate, measured) if self.measured else math.sqrt(low * rate)
         else:
-            # 429s keep coming: the server is held at its limit. The newest earlier 429 at least MIN_SPAN
-            # back with MIN_SUCCESSES since, along a chain of 429s never SATURATED_GAP apart, gives its rate.
-            later = now
+            # 429s keep coming: the server is held at its limit. The oldest earlier 429 (at most MAX_SPAN back,
+            # along a chain of 429s never SATURATED_GAP apart) at least MIN_SPAN back with MIN_SUCCESSES
+            # since gives its rate.
+            later, ref = now, None
             for at, count in reversed(marks):
-                if later - at > self.SATURATED_GAP:
+                if later - at > self.SATURATED_GAP or now - at > self.MAX_SPAN:
                     break
                 if now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES:
-                    # At most DROP x per measurement: a limiter with a burst of 1 drops more than its rate
-                    # of requests sent between R and 2R, and one short span can be unlucky.
-                    rate = max((self.successes - count) / (now - at), self.DROP * rate)
-                    self.measured = True
-                    break
+                    ref = (at, count)  # the longest span along the chain measures most precisely
                 later = at
-            # else: stragglers of one episode, or a blip answering 429 to everything: nothing learned
+            if ref is not None:
+                # At most DROP x per MIN_SPAN: a limiter with a burst of 1 drops more than its rate of
+                # requests sent between R and 2R, and one short span can be unlucky.
+                if now - self._floor[1] >= self.MIN_SPAN:
+                    self._floor = (self.DROP * rate, now)
+                rate = max((self.successes - ref[1]) / (now - ref[0]), self._floor[0])
+                self.measured = True
+            else:
+                # Stragglers of one episode, or a blip answering 429 to everything: nothing learned. A
+                # blip is no probe reaching the top, so the back-off its first 429 caused is undone.
+                if self.successes == marks[-1][1] and len(marks) >= 3 and self._before_probe:
+                    rate = max(rate, self._before_probe)
         marks.append((now, self.successes))
         self._quiet_since = self._grown_at = now
         self.rate = max(self.MIN_RATE, rate)
