@@ -73,7 +73,9 @@ class Server:
 
 
 async def create_all(server: Server, names: list[str], concurrency: int = 64) -> tuple[float, DifyManagementClient]:
-    dify = DifyManagementClient("http://dify.test", "t", transport=httpx.MockTransport(server), max_concurrency=concurrency)
+    dify = DifyManagementClient(
+        "http://dify.test", "t", transport=httpx.MockTransport(server), max_concurrency=concurrency
+    )
     async with dify:
         start = trio.current_time()
         async with trio.open_nursery() as nursery:
@@ -256,5 +258,3 @@ async def test_reaches_the_rate_of_window_limiters(kind: str) -> None:
     assert len(server.created) == 1010 and server.early == 0
     assert elapsed <= 1.3 * 10.0
     assert len(server.rejected) <= 0.05 * 1010
-
-

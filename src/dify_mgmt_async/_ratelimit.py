@@ -187,6 +187,7 @@ class RateEstimator:
     MIN_SUCCESSES = 5
     SATURATED_GAP = 0.25
     DROP = 0.5
+    BLIP_SPAN = 0.3
     BACKOFF = 0.9
     GROWTH = 0.03
     MAX_GROWTH = 0.5
@@ -232,6 +233,16 @@ class RateEstimator:
         if rate is None:
             first = self._first if self._first is not None else now
             rate = max(1, self.successes) / max(now - first, self.FIRST_SPAN)
+        elif marks and self.successes == marks[-1][1]:
+            # Nothing got through since the previous 429 (a blip, or the gate's probes): nothing learned. Once
+            # 429s alone have come for BLIP_SPAN, it is a blip, not a probe reaching the top: undo that back-off.
+            since = now
+            for at, count in reversed(marks):
+                if count != self.successes:
+                    break
+                since = at
+            if now - since >= self.BLIP_SPAN and self._before_probe:
+                rate = max(rate, self._before_probe)
         elif not marks or now - marks[-1][0] > self.SATURATED_GAP:
             # The first 429 after a quiet spell: a probe reached the top. What got through since the
             # previous 429 is a lower bound (we may not have kept the server busy all along).
@@ -265,11 +276,6 @@ class RateEstimator:
                     self._floor = (self.DROP * rate, now)
                 rate = max((self.successes - ref[1]) / (now - ref[0]), self._floor[0])
                 self.measured = True
-            else:
-                # Stragglers of one episode, or a blip answering 429 to everything: nothing learned. A
-                # blip is no probe reaching the top, so the back-off its first 429 caused is undone.
-                if self.successes == marks[-1][1] and len(marks) >= 3 and self._before_probe:
-                    rate = max(rate, self._before_probe)
         marks.append((now, self.successes))
         self._quiet_since = self._grown_at = now
         self.rate = max(self.MIN_RATE, rate)
