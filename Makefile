@@ -53,7 +53,7 @@ test: lint-spec check-generated lint typecheck pytest
 
 ## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
 demo: $(STAMP)
-	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
+	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 5 --retry-after seconds
 
 ## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
 conformance: $(STAMP)
