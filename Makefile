@@ -59,7 +59,7 @@ demo: $(STAMP)
 conformance: $(STAMP)
 	DIFY_CONFORMANCE_SCALE=25 $(BIN)/pytest -q tests/emulator/test_schemathesis.py
 
-## bench: the benchmark of issue 6 (list calls, 1 GiB upload, 429 storm; ~5 min, 2 cores); rewrites docs/benchmarks.md
+## bench: list calls, 1 GiB upload, 429 storm, rate-limit matrix (~12 min, 2 cores); rewrites docs/benchmarks.md
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 

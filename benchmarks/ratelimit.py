@@ -369,7 +369,7 @@ def _line(s: dict[str, Any]) -> str:
 STATIC_OK = {"ratio": 1.10, "share429": 0.03}
 
 
-def _static_ok(s: dict[str, Any]) -> bool:
+def static_ok(s: dict[str, Any]) -> bool:
     return (
         "failed" not in s
         and s["ratio"] <= STATIC_OK["ratio"]
@@ -398,7 +398,7 @@ def tables(results: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> 
             continue
         lines.append(
             f"| {s['key']} | {cell_text(before.get(s['key']))} | {cell_text(s)} | {s.get('duplicates', '–')} | "
-            f"{s.get('pacing', '–')} | {'yes' if _static_ok(s) else '**no**'} |"
+            f"{s.get('pacing', '–')} | {'yes' if static_ok(s) else '**no**'} |"
         )
     dyn = [s for s in results if s["case"]]
     if dyn:
@@ -416,13 +416,13 @@ def tables(results: list[dict[str, Any]], before: dict[str, dict[str, Any]]) -> 
         for s in dyn:
             b = before.get(s["key"])
             lines.append(
-                f"| {s['key']} | {targets[s['case']]} | {_dyn_text(b)} | {_dyn_text(s)} | "
+                f"| {s['key']} | {targets[s['case']]} | {dynamic_text(b)} | {dynamic_text(s)} | "
                 f"{'yes' if s.get('ok') else '**no**'} |"
             )
     return "\n".join(lines)
 
 
-def _dyn_text(s: dict[str, Any] | None) -> str:
+def dynamic_text(s: dict[str, Any] | None) -> str:
     if s is None:
         return "–"
     if "failed" in s:
