@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from typing import Any
 
 import httpx
@@ -17,7 +18,7 @@ import trio.testing
 
 from dify_mgmt_async import DifyManagementClient
 from dify_mgmt_async._errors import retry_after_hint
-from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine
+from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine, advertised_rate
 from dify_mgmt_async.emulator.limiters import hint_headers, make_limiter
 
 
@@ -258,3 +259,60 @@ async def test_reaches_the_rate_of_window_limiters(kind: str) -> None:
     assert len(server.created) == 1010 and server.early == 0
     assert elapsed <= 1.3 * 10.0
     assert len(server.rejected) <= 0.05 * 1010
+
+
+# --- rate-limit headers, before the first 429 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "room", "expected"),
+    [
+        ({"RateLimit": '"default";r=3;t=2', "RateLimit-Policy": '"default";q=100;w=10'}, 4, 10.0),
+        ({"RateLimit": '"default";r=30;t=2', "RateLimit-Policy": '"default";q=100;w=10'}, 4, None),  # plenty left
+        ({"RateLimit": '"default";r=3;t=2'}, 4, 1.5),  # no policy: what is left over the time to the reset
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "4", "RateLimit-Policy": "100;w=60"}, 4, 100 / 60),
+        ({"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "2"}, 4, 1.0),
+        ({"X-RateLimit-Remaining": "oops", "X-RateLimit-Reset": "2"}, 4, None),
+        ({"Content-Type": "application/json"}, 4, None),
+    ],
+)
+def test_advertised_rate_reads_the_ietf_and_x_ratelimit_fields(
+    headers: dict[str, str], room: int, expected: float | None
+) -> None:
+    rate = advertised_rate(httpx.Headers(headers), room)
+    assert rate == (None if expected is None else pytest.approx(expected))
+
+
+def test_advertised_rate_takes_a_unix_reset_time() -> None:
+    reset = str(int(time.time()) + 10)
+    rate = advertised_rate(httpx.Headers({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": reset}), 8)
+    assert rate is not None and 5 / 11 <= rate <= 5 / 9
+
+
+@pytest.mark.anyio
+async def test_rate_limit_headers_pace_the_client_before_any_429() -> None:
+    """A token bucket advertising 50/s (RateLimit-Policy q=50;w=1, RateLimit r=<tokens>): paced from the first
+    answers, so 500 creates meet no 429 and take about (500 - 10) / 50 s."""
+    limiter = make_limiter("token-bucket", 50.0, 10, 0.0)
+    rejected: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(0.001)
+        wait = limiter.take(trio.current_time())
+        left = int(limiter.tokens)  # type: ignore[attr-defined]
+        fields = {"RateLimit": f'"b";r={left};t={math.ceil((10 - left) / 50)}', "RateLimit-Policy": '"b";q=50;w=1'}
+        if wait is not None:
+            rejected.append(trio.current_time())
+            return httpx.Response(429, headers={"Retry-After": "1", **fields})
+        return httpx.Response(200, headers=fields, json={"id": "x", "name": "x"})
+
+    dify = DifyManagementClient("http://dify.test", "t", transport=httpx.MockTransport(handler), max_concurrency=64)
+    async with dify:
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for name in names(500):
+                nursery.start_soon(_create, dify, name)
+        elapsed = trio.current_time() - start
+        assert dify.stats.pacing_rate == pytest.approx(50.0, rel=0.1)
+    assert rejected == []
+    assert elapsed <= 1.05 * (500 - 10) / 50

@@ -199,7 +199,7 @@ class Core:
                     except httpx.RequestError as exc:
                         error = exc
                 if response is not None and response.is_success:
-                    engine.on_success(was_retry=rate_limit_retries + other_retries > 0)
+                    engine.on_success(was_retry=rate_limit_retries + other_retries > 0, headers=response.headers)
                     return response
                 decision = decide(
                     method,

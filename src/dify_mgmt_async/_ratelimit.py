@@ -22,8 +22,10 @@ import collections
 import logging
 import math
 import random
+import re
+import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
 
@@ -160,6 +162,57 @@ class CooldownGate:
             waited += delay
 
 
+_PARAM = re.compile(r"(?:^|;)\s*([a-z]+)\s*=\s*([0-9.]+)")
+
+
+def _params(value: str) -> dict[str, float]:
+    """``q``/``w``/``r``/``t`` of the first item of an IETF ``RateLimit``/``RateLimit-Policy`` field."""
+    first = value.split(",", 1)[0]
+    found = {k: float(v) for k, v in _PARAM.findall(first)}
+    bare = first.split(";", 1)[0].strip()  # an older draft's policy: ``100;w=60``
+    if bare.replace(".", "", 1).isdigit():
+        found.setdefault("q", float(bare))
+    return found
+
+
+def advertised_rate(headers: Any, room: int) -> float | None:
+    """The rate to pace at once a server's rate-limit fields say fewer than ``room`` requests are left: its
+    policy's quota/window (the sustainable rate), else what is left spread over the time to the reset.
+
+    Read: the IETF draft's ``RateLimit: "p";r=<remaining>;t=<seconds>`` with ``RateLimit-Policy: "p";q=<quota>;w=
+    <window>``, the older ``RateLimit-Remaining``/``-Reset`` (and ``-Policy``), and the common
+    ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (seconds, or a Unix time); with ``-Limit`` and no window
+    the reset time stands for it.
+    """
+    try:
+        policy = _params(headers.get("ratelimit-policy") or "")
+        current = headers.get("ratelimit")
+        if current is not None:
+            fields = _params(current)
+            remaining, reset = fields.get("r"), fields.get("t")
+        else:
+            prefix = "ratelimit-" if headers.get("ratelimit-remaining") is not None else "x-ratelimit-"
+            raw_remaining = headers.get(prefix + "remaining")
+            if raw_remaining is None:
+                return None
+            remaining = float(raw_remaining)
+            raw_reset = headers.get(prefix + "reset")
+            reset = float(raw_reset) if raw_reset is not None else None
+            if reset is not None and reset > 1e9:
+                reset -= time.time()  # a Unix time (GitHub's style)
+    except ValueError:
+        return None
+    if remaining is None or not math.isfinite(remaining) or remaining > room:
+        return None
+    if policy.get("q") and policy.get("w"):
+        return policy["q"] / policy["w"]
+    if reset is not None and math.isfinite(reset) and reset > 0:
+        return max(remaining, 1.0) / reset
+    return None
+
+
+_ADVERTISING = ("ratelimit", "ratelimit-policy", "ratelimit-remaining", "x-ratelimit-remaining")
+
 HintKind = Literal["ms", "seconds", "date"]
 """How precise a 429's hint is: ``retry-after-ms``, or ``Retry-After`` whole seconds or HTTP-date."""
 
@@ -281,6 +334,13 @@ class RateEstimator:
         self.rate = max(self.MIN_RATE, rate)
         self._rate_at_mark = self.rate
         return self.rate
+
+    def adopt(self, rate: float, now: float) -> None:
+        """Start from a rate the server stated (rate-limit headers); 429s refine it as usual."""
+        self._quiet_since = self._grown_at = now
+        self.rate = max(self.MIN_RATE, rate)
+        self.measured = True
+        self._rate_at_mark = self.rate
 
     def grow(self, now: float) -> float | None:
         """While the pacer holds sends back and no 429 comes, raise the rate; return it."""
@@ -404,6 +464,7 @@ class RateLimitEngine:
         self.rate_limited = 0
         self.retries = 0
         self._fails = 0  # 429s since the last success
+        self._advertises: bool | None = None  # does the server send rate-limit fields?
         self._probe_gap = self.PROBE_GAP
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
@@ -464,7 +525,16 @@ class RateLimitEngine:
     def leave(self) -> None:
         self.limiter.release()
 
-    def on_success(self, *, was_retry: bool) -> None:
+    def on_success(self, *, was_retry: bool, headers: Any = None) -> None:
+        """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
+        if headers is not None and self._advertises is not False:
+            if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
+                self._advertises = any(name in headers for name in _ADVERTISING)
+            rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
+            if rate is not None and rate != self.state.rate:
+                # The server says its allowance is nearly used up: pace as it asks, before any 429.
+                self.estimator.adopt(rate, loop_time())
+                self.state.set_rate(rate)
         self.limiter.increase()
         estimator = self.estimator
         estimator.successes += 1
