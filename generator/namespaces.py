@@ -8,6 +8,8 @@ retries, errors, pagination and uploads. Nothing endpoint-specific is written by
 Spec extensions read here:
 
 * ``x-sdk-method``: the method's name in its namespace (default: the operationId);
+* ``x-sdk-timestamp: future`` (on an integer of Unix seconds): the method also takes a ``datetime``
+  and refuses a time in the past before sending;
 * ``x-sdk-pagination: page``: the method returns an ``AsyncPager`` (await it for one page,
   ``async for`` over every item).
 """
@@ -113,7 +115,8 @@ def checker(
 ) -> tuple[str, str, str]:
     """(annotation, checker function, its keyword arguments as source) for one value.
 
-    Checkers live in ``_validation`` and are called as ``f(label, value, required, **extras)``.
+    Checkers live in ``_validation`` and are called as ``f(label, value, required=..., **extras)``;
+    ``ident`` (path segments, always required) takes no ``required``.
     """
     if path:  # a path segment: ids also as UUID; never empty, "." or ".."
         return ("str | UUID" if schema.get("$ref") == ID_SCHEMA else "str"), "_v.ident", ""
@@ -143,6 +146,8 @@ def checker(
             if key in resolved:
                 bounds.append(f"{arg}={resolved[key]!r}")
         return "str", "_v.text", ", ".join(bounds)
+    if kind == "integer" and resolved.get("x-sdk-timestamp") == "future":
+        return "int | datetime", "_v.future_timestamp", ""
     if kind == "integer":
         for key in ("minimum", "maximum"):
             if key in resolved:
@@ -158,7 +163,9 @@ def make_arg(
 ) -> Arg:
     name = py_name(wire)
     annotation, func, extras = checker(ctx, wire, schema, owner, path=path)
-    call = f"{func}({wire!r}, {name}, required={required}{', ' + extras if extras else ''})"
+    # Path segments are always required; the other checkers take ``required``.
+    flag = "" if path else f", required={required}"
+    call = f"{func}({wire!r}, {name}{flag}{', ' + extras if extras else ''})"
     description = doc or schema.get("description") or ctx.resolve(schema)[0].get("description", "")
     return Arg(
         name,

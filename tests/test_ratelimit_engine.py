@@ -1,6 +1,7 @@
 """The rate-limit engine in virtual time: the estimator, the pacer, the gate's use of hints.
 
-Async tests run on trio with ``MockClock(autojump_threshold=0)``; the servers are ``httpx.MockTransport``
+Async tests run on trio with ``MockClock(autojump_threshold=0)`` (the module is marked ``virtual_time``); the
+servers are ``httpx.MockTransport``
 handlers keeping the limiter's state on trio's clock, so elapsed times are exact and cost no real time.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from typing import Any
 
 import httpx
 import pytest
@@ -21,10 +21,7 @@ from dify_mgmt_async._errors import retry_after_hint
 from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine, advertised_rate
 from dify_mgmt_async.emulator.limiters import hint_headers, make_limiter
 
-
-@pytest.fixture
-def anyio_backend() -> tuple[str, dict[str, Any]]:
-    return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
+pytestmark = pytest.mark.virtual_time  # tests/conftest.py: trio with a MockClock that autojumps
 
 
 class Server:
@@ -179,7 +176,7 @@ async def test_the_pacer_spaces_sends_one_interval_apart() -> None:
 @pytest.mark.anyio
 async def test_only_a_millisecond_hint_closes_the_gate_for_everyone() -> None:
     engine = RateLimitEngine(64)
-    engine.on_success(was_retry=False)
+    engine.on_success()
     engine.on_rate_limited(1.0, "seconds")
     assert not engine.gate.is_closed()  # rounded up: the pacer slows down instead
     engine.on_rate_limited(1.0, "date")

@@ -1,23 +1,20 @@
 """The client-wide rate-limit engine: one per client, shared by every task and every ``with_options`` view.
 
-Four parts, all on the event loop's clock (so tests run them in virtual time):
+All on the event loop's clock (so tests run them in virtual time):
 
-* ``CooldownGate``: a 429 pauses every new send until the resume time; waiters are released
-  with a small positive jitter so no herd forms.
-* ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``); the effective limit
-  shrinks ×0.7 on a 429, at most once per cooldown, and grows back by about one per window of
-  successes while the client is busy (AIMD).
-* ``RatePacer``: after a 429, sends are paced just under the rate the server let through, so
-  the next cooldown comes late and with few 429s (see its docstring).
-* ``RetryBudget``: a token bucket in the style of botocore's retry quota. A retry of a 5xx or
-  network error costs tokens, a success refunds one, so when the server is down it sees about
-  N requests instead of N x (retries + 1). 429 retries are not charged: the gate already
-  makes the whole client back off, and the server asked for exactly that retry.
+* ``CooldownGate``: closed, every new send waits until the resume time (an exact ``retry-after-ms``,
+  or short probe gaps while 429s keep coming with no success); waiters are released with a small jitter.
+* ``RateEstimator``: learns the rate the server lets through from this client's own successes and 429s.
+* the pacer: sends spaced ``1/rate`` apart on a GCRA schedule (``RateState.reserve``).
+* ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``), slow start then AIMD.
+* ``RateState``: the numbers a shared store would hold (resume time, rate, schedule).
+
+The core reaches the engine only through ``enter``/``leave`` (a slot), ``on_success`` and
+``on_rate_limited``; the retry budget lives with the retry policy (``_retry.RetryBudget``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 import math
@@ -29,6 +26,8 @@ from typing import Any, Literal
 
 import anyio
 
+from ._loop import loop_time
+
 __all__ = [
     "AdaptiveLimiter",
     "CooldownGate",
@@ -36,27 +35,14 @@ __all__ = [
     "RateEstimator",
     "RateLimitEngine",
     "RateState",
-    "RetryBudget",
     "Stats",
 ]
 
 logger = logging.getLogger("dify_mgmt_async")
 
 
-def loop_time() -> float:
-    """The event loop's clock (what anyio's sleeps use), cheaply: this runs several times per request."""
-    try:
-        return asyncio.get_running_loop().time()
-    except RuntimeError:
-        return anyio.current_time()  # trio (or its MockClock in tests)
-
-
 DECREASE_FACTOR = 0.7
 DECREASE_INTERVAL = 1.0
-BUDGET_CAPACITY = 100.0
-RETRY_COST = 5.0
-TIMEOUT_RETRY_COST = 10.0
-SUCCESS_REFUND = 1.0
 
 
 @dataclass(frozen=True)
@@ -416,26 +402,8 @@ class AdaptiveLimiter:
             self._wake()
 
 
-class RetryBudget:
-    """A token bucket capping retries of 5xx and network errors client-wide."""
-
-    def __init__(self, capacity: float = BUDGET_CAPACITY) -> None:
-        self.capacity = capacity
-        self.tokens = capacity
-
-    def try_spend(self, *, timeout: bool) -> bool:
-        cost = TIMEOUT_RETRY_COST if timeout else RETRY_COST
-        if self.tokens < cost:
-            return False
-        self.tokens -= cost
-        return True
-
-    def refund(self) -> None:
-        self.tokens = min(self.capacity, self.tokens + SUCCESS_REFUND)
-
-
 class RateLimitEngine:
-    """Gate, pacer, rate estimator, limiter, budget and counters of one client; ``with_options`` views share it.
+    """Gate, pacer, rate estimator, limiter and counters of one client; ``with_options`` views share it.
 
     The core calls ``enter``/``leave`` around each attempt and ``on_success``/``on_rate_limited`` with its
     outcome. A 429's own request waits its hint in the core; what everyone else does is decided here:
@@ -459,10 +427,8 @@ class RateLimitEngine:
         self.gate = CooldownGate(self.state, self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
         self.estimator = RateEstimator()
-        self.budget = RetryBudget()
         self.requests = 0
         self.rate_limited = 0
-        self.retries = 0
         self._fails = 0  # 429s since the last success
         self._advertises: bool | None = None  # does the server send rate-limit fields?
         self._probe_gap = self.PROBE_GAP
@@ -525,7 +491,7 @@ class RateLimitEngine:
     def leave(self) -> None:
         self.limiter.release()
 
-    def on_success(self, *, was_retry: bool, headers: Any = None) -> None:
+    def on_success(self, *, headers: Any = None) -> None:
         """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
         if headers is not None and self._advertises is not False:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
@@ -543,8 +509,6 @@ class RateLimitEngine:
         if self._fails:
             self._fails = 0
             self._probe_gap = self.PROBE_GAP
-        if not was_retry:
-            self.budget.refund()
 
     def on_rate_limited(self, hint: float | None, kind: HintKind | None = None) -> None:
         """A 429 arrived with ``hint`` seconds (None: none, or one too long to wait) of ``kind`` precision.
@@ -577,15 +541,16 @@ class RateLimitEngine:
                 self.state.rate or 0.0,
             )
 
-    def stats(self) -> Stats:
+    def stats(self, *, retries: int, budget_left: float) -> Stats:
+        """The engine's numbers, with the retry counters the core keeps."""
         rate = self.state.rate
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,
-            retries=self.retries,
+            retries=retries,
             cooldown_seconds=round(self.gate.cooldown_seconds, 6),
             concurrency_limit=self.limiter.current,
             in_flight=self.limiter.in_flight,
-            budget_left=self.budget.tokens,
+            budget_left=budget_left,
             pacing_rate=None if rate is None else round(rate, 3),
         )

@@ -14,12 +14,8 @@ import pytest
 from dify_mgmt_async import DifyManagementClient
 from dify_mgmt_async.emulator import EmulatorServer
 
-pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"  # the default transport; the engine itself runs on both (see the virtual-time tests)
+# The default transport (asyncio); the engine itself runs on both (see the virtual-time tests).
+pytestmark = [pytest.mark.anyio, pytest.mark.asyncio_only]
 
 
 RATE, BURST, N = 50.0, 5, 80
