@@ -1,7 +1,8 @@
 """The rate-limit engine in virtual time: the estimator, the pacer, the gate's use of hints.
 
-Async tests run on trio with ``MockClock(autojump_threshold=0)`` (the module is marked ``virtual_time``); the
-servers are ``httpx.MockTransport`` handlers keeping the limiter's state on trio's clock, so elapsed times are exact and cost no real time.
+The module is marked ``virtual_time`` (tests/conftest.py): async tests run on trio with a MockClock that
+autojumps, and the servers are ``httpx.MockTransport`` handlers keeping the limiter's state on trio's clock,
+so elapsed times are exact and cost no real time.
 """
 
 from __future__ import annotations
