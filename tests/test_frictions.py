@@ -83,7 +83,7 @@ def test_413_and_415_have_their_own_classes(status: int, cls: type[APIStatusErro
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", [("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})])
+@pytest.mark.virtual_time
 async def test_the_whole_call_timeout_message_names_the_url_and_the_limit() -> None:
     async def slow() -> str:
         await trio.sleep(3)
@@ -120,7 +120,7 @@ async def test_with_options_returns_the_same_class_and_checks_its_arguments() ->
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.asyncio_only
 async def test_an_unclosed_client_warns_once_in_our_words(caplog: pytest.LogCaptureFixture) -> None:
     """One ResourceWarning naming DifyManagementClient; not aiohttp's 'Unclosed client session'/'connector'."""
     with EmulatorServer() as server:

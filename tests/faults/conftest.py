@@ -1,7 +1,7 @@
 """Fixtures of the fault-path tests: the fault server, a client per transport, and the no-leak checks.
 
-Every test here runs under asyncio (the default transport is aiohttp there) against the raw-socket
-``FaultServer``, once with the client's default transport and once with httpx's own.
+Every test here is marked ``asyncio_only`` (the default transport is aiohttp there) and runs against
+the raw-socket ``FaultServer``, once with the client's default transport and once with httpx's own.
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ from tests.faultserver import FaultServer
 from .invariants import TOKEN
 
 MakeClient = Callable[..., DifyManagementClient]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
