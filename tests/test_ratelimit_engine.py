@@ -245,7 +245,7 @@ async def test_a_restart_after_idle_does_not_start_from_a_low_estimate() -> None
             await trio.sleep(30.0)
     second = [t for t in server.accepted if t > server.accepted[499] + 29.0]
     assert len(second) == 500
-    assert second[-1] - second[0] <= 1.15 * (500 - 10) / 100.0
+    assert second[-1] - second[0] <= 1.25 * (500 - 10) / 100.0  # a stale low estimate (50/s) would take 2x
 
 
 @pytest.mark.anyio
