@@ -678,8 +678,9 @@ async def test_dot_ids_are_refused_before_sending(dataset_id: str) -> None:
 @pytest.mark.virtual_time
 @pytest.mark.anyio
 async def test_stats_cooldown_seconds_is_the_time_the_gate_was_closed() -> None:
+    """An exact (millisecond) hint closes the gate for exactly that long; the closed time adds up."""
     server = Recorder(
-        httpx.Response(429, headers={"retry-after": "2"}),
+        httpx.Response(429, headers={"retry-after-ms": "2000"}),
         httpx.Response(429, headers={"retry-after-ms": "1500"}),
     )
     async with make_client(server) as client:
