@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from dify_mgmt_async import InvalidArgumentError
+from dify_mgmt_async import APIConnectionError, InvalidArgumentError
 from dify_mgmt_async._uploads import prepare_upload
 from tests.conftest import DOCUMENT, Recorder, make_client
 
@@ -194,3 +195,89 @@ async def test_a_seekable_file_object_is_sent_from_its_position_and_put_back() -
     second = b"".join([chunk async for chunk in body.stream()])
     assert first == second and b"\r\n\r\npayload\r\n" in first
     assert handle.tell() == 5
+
+
+class Pipe(io.RawIOBase):
+    """A readable, non-seekable binary stream."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._data.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Pipe(b"once"), "file: a non-seekable file object can be sent only once"),
+        (lambda: chunks(b"once"), "file: an async iterable can be sent only once and cannot be replayed"),
+    ],
+)
+async def test_a_one_shot_source_refuses_a_second_stream(make: Any, message: str) -> None:
+    body = prepare_upload(make(), field="file", parts=[], filename="a.txt", content_type=None, on_progress=None)
+    assert body.replayable is False
+    assert body.content_length is None and "Content-Length" not in body.headers
+    first = b"".join([chunk async for chunk in body.stream()])
+    assert first.endswith(f"once\r\n--{body.boundary}--\r\n".encode())
+    with pytest.raises(InvalidArgumentError) as caught:
+        [chunk async for chunk in body.stream()]
+    assert str(caught.value) == message
+
+
+async def test_a_non_seekable_source_is_read_in_1_mib_chunks() -> None:
+    seen: list[tuple[int, int | None]] = []
+    size = 1024 * 1024 + 5
+    body = prepare_upload(
+        Pipe(b"p" * size),
+        field="file",
+        parts=[],
+        filename="a.bin",
+        content_type=None,
+        on_progress=lambda s, t: seen.append((s, t)),
+    )
+    [chunk async for chunk in body.stream()]
+    assert seen == [(1024 * 1024, None), (size, None)]
+
+
+def test_quote_escapes_as_browsers_do() -> None:
+    from dify_mgmt_async._uploads import _quote
+
+    assert _quote('a"b\\c\r\nd') == "a%22b\\\\c%0D%0Ad"
+
+
+def test_json_parts_refuse_nan() -> None:
+    from dify_mgmt_async._uploads import _encode_part
+
+    assert _encode_part("data", {"k": "é"}, "application/json") == '{"k":"é"}'.encode()
+    with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+        _encode_part("data", {"k": float("nan")}, "application/json")
+
+
+class Refusing(httpx.AsyncBaseTransport):
+    """Refuses every connection before reading any of the body."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        raise httpx.ConnectError("refused", request=request)
+
+
+@pytest.mark.virtual_time
+async def test_an_upload_refused_before_its_body_was_read_is_a_connection_error() -> None:
+    transport = Refusing()
+    async with make_client(transport) as dify:
+        with pytest.raises(APIConnectionError) as caught:
+            await dify.datasets.upload_document("d1", b"data", filename="a.txt")
+    assert transport.attempts == 3
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
