@@ -8,15 +8,19 @@ NODE_STAMP := node_modules/.installed-stamp
 SPECTRAL := node_modules/.bin/spectral
 SPEC   := openapi/management.yaml
 
-.PHONY: install generate check-generated lint-spec lint typecheck pytest test demo bench conformance clean
+.PHONY: install redis-server generate check-generated lint-spec lint typecheck pytest test demo bench conformance clean
 
-## install: create .venv with the package, its extras and the pinned dev tools
-install: $(STAMP)
+## install: create .venv with the package, its extras and the pinned dev tools (and Debian's redis-server)
+install: $(STAMP) redis-server
+
+## redis-server: the tests of the shared rate-limit store start a real one; apt-get installs it when missing
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,emulator,examples]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,emulator,examples,redis]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -45,7 +49,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing
 
-pytest: $(STAMP)
+pytest: $(STAMP) redis-server
 	$(BIN)/pytest
 
 ## test: everything CI checks

@@ -37,6 +37,7 @@ from ._resources import (
     DatasetPermissionLiteral,
     IndexingStatusLiteral,
 )
+from ._store import Admission, RateLimitStore
 from ._uploads import FileInput, ProgressCallback
 from ._version import __version__
 
@@ -47,6 +48,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "Admission",
     "ApiKeyResetTypeLiteral",
     "AppModeLiteral",
     "AsyncPager",
@@ -65,6 +67,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProgressCallback",
     "RateLimitError",
+    "RateLimitStore",
     "RetryEvent",
     "Stats",
     "Unset",

@@ -26,6 +26,7 @@ from ._errors import ConfigurationError
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
+from ._store import RateLimitStore, SharedState, namespace_for
 from ._transport import DefaultTransport
 
 __all__ = ["DifyManagementClient"]
@@ -54,6 +55,22 @@ def _base_url(value: str | None) -> str:
     return url.rstrip("/")
 
 
+def _shared_state(store: str | RateLimitStore | None, base_url: str, token: object) -> SharedState | None:
+    """The engine's link to ``rate_limit_store``: a URL opens a Redis store the client owns."""
+    if store is None:
+        return None
+    owned = isinstance(store, str)
+    if isinstance(store, str):
+        from ._redis_store import RedisRateLimitStore  # redis-py only when asked for
+
+        store = RedisRateLimitStore(store)
+    elif not isinstance(store, RateLimitStore):
+        raise ConfigurationError(
+            f"rate_limit_store: expected a redis:// URL or a RateLimitStore (got {type(store).__name__})"
+        )
+    return SharedState(store, namespace_for(base_url, token if isinstance(token, str) else None), owned=owned)
+
+
 def _count(name: str, value: int, minimum: int) -> int:
     if type(value) is not int or value < minimum:
         raise ConfigurationError(f"{name}: must be an integer >= {minimum} (got {value!r})")
@@ -74,6 +91,10 @@ class DifyManagementClient(Namespaces):
     ``max_rate_limit_retries`` (default 5) retries of 429; ``max_retries=0`` disables both.
     ``max_concurrency`` (default 64) bounds requests in flight across all tasks.
 
+    ``rate_limit_store``: ``"redis://host:port/db"`` or a ``RateLimitStore`` shares the cooldown
+    gate, the learned rate and the pacing schedule with every process using the same store, server
+    and token (needs the ``[redis]`` extra; asyncio only). Default: this client's own, in-process.
+
     Use it as ``async with DifyManagementClient(...) as dify:`` or call ``aclose()``;
     a client belongs to the event loop it is first used on.
     """
@@ -91,6 +112,7 @@ class DifyManagementClient(Namespaces):
         on_retry: Callable[[RetryEvent], object] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        rate_limit_store: str | RateLimitStore | None = None,
     ) -> None:
         self.base_url = _base_url(base_url)
         if token is None:
@@ -121,7 +143,8 @@ class DifyManagementClient(Namespaces):
                 follow_redirects=False,
             )
         self._http = http_client
-        self._engine = RateLimitEngine(max_concurrency)
+        self._engine = RateLimitEngine(max_concurrency, shared=_shared_state(rate_limit_store, self.base_url, token))
+        self._owns_engine = True
         self._core = Core(http_client, auth, self._engine, options, self.base_url, owner={}, transport=own_transport)
         self._bind_namespaces(self._core)
 
@@ -172,6 +195,7 @@ class DifyManagementClient(Namespaces):
         hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
         view = copy.copy(self)
         view._owns_http = False
+        view._owns_engine = False
         if max_rate_limit_retries is not None:
             view._rate_limit_retries_given = max_rate_limit_retries
         view._core = Core(
@@ -192,9 +216,11 @@ class DifyManagementClient(Namespaces):
         return self._engine.stats()
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
+        """Close the connection pool (unless it was passed in as ``http_client``) and a store opened from a URL."""
         if self._owns_http:
             await self._http.aclose()
+        if self._owns_engine and self._engine.shared is not None:
+            await self._engine.shared.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -23,8 +23,12 @@ import logging
 import math
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import anyio
+
+if TYPE_CHECKING:
+    from ._store import SharedState
 
 __all__ = ["AdaptiveLimiter", "CooldownGate", "RateLimitEngine", "RetryBudget", "Stats"]
 
@@ -291,8 +295,11 @@ class RetryBudget:
 class RateLimitEngine:
     """Gate, limiter, budget and counters of one client; ``with_options`` views share it."""
 
-    def __init__(self, max_concurrency: int, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, max_concurrency: int, *, rng: random.Random | None = None, shared: SharedState | None = None
+    ) -> None:
         self.rng = rng or random.Random()
+        self.shared = shared  # rate_limit_store=: gate, learned rate and schedule shared by processes
         self.gate = CooldownGate(self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
         self.pacer = RatePacer()
@@ -315,6 +322,17 @@ class RateLimitEngine:
         else:
             with anyio.fail_after(max(deadline - loop_time(), 0.0)):
                 await self.limiter.acquire()
+        if self.shared is not None:
+            try:
+                await self.gate.wait(deadline)  # this process's own 429s, before the store has them
+                admitted = await self.shared.admit(deadline)
+            except BaseException:
+                self.limiter.release()
+                raise
+            if admitted:
+                self.requests += 1
+                return
+            # The store is set aside (a fault): the in-process numbers below carry on.
         if self.pacer.rate is None and loop_time() >= self.gate.resume_at:
             self.requests += 1  # the common case: never rate limited, gate open
             return
@@ -332,8 +350,12 @@ class RateLimitEngine:
 
     def leave(self) -> None:
         self.limiter.release()
+        if self.shared is not None:
+            self.shared.leave()
 
     def on_success(self, *, was_retry: bool) -> None:
+        if self.shared is not None:
+            self.shared.on_success()
         self.limiter.increase()
         self.pacer.on_success()
         if not was_retry:
@@ -344,6 +366,8 @@ class RateLimitEngine:
         self.rate_limited += 1
         if wait is None:
             return
+        if self.shared is not None:
+            self.shared.on_rate_limited(wait)
         started = self.gate.close_for(wait)
         now = loop_time()
         if started:
@@ -363,6 +387,7 @@ class RateLimitEngine:
             )
 
     def stats(self) -> Stats:
+        rate = self.shared.rate if self.shared is not None and self.shared.active else self.pacer.rate
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,
@@ -371,5 +396,5 @@ class RateLimitEngine:
             concurrency_limit=self.limiter.current,
             in_flight=self.limiter.in_flight,
             budget_left=self.budget.tokens,
-            pacing_rate=None if self.pacer.rate is None else round(self.pacer.rate, 3),
+            pacing_rate=None if rate is None else round(rate, 3),
         )
