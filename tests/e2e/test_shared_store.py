@@ -74,7 +74,7 @@ def test_a_killed_worker_gives_its_leases_back_within_the_lease_ttl(
 ) -> None:
     """A worker SIGKILLed holding every slot of the global cap: another gets going at the leases' expiry."""
     cap = ["--redis", redis_server.url, "--max-in-flight", "4", "--lease-ttl", "2.0"]
-    dify_emulator_server.configure(latency_ms=30_000)  # the holder's requests hang in flight
+    dify_emulator_server.configure(latency_ms=6_000)  # the holder's requests hang in flight
     holder = start_worker(dify_emulator_server, "holder", 4, *cap, "--concurrency", "4")
     client = redis.Redis.from_url(redis_server.url)
     ns = namespace_for(dify_emulator_server.base_url, dify_emulator_server.token)
@@ -86,6 +86,7 @@ def test_a_killed_worker_gives_its_leases_back_within_the_lease_ttl(
     expiry = max(score for _, score in client.zrange(leases_key, 0, -1, withscores=True))
     other = start_worker(dify_emulator_server, "other", 20, *cap, "--concurrency", "8")
     wait_ready(other)
+    assert client.zcard(leases_key) == 4  # still held: killed mid-request
     holder.send_signal(signal.SIGKILL)
     holder.communicate()
     dify_emulator_server.configure(latency_ms=0)
