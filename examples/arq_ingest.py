@@ -52,7 +52,7 @@ async def upload_file(ctx: dict[str, Any], dataset_id: str, path: str) -> dict[s
 class WorkerSettings:
     """``arq examples.arq_ingest.WorkerSettings`` works too."""
 
-    functions: ClassVar[list[Function]] = [func(upload_file, max_tries=1)]  # type: ignore[arg-type]
+    functions: ClassVar[list[Function]] = [func(upload_file, max_tries=1)]
     on_startup = startup
     on_shutdown = shutdown
     redis_settings = RedisSettings.from_dsn(REDIS_URL)
@@ -61,9 +61,8 @@ class WorkerSettings:
     poll_delay = 0.05
 
 
-async def enqueue(dataset_id: str, folder: Path, wait: bool) -> dict[str, Any]:
+async def enqueue(dataset_id: str, files: list[Path], wait: bool) -> dict[str, Any]:
     redis = await create_pool(WorkerSettings.redis_settings)
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
     jobs: list[Job] = []
     for path in files:
         job = await redis.enqueue_job("upload_file", dataset_id, str(path), _job_id=f"upload:{dataset_id}:{path}")
@@ -72,7 +71,8 @@ async def enqueue(dataset_id: str, folder: Path, wait: bool) -> dict[str, Any]:
     print(f"enqueued {len(jobs)} of {len(files)} files", flush=True)
     summary: dict[str, Any] = {"files": len(files), "enqueued": len(jobs)}
     if wait:
-        results: list[Any] = await asyncio.gather(*(j.result(timeout=600, poll_delay=0.1) for j in jobs), return_exceptions=True)
+        waits = (job.result(timeout=600, poll_delay=0.1) for job in jobs)
+        results: list[Any] = await asyncio.gather(*waits, return_exceptions=True)
         done = [r for r in results if isinstance(r, dict)]
         summary["uploaded"] = len(done)
         summary["failed"] = [repr(r) for r in results if not isinstance(r, dict)]
@@ -94,7 +94,8 @@ def main() -> None:
     if args.command == "worker":
         run_worker(WorkerSettings, burst=args.burst)  # type: ignore[arg-type]
     else:
-        summary = asyncio.run(enqueue(args.dataset_id, args.folder, args.wait))
+        files = sorted(p for p in args.folder.rglob("*") if p.is_file())
+        summary = asyncio.run(enqueue(args.dataset_id, files, args.wait))
         print(json.dumps(summary), flush=True)
         sys.exit(1 if summary.get("failed") else 0)
 
