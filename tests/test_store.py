@@ -211,9 +211,9 @@ def test_client_option_is_checked() -> None:
     with pytest.raises(ConfigurationError, match=r"rate_limit_store: expected a redis:// URL or a RateLimitStore"):
         DifyManagementClient("http://dify.test", TOKEN, rate_limit_store=42)  # type: ignore[arg-type]
     dify = DifyManagementClient("http://dify.test", TOKEN, rate_limit_store="redis://127.0.0.1:1/0")
-    shared = dify._engine.shared
+    shared = dify._state.engine.shared
     assert shared is not None and shared.namespace == namespace_for("http://dify.test", TOKEN)
-    assert DifyManagementClient("http://dify.test", TOKEN)._engine.shared is None  # default unchanged
+    assert DifyManagementClient("http://dify.test", TOKEN)._state.engine.shared is None  # default unchanged
 
 
 # --- the engine's side: faults, fallback, rejoin ---------------------------------------------
