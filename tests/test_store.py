@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from dify_mgmt_async import Admission, ConfigurationError, DifyManagementClient, RateLimitStore
+from dify_mgmt_async._ratelimit import RateLimitEngine
 from dify_mgmt_async._redis_store import RedisRateLimitStore
 from dify_mgmt_async._store import SharedState, namespace_for
 from tests.redis_server import RedisServer
@@ -64,9 +65,20 @@ def test_namespace_is_a_hash_of_url_and_token_never_the_token() -> None:
 
 
 @pytest.mark.anyio
-async def test_open_gate_and_no_rate_admits_at_once(redis_client: aioredis.Redis) -> None:
+async def test_slow_start_window_across_processes(redis_client: aioredis.Redis) -> None:
+    """Until the first 429 at most 4 requests are in flight over every process, +1 per success."""
     store = make_store(redis_client, Clock())
-    assert await store.admit(fresh_namespace(), "l1") == Admission(admitted=True, wait=0.0, rate=None)
+    ns = fresh_namespace()
+    for lease in "abcd":
+        assert await store.admit(ns, "p-" + lease, 0) == Admission(admitted=True, wait=0.0, rate=None, leased=True)
+    assert await store.admit(ns, "p-e", 0) == Admission(admitted=False, wait=0.01, rate=None, leased=False)
+    await store.release(ns, "p-a", 1)  # one back, and the window is 5 now: two more may go
+    assert (await store.admit(ns, "p-e", 0)).admitted
+    assert (await store.admit(ns, "p-f", 0)).admitted
+    assert not (await store.admit(ns, "p-g", 0)).admitted
+    # Successes reported with an admit count first; at a window of 64 the window (and its leases) ends.
+    assert await store.admit(ns, "p-g", 58) == Admission(admitted=True, wait=0.0, rate=None, leased=True)  # 63
+    assert await store.admit(ns, "p-h", 1) == Admission(admitted=True, wait=0.0, rate=None, leased=False)
 
 
 @pytest.mark.anyio
@@ -74,75 +86,98 @@ async def test_a_429_closes_the_shared_gate_for_its_wait(redis_client: aioredis.
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
-    await store.rate_limited(ns, 2.0)
+    assert await store.rate_limited(ns, 2.0) == 10.0  # first guess: max(1, 0 successes) / 0.1 s
     clock.now = 1000.5
-    assert await store.admit(ns, "l1") == Admission(admitted=False, wait=1.5, rate=None)
-    await store.rate_limited(ns, 0.5)  # ends before the current resume time: changes nothing
-    assert (await store.admit(ns, "l2")).wait == 1.5
+    assert await store.admit(ns, "p-l1", 0) == Admission(admitted=False, wait=1.5, rate=10.0, leased=False)
+    await store.rate_limited(ns, 0.5)  # ends before the current resume time: the gate stays as it is
+    assert (await store.admit(ns, "p-l2", 0)).wait == 1.5
     clock.now = 1002.0
-    assert (await store.admit(ns, "l3")).admitted
+    assert await store.admit(ns, "p-l3", 0) == Admission(admitted=True, wait=0.0, rate=10.0, leased=False)
 
 
 @pytest.mark.anyio
-async def test_first_cooldown_learns_from_all_successes_capped_by_the_ms_hint(redis_client: aioredis.Redis) -> None:
+async def test_first_429_guesses_from_all_successes_capped_by_an_ms_hint(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
-    await store.release(ns, None, 30)  # 30 successes at t=1000 (first), 20 more at t=1001
+    await store.release(ns, None, 30)  # 30 successes at t=1000 (the first), 20 more at t=1001
     clock.now = 1001.0
     await store.release(ns, None, 20)
     clock.now = 1002.0
-    # 50 successes over 2 s = 25/s; a 0.02 s hint caps at 50/s; the rate is 0.9 x 25.
-    assert await store.rate_limited(ns, 0.02) == 22.5
-    # ...and a 0.1 s hint (10/s) caps a first estimate below what came through
+    assert await store.rate_limited(ns, 0.02) == 25.0  # 50 over 2 s; the 0.02 s hint's 50/s is above it
     ns2 = fresh_namespace()
     clock.now = 1000.0
     await store.release(ns2, None, 50)
     clock.now = 1001.0
-    assert await store.rate_limited(ns2, 0.1) == 9.0
+    assert await store.rate_limited(ns2, 0.1) == 10.0  # 50/s measured, but the server's next token is 0.1 s away
 
 
 @pytest.mark.anyio
-async def test_later_cooldowns_measure_successes_of_the_last_second(redis_client: aioredis.Redis) -> None:
+async def test_span_between_429s_measures_the_rate_and_a_probe_backs_off(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
     await store.release(ns, None, 10)
     clock.now = 1001.0
-    assert await store.rate_limited(ns, 0.0) == 9.0  # 10 in 1 s
-    clock.now = 1001.05
-    await store.release(ns, None, 5)  # 5 successes, then a straggler 429 within 0.1 s: no change
-    assert await store.rate_limited(ns, 0.0) is not None
+    assert await store.rate_limited(ns, 0.0) == 10.0  # the first guess
+    clock.now = 1001.1
+    await store.release(ns, None, 8)
+    assert await store.rate_limited(ns, 0.0) == 10.0  # 0.1 s after: a straggler, nothing learned
+    clock.now = 1001.3
+    await store.release(ns, None, 22)
+    assert await store.rate_limited(ns, 0.0) == pytest.approx(100.0)  # 30 successes in the 0.3 s span
+    clock.now = 1002.5
+    await store.release(ns, None, 40)
     clock.now = 1003.0
-    await store.release(ns, None, 40)  # 40 in the last second (the 5 at 1001.05 are older)
-    assert await store.rate_limited(ns, 0.0) == 36.0
+    # 1.7 s without a 429: a probe reached the top. 0.9 x 100 = 90 beats the 40/s that came through.
+    assert await store.rate_limited(ns, 0.0) == pytest.approx(90.0)
 
 
 @pytest.mark.anyio
-async def test_pacing_follows_gcra_spacing_at_the_learned_rate(redis_client: aioredis.Redis) -> None:
+async def test_pacing_follows_gcra_spacing_shared_by_processes(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
     await store.release(ns, None, 10)
     clock.now = 1001.0
-    assert await store.rate_limited(ns, 0.0) == 9.0  # one send every 1/9 s, burst max(1, 9 x 0.05) = 1
-    waits = [(await store.admit(ns, f"l{i}")).wait for i in range(3)]
-    assert waits == [0.0, pytest.approx(1 / 9, abs=1e-5), pytest.approx(2 / 9, abs=1e-5)]
-    # The schedule is shared: another process's next slot comes after these three.
-    other = make_store(redis_client, clock)
-    assert (await other.admit(ns, "x")).wait == pytest.approx(3 / 9, abs=1e-5)
+    assert await store.rate_limited(ns, 0.0) == 10.0  # one send every 0.1 s, burst max(1, 10 x 0.05) = 1
+    waits = [(await store.admit(ns, f"p-{i}", 0)).wait for i in range(3)]
+    assert waits == [0.0, pytest.approx(0.1, abs=1e-5), pytest.approx(0.2, abs=1e-5)]
+    other = make_store(redis_client, clock)  # another process: its next slot comes after these three
+    assert (await other.admit(ns, "p-x", 0)).wait == pytest.approx(0.3, abs=1e-5)
 
 
 @pytest.mark.anyio
-async def test_rate_grows_while_no_429_comes(redis_client: aioredis.Redis) -> None:
+async def test_rate_grows_fast_until_measured_while_pacing_holds_sends(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
     await store.release(ns, None, 10)
     clock.now = 1001.0
-    await store.rate_limited(ns, 0.0)  # 9/s, stamped at 1001
-    clock.now = 1011.0  # 10 s quiet: growth capped at 5 %/s, x (1 + 0.05 x 10)
-    assert (await store.admit(ns, "l")).rate == pytest.approx(13.5)
+    await store.rate_limited(ns, 0.0)  # 10/s
+    assert (await store.admit(ns, "p-a", 0)).rate == 10.0  # not held back: no growth
+    clock.now = 1001.05
+    assert (await store.admit(ns, "p-b", 0)).rate == pytest.approx(11.5)  # held 0.05 s: x (1 + 3.0 x 0.05)
+
+
+@pytest.mark.anyio
+async def test_a_process_restores_the_rate_a_restarted_store_lost(redis_client: aioredis.Redis) -> None:
+    store = make_store(redis_client, Clock(1000.0))
+    ns = fresh_namespace()
+    assert await store.admit(ns, "p-a", 0, 42.0) == Admission(admitted=True, wait=0.0, rate=42.0, leased=False)
+    assert (await store.admit(ns, "p-b", 0, 7.0)).rate == 42.0  # the store's own rate wins once it has one
+
+
+@pytest.mark.anyio
+async def test_processes_present_in_the_last_two_seconds_are_counted(redis_client: aioredis.Redis) -> None:
+    clock = Clock(1000.0)
+    store = make_store(redis_client, clock)
+    ns = fresh_namespace()
+    assert (await store.admit(ns, "p1-1", 0)).processes == 1
+    assert (await store.admit(ns, "p2-1", 0)).processes == 2
+    assert (await store.admit(ns, "p1-2", 0)).processes == 2  # the same process again
+    clock.now = 1002.5
+    assert (await store.admit(ns, "p3-1", 0)).processes == 1  # p1 and p2 fell silent
 
 
 @pytest.mark.anyio
@@ -150,17 +185,17 @@ async def test_in_flight_cap_and_lease_expiry(redis_client: aioredis.Redis) -> N
     clock = Clock(1000.0)
     store = make_store(redis_client, clock, max_in_flight=2, lease_ttl=5.0)
     ns = fresh_namespace()
-    assert (await store.admit(ns, "a")).admitted
-    assert (await store.admit(ns, "b")).admitted
-    assert await store.admit(ns, "c") == Admission(admitted=False, wait=0.02, rate=None)
-    await store.release(ns, "a", 1)
-    assert (await store.admit(ns, "c")).admitted
+    assert (await store.admit(ns, "p-a", 0)).leased
+    assert (await store.admit(ns, "p-b", 0)).leased
+    assert await store.admit(ns, "p-c", 0) == Admission(admitted=False, wait=0.01, rate=None, leased=False)
+    await store.release(ns, "p-a", 1)
+    assert (await store.admit(ns, "p-c", 0)).admitted
     # "b" and "c" are held by a process that dies: both slots come back at their expiry, not before.
     clock.now = 1004.999
-    assert not (await store.admit(ns, "d")).admitted
+    assert not (await store.admit(ns, "p-d", 0)).admitted
     clock.now = 1005.0
-    assert (await store.admit(ns, "d")).admitted
-    assert (await store.admit(ns, "e")).admitted
+    assert (await store.admit(ns, "p-d", 0)).admitted
+    assert (await store.admit(ns, "p-e", 0)).admitted
 
 
 @pytest.mark.anyio
@@ -169,7 +204,7 @@ async def test_every_key_has_a_ttl_and_no_key_or_value_holds_the_token(redis_cli
     store = make_store(redis_client, clock, max_in_flight=4, key_ttl=30.0, lease_ttl=10.0)
     ns = namespace_for("http://dify.test", TOKEN)
     await redis_client.delete(*store.keys(ns))
-    await store.admit(ns, "a")
+    await store.admit(ns, "p-a", 0)
     await store.release(ns, None, 3)
     clock.now = 1001.0
     await store.rate_limited(ns, 1.0)
@@ -189,8 +224,8 @@ async def test_scripts_run_by_evalsha(redis_client: aioredis.Redis) -> None:
     await redis_client.config_resetstat()
     ns = fresh_namespace()
     for i in range(5):
-        await store.admit(ns, str(i))
-        await store.release(ns, str(i), 1)
+        await store.admit(ns, f"p-{i}", 0)
+        await store.release(ns, f"p-{i}", 1)
     await store.rate_limited(ns, 0.1)
     stats = await redis_client.info("commandstats")
     assert stats["cmdstat_evalsha"]["calls"] >= 11
@@ -222,18 +257,20 @@ def test_client_option_is_checked() -> None:
 class FlakyStore:
     """A RateLimitStore whose admit fails (raises or hangs) while ``broken`` is set."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, leased: bool = False, rate: float | None = 7.0) -> None:
         self.broken: str | None = None
-        self.admits = 0
+        self.leased = leased
+        self.rate = rate
+        self.admits: list[int] = []  # the successes reported with each admit
         self.released: list[tuple[str | None, int]] = []
 
-    async def admit(self, namespace: str, lease: str) -> Admission:
-        self.admits += 1
+    async def admit(self, namespace: str, lease: str, successes: int, known_rate: float | None) -> Admission:
+        self.admits.append(successes)
         if self.broken == "raise":
             raise ConnectionError("Connection refused")
         if self.broken == "hang":
             await asyncio.sleep(3600)
-        return Admission(True, 0.0, 7.0)
+        return Admission(True, 0.0, self.rate, self.leased)
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
         self.released.append((lease, successes))
@@ -257,10 +294,10 @@ async def test_store_down_falls_back_with_one_warning_and_rejoins(caplog: pytest
     with caplog.at_level(logging.WARNING, logger="dify_mgmt_async"):
         assert await shared.admit(None) is False
         assert await shared.admit(None) is False  # within retry_interval: the store is not asked
-        assert store.admits == 1 and not shared.active and shared.fallbacks == 2
+        assert len(store.admits) == 1 and not shared.active and shared.fallbacks == 2
         await asyncio.sleep(0.06)
         assert await shared.admit(None) is False  # asked again, still down: no second warning
-        assert store.admits == 2
+        assert len(store.admits) == 2
         store.broken = None
         await asyncio.sleep(0.06)
         assert await shared.admit(None) is True
@@ -272,6 +309,21 @@ async def test_store_down_falls_back_with_one_warning_and_rejoins(caplog: pytest
 
 
 @pytest.mark.anyio
+async def test_after_a_fault_the_engine_paces_at_this_process_share() -> None:
+    store = FlakyStore(rate=30.0)
+    shared = SharedState(store, "ns", owned=False)
+    engine = RateLimitEngine(8, shared=shared)
+    await engine.enter(None)
+    engine.leave()
+    assert engine.pacer.rate is None
+    shared.processes = 3  # as the store said
+    store.broken = "raise"
+    await engine.enter(None)  # falls back, seeded with 30 / 3
+    engine.leave()
+    assert engine.pacer.rate == pytest.approx(10.0, rel=1e-3) and shared.take_share() is None  # once per fault
+
+
+@pytest.mark.anyio
 async def test_a_hanging_store_costs_at_most_op_timeout() -> None:
     store = FlakyStore()
     store.broken = "hang"
@@ -280,12 +332,12 @@ async def test_a_hanging_store_costs_at_most_op_timeout() -> None:
     started = loop.time()
     assert await shared.admit(None) is False
     assert loop.time() - started < 0.5
-    assert await shared.admit(None) is False and store.admits == 1  # set aside: no second wait
+    assert await shared.admit(None) is False and len(store.admits) == 1  # set aside: no second wait
 
 
 @pytest.mark.anyio
-async def test_leave_gives_back_the_lease_with_the_successes() -> None:
-    store = FlakyStore()
+async def test_leave_gives_back_a_lease_with_the_successes() -> None:
+    store = FlakyStore(leased=True)
     shared = SharedState(store, "ns", owned=False)
     assert await shared.admit(None)
     shared.on_success()
@@ -294,6 +346,39 @@ async def test_leave_gives_back_the_lease_with_the_successes() -> None:
     assert len(store.released) == 1
     lease, successes = store.released[0]
     assert lease is not None and lease.endswith("-0") and successes == 1
+
+
+@pytest.mark.anyio
+async def test_without_a_lease_successes_ride_on_the_next_admit() -> None:
+    store = FlakyStore()
+    shared = SharedState(store, "ns", owned=False)
+    assert await shared.admit(None)
+    shared.on_success()
+    shared.on_success()
+    shared.leave()
+    shared.leave()
+    assert await shared.admit(None)
+    assert store.admits == [0, 2] and store.released == []  # one store call per send, none after it
+    shared.on_success()
+    await shared.aclose()
+    assert store.released == [(None, 1)]  # the last ones are reported on close
+
+
+@pytest.mark.anyio
+async def test_while_nothing_limits_sends_the_store_is_asked_every_20_ms() -> None:
+    store = FlakyStore(rate=None)
+    shared = SharedState(store, "ns", owned=False)
+    for _ in range(5):
+        assert await shared.admit(None)
+    assert len(store.admits) == 1  # "free" for FREE_FOR seconds
+    await asyncio.sleep(0.03)
+    assert await shared.admit(None)
+    assert len(store.admits) == 2
+    shared.on_rate_limited(0.0)  # a 429 here: ask the store at once from now on
+    await asyncio.sleep(0)
+    assert await shared.admit(None)
+    assert len(store.admits) == 3
+    await shared.aclose()
 
 
 @pytest.mark.anyio

@@ -181,6 +181,14 @@ class RatePacer:
         elif self._last_cooldown is None:
             self._last_cooldown = now
 
+    def seed(self, rate: float, now: float) -> None:
+        """Pace at ``rate`` from now, as if a cooldown had just measured it (the shared store's share)."""
+        self.rate = max(self.MIN_RATE, rate)
+        self._tokens = 0.0
+        self._stamp = now
+        self._last_cooldown = now
+        self._first = self._first if self._first is not None else now
+
     def _refill(self, now: float) -> None:
         assert self.rate is not None
         elapsed = max(now - self._stamp, 0.0)
@@ -300,7 +308,11 @@ class RateLimitEngine:
             if admitted:
                 self.requests += 1
                 return
-            # The store is set aside (a fault): the in-process numbers below carry on.
+            # The store is set aside (a fault): the in-process numbers below carry on, from this
+            # process's share of what the store had learned.
+            share = self.shared.take_share()
+            if share is not None:
+                self.pacer.seed(share, loop_time())
         if self.pacer.rate is None and loop_time() >= self.gate.resume_at:
             self.requests += 1  # the common case: never rate limited, gate open
             return
@@ -321,6 +333,11 @@ class RateLimitEngine:
         if self.shared is not None:
             self.shared.leave()
 
+    def _shared_active(self) -> bool:
+        """The store holds the learned numbers now: the local pacer, which sees only this process's
+        share of the traffic, only counts successes (its first estimate after a fault is that share)."""
+        return self.shared is not None and self.shared.active
+
     def on_success(self) -> None:
         if self.shared is not None:
             self.shared.on_success()
@@ -336,7 +353,7 @@ class RateLimitEngine:
             self.shared.on_rate_limited(wait)
         started = self.gate.close_for(wait)
         now = loop_time()
-        if started:
+        if started and not self._shared_active():
             self.pacer.on_cooldown(now, wait)
         # At most once per cooldown, and at most once a second (as TCP cuts once per round trip):
         # a server sending many millisecond cooldowns must not collapse the limit to 1.

@@ -37,6 +37,10 @@ OP_TIMEOUT = 0.5
 """Seconds a store call may take before the store is set aside (it is a few hundred µs when healthy)."""
 RETRY_INTERVAL = 1.0
 """Seconds between tries of a store set aside after a fault."""
+FREE_FOR = 0.02
+"""While the store answers "gate open, no rate learned, no window or cap", sends in the next this many
+seconds go without asking it again (their successes ride on the next ask): an unthrottled client pays
+one store call per 20 ms, not one per send. Another process's 429 is seen at most this late."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,10 @@ class Admission:
     """Seconds to wait first."""
     rate: float | None = None
     """The shared learned rate (sends per second), None while no 429 was met."""
+    leased: bool = False
+    """True: ``lease`` was taken and must be given back by ``release`` when the send ends."""
+    processes: int = 1
+    """Processes using the namespace lately: after a fault each falls back to its share of ``rate``."""
 
 
 @runtime_checkable
@@ -60,12 +68,14 @@ class RateLimitStore(Protocol):
     atomic step on the shared state; the client handles a store that raises or hangs.
     """
 
-    async def admit(self, namespace: str, lease: str) -> Admission:
-        """One send wants to go: check the gate and the cap, take the next slot of the pacing schedule."""
+    async def admit(self, namespace: str, lease: str, successes: int, known_rate: float | None) -> Admission:
+        """One send wants to go: count ``successes`` answers since the last report, check the gate and the
+        in-flight window or cap, take the next slot of the pacing schedule. ``known_rate``: the rate this
+        process last heard, to restore when the store has lost its state (a restart)."""
         ...
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
-        """Give back ``lease`` (if any) and count ``successes`` answers (the learned rate is measured from them)."""
+        """Give back ``lease`` (if any) and count ``successes`` answers (the rate is learned from them)."""
         ...
 
     async def rate_limited(self, namespace: str, wait: float) -> float | None:
@@ -105,11 +115,14 @@ class SharedState:
         self.store = store
         self.namespace = namespace
         self.rate: float | None = None
+        self.processes = 1
         self.fallbacks = 0  # sends that went by the in-process engine because the store was set aside
         self._owned = owned
         self._op_timeout = op_timeout
         self._retry_interval = retry_interval
         self._down_until: float | None = None  # None: the store is in use
+        self._share_due = False  # set aside, and the in-process engine not yet told its share
+        self._free_until = 0.0  # until then the store said: nothing limits sends (see FREE_FOR)
         self._leases: collections.deque[str] = collections.deque()
         self._successes = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -120,6 +133,13 @@ class SharedState:
     def active(self) -> bool:
         return self._down_until is None
 
+    def take_share(self) -> float | None:
+        """Once per fault: this process's share of the learned rate, for the in-process engine to pace at."""
+        if not self._share_due or self.rate is None:
+            return None
+        self._share_due = False
+        return self.rate / self.processes
+
     async def admit(self, deadline: float | None) -> bool:
         """Wait for the shared gate, cap and schedule; True when one send may go, False to use the in-process engine."""
         try:
@@ -129,30 +149,36 @@ class SharedState:
                 "rate_limit_store: a shared store runs under asyncio only (redis-py's asyncio client); "
                 "under trio leave rate_limit_store unset"
             ) from None
+        if _loop_time() < self._free_until:
+            return True
         while True:
             if self._down_until is not None and _loop_time() < self._down_until:
                 self.fallbacks += 1
                 return False
             lease = self._prefix + str(next(self._seq))
+            successes, self._successes = self._successes, 0
             try:
                 async with asyncio.timeout(self._op_timeout):
-                    answer = await self.store.admit(self.namespace, lease)
+                    answer = await self.store.admit(self.namespace, lease, successes, self.rate)
             except Exception as exc:  # any store failure: fall back, never fail the request
                 self._set_aside(exc)
                 self.fallbacks += 1
                 return False
             self._rejoin()
             self.rate = answer.rate
-            if answer.admitted:
+            self.processes = max(1, answer.processes)
+            if answer.leased:
                 self._leases.append(lease)
+            elif answer.admitted and answer.wait <= 0 and answer.rate is None:
+                self._free_until = _loop_time() + FREE_FOR
             if answer.wait > 0:
                 if deadline is not None and _loop_time() + answer.wait > deadline:
-                    self._give_back(lease, answer.admitted)
+                    self._give_back(lease, answer.leased)
                     raise TimeoutError("the per-call timeout would pass while waiting for the shared rate limit")
                 try:
                     await anyio.sleep(answer.wait)
                 except BaseException:
-                    self._give_back(lease, answer.admitted)
+                    self._give_back(lease, answer.leased)
                     raise
             if answer.admitted:
                 return True
@@ -161,21 +187,24 @@ class SharedState:
         self._successes += 1
 
     def leave(self) -> None:
-        """A send finished: give back one lease and report the successes counted since the last report."""
-        lease = self._leases.popleft() if self._leases else None
-        successes, self._successes = self._successes, 0
-        if self._down_until is None and (lease is not None or successes):
-            self._spawn(self.store.release(self.namespace, lease, successes))
+        """A send finished: give back a lease, if this process holds any, with the successes not yet reported.
+
+        Without a lease the successes ride on the next ``admit``: one store call per send, not two.
+        """
+        if self._leases and self._down_until is None:
+            successes, self._successes = self._successes, 0
+            self._spawn(self.store.release(self.namespace, self._leases.popleft(), successes))
 
     def on_rate_limited(self, wait: float) -> None:
+        self._free_until = 0.0
         if self._down_until is None:
             self._spawn(self._rate_limited(wait))
 
     async def _rate_limited(self, wait: float) -> None:
         self.rate = await self.store.rate_limited(self.namespace, wait)
 
-    def _give_back(self, lease: str, admitted: bool) -> None:
-        if admitted and lease in self._leases:
+    def _give_back(self, lease: str, leased: bool) -> None:
+        if leased and lease in self._leases:
             self._leases.remove(lease)
             self._spawn(self.store.release(self.namespace, lease, 0))
 
@@ -203,6 +232,7 @@ class SharedState:
             )
             self._leases.clear()  # they expire in the store by their TTL
             self._successes = 0
+            self._share_due = True
         self._down_until = _loop_time() + self._retry_interval
 
     def _rejoin(self) -> None:
@@ -212,6 +242,9 @@ class SharedState:
 
     async def aclose(self) -> None:
         """Let pending updates finish (each is bounded by ``op_timeout``), then close a store the client opened."""
+        if self._successes and self._down_until is None:
+            self._spawn(self.store.release(self.namespace, None, self._successes))
+            self._successes = 0
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._owned:

@@ -32,7 +32,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         return dataset
 
     names = [f"{args.prefix}-{i}" for i in range(args.creates)]
-    async with DifyManagementClient(args.base_url, args.token, rate_limit_store=store, timeout=60) as dify:
+    async with DifyManagementClient(
+        args.base_url, args.token, rate_limit_store=store, timeout=60, max_rate_limit_retries=args.rate_limit_retries
+    ) as dify:
         print("ready", file=sys.stderr, flush=True)
         started = time.monotonic()
         results = await bulk.map(create, names, concurrency=args.concurrency)
@@ -62,6 +64,7 @@ def main() -> None:
     p.add_argument("--redis", default="")
     p.add_argument("--max-in-flight", type=int, default=None)
     p.add_argument("--lease-ttl", type=float, default=60.0)
+    p.add_argument("--rate-limit-retries", type=int, default=5)
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
     print(json.dumps(asyncio.run(run(args))), flush=True)
