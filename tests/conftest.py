@@ -18,7 +18,6 @@ import trio.testing
 import yaml
 
 from dify_mgmt_async import DifyManagementClient
-
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -158,6 +158,7 @@ class DifyManagementClient(Namespaces):
             )
         # Every request takes one path, through a transport: ours by default, the caller's, or
         # the caller's http_client adapted to one. The client owns (and closes) all but the last.
+        shared = _shared_state(rate_limit_store, self.base_url, token)  # checked before anything is opened
         self._owns_transport = http_client is None
         self._is_view = False
         chosen: httpx.AsyncBaseTransport
@@ -167,7 +168,7 @@ class DifyManagementClient(Namespaces):
             chosen = transport or DefaultTransport(
                 max_connections=max_concurrency, proxy=proxy, verify=verify, trust_env=trust_env
             )
-        engine = RateLimitEngine(max_concurrency, shared=_shared_state(rate_limit_store, self.base_url, token))
+        engine = RateLimitEngine(max_concurrency, shared=shared)
         self._state = ClientState(chosen, auth, engine, self.base_url)
         self._core = Core(self._state, options)
         self._parent: DifyManagementClient | None = None  # a with_options view keeps its client alive
