@@ -16,7 +16,7 @@ import sys
 import time
 
 from dify_mgmt_async import DifyManagementClient, bulk
-from dify_mgmt_async._redis_store import RedisRateLimitStore
+from dify_mgmt_async.redis_store import RedisRateLimitStore
 
 
 async def run(args: argparse.Namespace) -> dict[str, object]:
