@@ -86,8 +86,9 @@ conformance: $(STAMP)
 	DIFY_CONFORMANCE_SCALE=25 $(BIN)/pytest -q tests/emulator/test_schemathesis.py
 
 ## bench: the benchmark of issue 6 (list calls, 1 GiB upload, 429 storm; ~5 min, 2 cores); rewrites docs/benchmarks.md
-bench: $(STAMP)
+bench: $(STAMP) redis-server
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/shared_store.py  # issue 13: P processes, one token, with and without the Redis store
 
 clean:
 	rm -rf $(VENV) $(LOWEST) site node_modules .mypy_cache .pytest_cache .ruff_cache
