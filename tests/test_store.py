@@ -14,8 +14,8 @@ import redis.asyncio as aioredis
 
 from dify_mgmt_async import Admission, ConfigurationError, DifyManagementClient, RateLimitStore
 from dify_mgmt_async._ratelimit import RateLimitEngine
-from dify_mgmt_async.redis_store import RedisRateLimitStore
 from dify_mgmt_async._store import SharedState, namespace_for
+from dify_mgmt_async.redis_store import RedisRateLimitStore
 from tests.redis_server import RedisServer
 
 TOKEN = "app-SECRET-token-1234567890"

@@ -233,7 +233,7 @@ class RedisRateLimitStore:
                 raise ConfigurationError(
                     f"rate_limit_store: expected a redis://, rediss:// or unix:// URL (got {redis.split('@')[-1]!r})"
                 )
-            redis = aioredis.Redis.from_url(redis, socket_connect_timeout=0.5, socket_timeout=0.5)
+            redis = aioredis.Redis.from_url(redis, socket_connect_timeout=1.0, socket_timeout=1.0)
         assert not isinstance(redis, str)
         self.redis = redis
         self.max_in_flight = max_in_flight

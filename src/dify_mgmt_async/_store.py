@@ -33,8 +33,9 @@ __all__ = ["Admission", "RateLimitStore", "SharedState", "namespace_for"]
 
 logger = logging.getLogger("dify_mgmt_async")
 
-OP_TIMEOUT = 0.5
-"""Seconds a store call may take before the store is set aside (it is a few hundred µs when healthy)."""
+OP_TIMEOUT = 1.0
+"""Seconds a store call may take before the store is set aside (it is well under a millisecond when
+healthy; the margin is for an event loop or a machine that is very busy)."""
 RETRY_INTERVAL = 1.0
 """Seconds between tries of a store set aside after a fault."""
 FREE_FOR = 0.02

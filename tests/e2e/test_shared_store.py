@@ -104,7 +104,7 @@ def test_a_killed_worker_gives_its_leases_back_within_the_lease_ttl(
 def test_redis_killed_mid_run_loses_nothing_and_rejoins(
     dify_emulator_server: EmulatorServer, own_redis_server: RedisServer
 ) -> None:
-    """Redis dies mid-run and comes back: every create succeeds once; at most one warning per worker, then rejoined.
+    """Redis dies mid-run and comes back: every create succeeds once; one warning per outage, then rejoined.
 
     A worker sleeping on a slot it already holds may not touch the store during the outage at all;
     at least one does, and each one that fell back also rejoined (the new, empty Redis counts them).
@@ -123,10 +123,15 @@ def test_redis_killed_mid_run_loses_nothing_and_rejoins(
     assert [r["ok"] for r, _ in outcomes] == [80, 80], [r["errors"] for r, _ in outcomes]
     assert [r["n_errors"] for r, _ in outcomes] == [0, 0]
     assert dify_emulator_server.stats()["counts"]["datasets"] == 160
-    warned = [err.count("rate-limit store unavailable") for _, err in outcomes]
-    assert max(warned) == 1 and min(warned) >= 0, warned
+    events = [
+        ["down" if "store unavailable" in line else "up" for line in err.splitlines() if "rate-limit store" in line]
+        for _, err in outcomes
+    ]
+    assert any(events), events  # someone noticed the outage
+    for worker in events:
+        # Each outage this worker noticed (a loaded machine may add a slow answer) is one warning, then rejoined.
+        assert worker == ["down", "up"] * (len(worker) // 2), events
     for _, err in outcomes:
-        assert ("rejoined the shared rate limits" in err) == ("rate-limit store unavailable" in err), err
         assert dify_emulator_server.token not in err
     client = redis.Redis.from_url(own_redis_server.url)
     ns = namespace_for(dify_emulator_server.base_url, dify_emulator_server.token)
