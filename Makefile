@@ -79,16 +79,17 @@ test: lint-spec check-generated lint typecheck pytest pytest-lowest docs
 
 ## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
 demo: $(STAMP)
-	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
+	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 5 --retry-after seconds
 
 ## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
 conformance: $(STAMP)
 	DIFY_CONFORMANCE_SCALE=25 $(BIN)/pytest -q tests/emulator/test_schemathesis.py
 
-## bench: the benchmark of issue 6 (list calls, 1 GiB upload, 429 storm; ~5 min, 2 cores); rewrites docs/benchmarks.md
+## bench: list calls, 1 GiB upload, 429 storm, rate-limit matrix (~12 min, 2 cores); rewrites docs/benchmarks.md;
+## then P processes sharing one token, with and without the Redis store (~5 min), its own section of it
 bench: $(STAMP) redis-server
 	$(PY) benchmarks/run.py
-	$(PY) benchmarks/shared_store.py  # issue 13: P processes, one token, with and without the Redis store
+	$(PY) benchmarks/shared_store.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) site node_modules .mypy_cache .pytest_cache .ruff_cache
