@@ -22,6 +22,7 @@ from ._constants import (
     USER_AGENT,
 )
 from ._core import Core, RequestOptions, RetryEvent
+from ._datasets import DatasetsNamespace
 from ._errors import ConfigurationError
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
@@ -77,6 +78,13 @@ class DifyManagementClient(Namespaces):
     Use it as ``async with DifyManagementClient(...) as dify:`` or call ``aclose()``;
     a client belongs to the event loop it is first used on.
     """
+
+    datasets: DatasetsNamespace
+    """Knowledge datasets and their documents, plus ``wait_for_indexing``."""
+
+    def _bind_namespaces(self, core: Core) -> None:
+        super()._bind_namespaces(core)
+        self.datasets = DatasetsNamespace(core)  # the generated namespace plus hand-written helpers (_datasets)
 
     def __init__(
         self,
