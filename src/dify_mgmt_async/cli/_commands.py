@@ -183,6 +183,9 @@ def _signature(op: Operation) -> inspect.Signature:
                 readable=True,
                 help=help_text or "A file to upload.",
             )
+        elif p.positional and p.kind == "list":
+            annotation = list[str]
+            info = typer.Argument(metavar=p.name.upper() + "...", help=help_text, show_default=False)
         elif p.positional:
             annotation = str
             info = typer.Argument(metavar=p.name.upper(), help=help_text, show_default=False)
