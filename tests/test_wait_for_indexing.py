@@ -148,4 +148,3 @@ async def test_typed_as_the_generated_namespace_plus_the_helper() -> None:
         docs = await view.datasets.wait_for_indexing("ds1", ["d1"])
         assert callable(dify.datasets.upload_document)
     assert [d.id for d in docs] == ["d1"]
-

@@ -12,7 +12,7 @@ from dify_mgmt_async.cli import app
 from dify_mgmt_async.emulator.pytest_plugin import dify_emulator, dify_emulator_server, pytest_configure
 from dify_mgmt_async.emulator.server import EmulatorServer
 
-__all__ = ["Cli", "cli", "dify_emulator", "dify_emulator_server", "pytest_configure"]
+__all__ = ["Cli", "cli", "flat", "invoke", "dify_emulator", "dify_emulator_server", "pytest_configure"]
 
 Cli = Callable[..., Result]
 
@@ -21,6 +21,11 @@ def invoke(*args: str, env: dict[str, Any] | None = None) -> Result:
     """``dify-mgmt ARGS``; stdout and stderr apart; ``DIFY_MGMT_*`` only from ``env``."""
     clean = {"DIFY_MGMT_BASE_URL": None, "DIFY_MGMT_TOKEN": None, "COLUMNS": "200"}
     return CliRunner().invoke(app, list(args), env={**clean, **(env or {})}, catch_exceptions=False)
+
+
+def flat(text: str) -> str:
+    """Text from a rich error box on one line: borders dropped, wrapped lines joined."""
+    return " ".join(text.replace("│", " ").split())
 
 
 @pytest.fixture

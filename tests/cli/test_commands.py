@@ -13,7 +13,7 @@ from dify_mgmt_async.cli._commands import REVEAL_NOTE, operations
 from dify_mgmt_async.cli._output import HIDDEN
 from dify_mgmt_async.emulator.server import EmulatorServer
 
-from .conftest import Cli, invoke
+from .conftest import Cli, flat, invoke
 
 
 def as_json(result: Result) -> Any:
@@ -152,7 +152,7 @@ def test_sdk_bad_input_is_exit_2_and_nothing_sent(
 def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...], fragment: str) -> None:
     result = cli(*args)
     assert result.exit_code == 2
-    assert fragment in " ".join(result.stderr.replace("│", " ").split())
+    assert fragment in flat(result.stderr)
 
 
 def test_missing_configuration_is_exit_2() -> None:
