@@ -12,7 +12,7 @@ from dify_mgmt_async.cli import app
 from dify_mgmt_async.emulator.pytest_plugin import dify_emulator, dify_emulator_server, pytest_configure
 from dify_mgmt_async.emulator.server import EmulatorServer
 
-__all__ = ["Cli", "cli", "flat", "invoke", "dify_emulator", "dify_emulator_server", "pytest_configure"]
+__all__ = ["Cli", "cli", "dify_emulator", "dify_emulator_server", "flat", "invoke", "pytest_configure"]
 
 Cli = Callable[..., Result]
 

@@ -85,7 +85,7 @@ def test_scan_names_files_relative_to_their_root(tmp_path: Path) -> None:
 
 def test_scan_refuses_two_files_with_one_name(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "root", TREE)
-    with pytest.raises(typer.BadParameter, match="would both be the document 'README.md'"):
+    with pytest.raises(typer.BadParameter, match=r"would both be the document 'README\.md'"):
         scan([root / "a", root / "b"], recursive=False, include=[], exclude=[])
     with pytest.raises(typer.BadParameter, match="no such file or directory"):
         scan([root / "missing"], recursive=True, include=[], exclude=[])
