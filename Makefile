@@ -51,9 +51,11 @@ pytest: $(STAMP)
 ## test: everything CI checks
 test: lint-spec check-generated lint typecheck pytest
 
-## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
+## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it;
+##       then the CLI's resume (examples/cli_resume.py): an upload SIGKILLed half-way, rerun, one document per file
 demo: $(STAMP)
 	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
+	$(PY) examples/cli_resume.py --files 200 --kill-after 1.0
 
 ## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
 conformance: $(STAMP)

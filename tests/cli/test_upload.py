@@ -153,6 +153,8 @@ def test_changed_file_is_reported_then_replaced(
     (root / "a.txt").write_text("one, edited", encoding="utf-8")
     reported = summary(cli(*args))
     assert (reported["changed_not_uploaded"], reported["uploaded"], reported["skipped_unchanged"]) == (["a.txt"], 0, 1)
+    table = cli("--output", "table", *args)
+    assert table.exit_code == 0 and "changed_not_uploaded  a.txt" in table.stdout
     assert documents(dify_emulator_server, dataset)["a.txt"] == old
     replaced = summary(cli(*args, "--replace-changed"))
     assert (replaced["uploaded"], replaced["replaced"], replaced["changed_not_uploaded"]) == (1, 1, [])

@@ -184,6 +184,7 @@ class Uploader:
         self.files_bar: TaskID | None = None
         self.bytes_bar: TaskID | None = None
         self.bytes_done = 0
+        self.upload_seconds = 0.0
 
     def _record(self, task: Task, state: str, **changes: Any) -> None:
         row = Row(
@@ -267,7 +268,9 @@ class Uploader:
     async def send_all(self, tasks: list[Task], concurrency: int) -> None:
         self.files_bar = self.progress.add_task("Uploading", total=len(tasks), unit="files")
         self.bytes_bar = self.progress.add_task("  bytes", total=sum(t.file.size for t in tasks), unit="bytes")
+        started = time.monotonic()
         await bulk.map(self.send, tasks, concurrency=concurrency)
+        self.upload_seconds = time.monotonic() - started
 
 
 class _Amount(ProgressColumn):
@@ -325,7 +328,10 @@ def _print_summary(summary: dict[str, Any], mode: str) -> None:
     table = Table(show_header=False, box=None)
     for key, value in summary.items():
         if isinstance(value, list):
-            value = "\n".join(f"{v['path']}: {v.get('error') or v.get('parsing_error')}" for v in value) or "0"
+            lines = [
+                f"{v['path']}: {v.get('error') or v.get('parsing_error')}" if isinstance(v, dict) else v for v in value
+            ]
+            value = "\n".join(lines) or "0"
         table.add_row(key, str(value))
     console.print(table)
 
@@ -437,6 +443,7 @@ def add_upload_command(group: typer.Typer) -> None:
             outcome = uploader.outcome
             elapsed = time.monotonic() - started
             sent_bytes = sum(f.size for f, _ in outcome.uploaded)
+            sending = uploader.upload_seconds  # throughput of the uploads alone, not of reconciling or --wait
             summary: dict[str, Any] = {
                 "dataset_id": dataset,
                 "journal": str(journal_path),
@@ -450,8 +457,8 @@ def add_upload_command(group: typer.Typer) -> None:
                 "rate_limited_429": dify.stats.rate_limited,
                 "retries": dify.stats.retries,
                 "elapsed_seconds": round(elapsed, 3),
-                "files_per_second": round(len(outcome.uploaded) / elapsed, 2) if elapsed else 0.0,
-                "bytes_per_second": round(sent_bytes / elapsed) if elapsed else 0,
+                "files_per_second": round(len(outcome.uploaded) / sending, 2) if sending else 0.0,
+                "bytes_per_second": round(sent_bytes / sending) if sending else 0,
             }
             if indexing is not None:
                 summary.update(indexing)
