@@ -113,7 +113,8 @@ def checker(
 ) -> tuple[str, str, str]:
     """(annotation, checker function, its keyword arguments as source) for one value.
 
-    Checkers live in ``_validation`` and are called as ``f(label, value, required, **extras)``.
+    Checkers live in ``_validation`` and are called as ``f(label, value, required=..., **extras)``;
+    ``ident`` (path segments, always required) takes no ``required``.
     """
     if path:  # a path segment: ids also as UUID; never empty, "." or ".."
         return ("str | UUID" if schema.get("$ref") == ID_SCHEMA else "str"), "_v.ident", ""
@@ -158,7 +159,9 @@ def make_arg(
 ) -> Arg:
     name = py_name(wire)
     annotation, func, extras = checker(ctx, wire, schema, owner, path=path)
-    call = f"{func}({wire!r}, {name}, required={required}{', ' + extras if extras else ''})"
+    # Path segments are always required; the other checkers take ``required``.
+    flag = "" if path else f", required={required}"
+    call = f"{func}({wire!r}, {name}{flag}{', ' + extras if extras else ''})"
     description = doc or schema.get("description") or ctx.resolve(schema)[0].get("description", "")
     return Arg(
         name,

@@ -237,7 +237,7 @@ def test_token_not_in_client_repr() -> None:
     dify = DifyManagementClient(BASE, TOKEN)
     assert TOKEN not in repr(dify) and TOKEN not in str(dify)
     assert BASE in repr(dify)
-    assert TOKEN not in repr(dify._core.auth)
+    assert TOKEN not in repr(dify._state.auth)
 
 
 @pytest.mark.anyio
@@ -325,24 +325,49 @@ async def test_secrets_hidden_in_model_repr() -> None:
 # --- lifecycle -------------------------------------------------------------------------------
 
 
+class ClosingTransport(httpx.MockTransport):
+    """A MockTransport that records being closed."""
+
+    closed = 0
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
 @pytest.mark.anyio
 async def test_async_with_closes_the_pool() -> None:
-    """Leaving `async with` closes the client's own connection pool."""
-    dify = DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(Recorder()))
+    """Leaving `async with` closes the client's own transport once and marks the client closed."""
+    transport = ClosingTransport(Recorder())
+    dify = DifyManagementClient(BASE, TOKEN, transport=transport)
     async with dify as entered:
         assert entered is dify
         await dify.apps.get("a1")
-        assert not dify._http.is_closed
-    assert dify._http.is_closed
+        assert transport.closed == 0 and not dify.is_closed
+    assert transport.closed == 1 and dify.is_closed
 
 
 @pytest.mark.anyio
 async def test_aclose_closes_the_pool() -> None:
-    """aclose() closes the client's own connection pool."""
-    dify = DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(Recorder()))
+    """aclose() closes the client's own transport."""
+    transport = ClosingTransport(Recorder())
+    dify = DifyManagementClient(BASE, TOKEN, transport=transport)
     await dify.apps.get("a1")
     await dify.aclose()
-    assert dify._http.is_closed
+    assert transport.closed == 1 and dify.is_closed
+
+
+@pytest.mark.anyio
+async def test_aclose_leaves_a_given_http_client_open() -> None:
+    """With http_client=, aclose() closes the SDK client (calls fail) but not the caller's httpx client."""
+    server = Recorder()
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        dify = DifyManagementClient(BASE, TOKEN, http_client=http)
+        await dify.apps.get("a1")
+        await dify.aclose()
+        assert dify.is_closed and not http.is_closed
+        with pytest.raises(DifyError, match="closed"):
+            await dify.apps.get("a1")
+        assert len(server.requests) == 1
 
 
 @pytest.mark.anyio
@@ -386,7 +411,7 @@ async def test_with_options_shares_pool_and_stats(monkeypatch: pytest.MonkeyPatc
     server = Recorder(status=503, body={"error_code": "internal_server_error", "error": "down"})
     async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server), max_retries=2) as dify:
         view = dify.with_options(max_retries=0)
-        assert view._http is dify._http
+        assert view._state is dify._state
         with pytest.raises(InternalServerError):
             await view.apps.get("a1")
         assert len(server.requests) == 1
@@ -397,7 +422,7 @@ async def test_with_options_shares_pool_and_stats(monkeypatch: pytest.MonkeyPatc
         assert dify.stats == view.stats
         assert dify.stats.requests == 4 and dify.stats.retries == 2
         await view.aclose()
-        assert not dify._http.is_closed  # closing a view does nothing
+        assert not dify.is_closed and not view.is_closed  # closing a view does nothing
 
 
 @pytest.mark.anyio

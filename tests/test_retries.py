@@ -424,7 +424,7 @@ async def test_cancel_during_wait_leaks_nothing(where: str) -> None:
                     tg.start_soon(get, dify, f"a{i}")
         assert scope.cancelled_caught
         assert dify.stats.in_flight == 0
-        assert not dify._engine.limiter._waiters
+        assert not dify._state.engine.limiter._waiters
 
 
 @pytest.mark.anyio

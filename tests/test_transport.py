@@ -194,7 +194,7 @@ async def test_connection_limit_follows_max_concurrency() -> None:
     async with Server(ok) as server, DifyManagementClient(server.url, "t", max_concurrency=7) as dify:
         app = await dify.apps.get("a")
         assert app.name == "n"
-        transport = dify._http._transport
+        transport = dify._state.transport
         assert isinstance(transport, DefaultTransport)
         inner = transport.inner
         assert isinstance(inner, AiohttpTransport)

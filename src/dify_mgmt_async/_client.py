@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import httpx
 
@@ -19,30 +19,26 @@ from ._constants import (
     DEFAULT_TIMEOUT,
     ENV_BASE_URL,
     ENV_TOKEN,
-    USER_AGENT,
 )
-from ._core import Core, RequestOptions, RetryEvent
+from ._core import ClientState, Core, RawResponse, RequestOptions, RetryEvent, capture_raw, split_timeout
 from ._datasets import DatasetsNamespace
 from ._errors import ConfigurationError
+from ._logs import setup_from_env
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
-from ._transport import DefaultTransport
+from ._transport import ClientTransport, DefaultTransport
 
 __all__ = ["DifyManagementClient"]
 
 _NOT_GIVEN: object = object()
+T = TypeVar("T")
+
+setup_from_env()  # DIFY_MGMT_LOG=debug turns the SDK's logging on without code
 
 
-def _timeouts(timeout: float | httpx.Timeout | None) -> tuple[httpx.Timeout, float | None]:
-    """(per-attempt timeouts, whole-call deadline) from the ``timeout`` argument."""
-    if isinstance(timeout, httpx.Timeout):
-        return timeout, None
-    if timeout is None:
-        return DEFAULT_TIMEOUT, None
-    if type(timeout) not in (int, float) or timeout <= 0:
-        raise ConfigurationError(f"timeout: must be a positive number of seconds or an httpx.Timeout (got {timeout!r})")
-    return DEFAULT_TIMEOUT, float(timeout)
+def _timeouts(timeout: object) -> tuple[httpx.Timeout, float | None]:
+    return split_timeout("timeout", timeout, ConfigurationError)
 
 
 def _base_url(value: str | None) -> str:
@@ -116,21 +112,17 @@ class DifyManagementClient(Namespaces):
         )
         if http_client is not None and transport is not None:
             raise ConfigurationError("http_client, transport: give one or the other")
-        self._owns_http = http_client is None
-        own_transport: httpx.AsyncBaseTransport | None = None
-        if http_client is None:
-            limits = httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency)
-            own_transport = transport or DefaultTransport(max_connections=max_concurrency)
-            http_client = httpx.AsyncClient(
-                transport=own_transport,
-                limits=limits,
-                timeout=options.attempt_timeout,
-                headers={"User-Agent": USER_AGENT},
-                follow_redirects=False,
-            )
-        self._http = http_client
-        self._engine = RateLimitEngine(max_concurrency)
-        self._core = Core(http_client, auth, self._engine, options, self.base_url, owner={}, transport=own_transport)
+        # Every request takes one path, through a transport: ours by default, the caller's, or
+        # the caller's http_client adapted to one. The client owns (and closes) all but the last.
+        self._owns_transport = http_client is None
+        self._is_view = False
+        chosen: httpx.AsyncBaseTransport
+        if http_client is not None:
+            chosen = ClientTransport(http_client)
+        else:
+            chosen = transport or DefaultTransport(max_connections=max_concurrency)
+        self._state = ClientState(chosen, auth, RateLimitEngine(max_concurrency), self.base_url)
+        self._core = Core(self._state, options)
         self._bind_namespaces(self._core)
 
     @staticmethod
@@ -176,33 +168,50 @@ class DifyManagementClient(Namespaces):
             )
         attempt_timeout, deadline = options.attempt_timeout, options.deadline
         if timeout is not _NOT_GIVEN:
-            attempt_timeout, deadline = _timeouts(timeout)  # type: ignore[arg-type]
+            attempt_timeout, deadline = _timeouts(timeout)
         hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
         view = copy.copy(self)
-        view._owns_http = False
+        view._is_view = True
         if max_rate_limit_retries is not None:
             view._rate_limit_retries_given = max_rate_limit_retries
         view._core = Core(
-            self._http,
-            self._core.auth,
-            self._engine,
+            self._state,
             RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),  # type: ignore[arg-type]
-            self.base_url,
-            owner=self._core._owner,
-            transport=self._core.transport,
         )
         view._bind_namespaces(view._core)
         return view
 
+    async def with_raw_response(self, call: Awaitable[T]) -> RawResponse[T]:
+        """Await one of this client's calls and return its result with the HTTP answer it came from.
+
+        ``raw = await dify.with_raw_response(dify.apps.get(app_id))`` gives ``raw.parsed`` (the
+        ``App``), ``raw.status_code``, ``raw.headers`` and ``raw.request_id``. It takes the
+        call rather than mirroring every namespace, so the result stays precisely typed.
+        For a paginated method it is the page that was fetched.
+        """
+        return await capture_raw(call)
+
     @property
     def stats(self) -> Stats:
         """Requests, 429s, retries, cooldown seconds, the concurrency limit and the retry budget, client-wide."""
-        return self._engine.stats()
+        return self._state.stats()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once ``aclose`` was called on this client (or the client it was made from)."""
+        return self._state.closed
 
     async def aclose(self) -> None:
-        """Close the connection pool (unless it was passed in as ``http_client``)."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the client: calls not yet sent fail, and the connection pool is closed.
+
+        Calls in flight end with an error rather than being retried. A view from
+        ``with_options`` closes nothing; a caller's ``http_client`` is left open (it is theirs).
+        """
+        if self._is_view:
+            return
+        self._state.closed = True
+        if self._owns_transport:
+            await self._state.transport.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -2,50 +2,66 @@
 
 ``request``/``paginate``/``upload`` take a generated operation module (``_generated.api...``)
 and its keyword arguments. The module's ``_get_kwargs`` builds method, URL, query and JSON
-body (so nothing endpoint-specific lives here); ``send`` runs the attempt loop (gate, limiter,
-auth, transport, retry policy); a non-2xx answer becomes an ``APIStatusError`` via
-``_errors.from_response`` and never reaches the generated parser, which assumes JSON; a 2xx
-answer is parsed by the module's ``_parse_response`` into the generated attrs model, and a body
-that does not fit becomes ``APIResponseValidationError``.
+body, so nothing endpoint-specific lives here. Then:
+
+* ``send`` is the retry loop only: attempt, judge (``_retry.RetryPolicy``), wait, attempt;
+* ``_attempt`` is one attempt, and every resource it takes is released by construction: the
+  engine's slot (``_Slot``) and the upload's body (``_Body``) are ``async with`` blocks, the body
+  closed only after the transport has let go of it, and a 429 closes the client-wide gate
+  *before* the slot is given back, so no task queued behind it slips out during the cooldown;
+* every transport, a caller's ``http_client`` included (``_transport.ClientTransport``), is
+  reached through ``handle_async_request``; ``_exchange`` reads the answer: a 2xx whole, any
+  other status only up to ``MAX_ERROR_BODY`` bytes and whatever its body's state;
+* a non-2xx answer becomes an ``APIStatusError`` via ``_errors.from_response`` and never reaches
+  the generated parser, which assumes JSON; a 2xx is parsed by the module's ``_parse_response``
+  into the generated attrs model, and a body that does not fit raises ``APIResponseValidationError``.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import functools
+import json as json_lib
 import logging
-from collections.abc import AsyncGenerator, Callable
-from contextlib import AbstractContextManager, nullcontext
+import random
+import zlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any, TypeVar, overload
+from types import ModuleType, TracebackType
+from typing import Any, Generic, TypeVar, overload
 
 import anyio
 import httpx
 
 from ._auth import BearerAuth
-from ._constants import USER_AGENT
+from ._constants import DEADLINE_CONNECT_CAP, DEFAULT_TIMEOUT, MAX_ERROR_BODY, USER_AGENT
 from ._errors import (
     APIConnectionError,
     APIError,
     APIResponseValidationError,
     APITimeoutError,
     DifyError,
+    InvalidArgumentError,
     from_response,
+    request_id,
 )
 from ._generated.client import Client as _GeneratedClient
+from ._loop import loop_identity, loop_time
 from ._pagination import AsyncPager
-from ._ratelimit import RateLimitEngine, loop_time
-from ._retry import Decision, RetryConfig, decide
+from ._ratelimit import RateLimitEngine, Stats
+from ._retry import Decision, RetryBudget, RetryConfig, RetryPolicy
 from ._uploads import FileInput, MultipartBody, ProgressCallback, prepare_upload
 
-__all__ = ["Core", "RequestOptions", "RetryEvent"]
+__all__ = ["CallExtras", "ClientState", "Core", "RawResponse", "RequestOptions", "RetryEvent", "split_timeout"]
 
 logger = logging.getLogger("dify_mgmt_async")
 
 T = TypeVar("T")
+_CLOSED = "this DifyManagementClient is closed; create a new one"
 _PARSE_ERRORS = (ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError)
-_CONNECT_CAP = 10.0
+# Sent with every request; a caller's http_client adds its own defaults (ClientTransport).
+_DEFAULT_HEADERS = (("Accept", "application/json"), ("Accept-Encoding", "gzip, deflate"), ("User-Agent", USER_AGENT))
 
 
 @dataclass(frozen=True)
@@ -66,67 +82,278 @@ class RequestOptions:
 
     retry: RetryConfig = field(default_factory=RetryConfig)
     #: Per-attempt httpx timeouts.
-    attempt_timeout: httpx.Timeout = field(default_factory=lambda: httpx.Timeout(60.0, connect=10.0, pool=30.0))
+    attempt_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     #: Seconds for the whole call, all attempts and waits included; None for no overall deadline.
     deadline: float | None = None
     on_retry: Callable[[RetryEvent], object] | None = None
 
 
-def _loop_identity() -> object:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        import trio
+def split_timeout(
+    name: str, timeout: object, error: type[DifyError] = InvalidArgumentError
+) -> tuple[httpx.Timeout, float | None]:
+    """(per-attempt timeouts, whole-call deadline) from a ``timeout`` argument.
 
-        return trio.lowlevel.current_trio_token()
+    A number is the deadline in seconds for the whole call; an ``httpx.Timeout`` sets per-attempt
+    timeouts only; ``None`` means the defaults with no deadline.
+    """
+    if isinstance(timeout, httpx.Timeout):
+        return timeout, None
+    if timeout is None:
+        return DEFAULT_TIMEOUT, None
+    if type(timeout) not in (int, float) or not 0 < timeout < float("inf"):  # type: ignore[operator]
+        raise error(f"{name}: must be a positive number of seconds or an httpx.Timeout (got {timeout!r})")
+    return DEFAULT_TIMEOUT, float(timeout)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class CallExtras:
+    """Per-call ``timeout=``, ``extra_headers=``, ``extra_query=`` and ``extra_body=``, checked before sending."""
+
+    timeout: tuple[httpx.Timeout, float | None] | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    query: tuple[tuple[str, Any], ...] = ()
+    body: dict[str, Any] | None = None
+
+    @staticmethod
+    def of(
+        timeout: float | httpx.Timeout | None,
+        extra_headers: Mapping[str, str] | None,
+        extra_query: Mapping[str, object] | None,
+        extra_body: Mapping[str, object] | None = None,
+    ) -> CallExtras | None:
+        """The checked options, or None when none was given (the common case, which costs nothing)."""
+        if timeout is None and extra_headers is None and extra_query is None and extra_body is None:
+            return None
+        return CallExtras(
+            timeout=None if timeout is None else split_timeout("timeout", timeout),
+            headers=_extra_headers(extra_headers),
+            query=_extra_query(extra_query),
+            body=_extra_body(extra_body),
+        )
+
+
+def _extra_headers(headers: object) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    if not isinstance(headers, Mapping):
+        raise InvalidArgumentError(f"extra_headers: must be a mapping of header names to values (got {headers!r})")
+    checked = []
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidArgumentError(f"extra_headers: names and values must be str (got {name!r}: {value!r})")
+        if not name or any(c in name for c in " \t\r\n:\0") or any(c in value for c in "\r\n\0"):
+            raise InvalidArgumentError(f"extra_headers: {name!r} is not a valid header line")
+        if name.lower() in ("authorization", "host", "content-length", "transfer-encoding"):
+            raise InvalidArgumentError(f"extra_headers: {name} is set by the client and cannot be overridden")
+        checked.append((name, value))
+    return tuple(checked)
+
+
+def _extra_query(query: object) -> tuple[tuple[str, Any], ...]:
+    if query is None:
+        return ()
+    if not isinstance(query, Mapping):
+        raise InvalidArgumentError(f"extra_query: must be a mapping of parameter names to values (got {query!r})")
+    for name, value in query.items():
+        if not isinstance(name, str) or not isinstance(value, str | int | float | bool):
+            raise InvalidArgumentError(f"extra_query: {name!r} must map a str to a str, int, float or bool")
+    return tuple(query.items())
+
+
+def _extra_body(body: object) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    if not isinstance(body, Mapping) or not all(isinstance(k, str) for k in body):
+        raise InvalidArgumentError(f"extra_body: must be a mapping with str keys (got {body!r})")
+    try:
+        json_lib.dumps(body, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidArgumentError(f"extra_body: must hold only JSON values: {exc}") from None
+    return dict(body)
+
+
+#: Set by ``with_raw_response`` for the duration of one call: the 2xx answers it got.
+_CAPTURE: contextvars.ContextVar[list[httpx.Response] | None] = contextvars.ContextVar("dify_capture", default=None)
+
+
+@dataclass(frozen=True)
+class RawResponse(Generic[T]):
+    """A call's parsed result together with the HTTP answer it came from (``with_raw_response``)."""
+
+    parsed: T
+    http_response: httpx.Response
+
+    @property
+    def status_code(self) -> int:
+        return self.http_response.status_code
+
+    @property
+    def headers(self) -> httpx.Headers:
+        return self.http_response.headers
+
+    @property
+    def request_id(self) -> str | None:
+        """The server's ``X-Request-Id`` (or ``Request-Id``), if it sent one."""
+        return request_id(self.http_response.headers)
+
+
+async def capture_raw(call: Awaitable[T]) -> RawResponse[T]:
+    """Await ``call`` (a client method's result) and keep the last 2xx answer it was parsed from."""
+    box: list[httpx.Response] = []
+    token = _CAPTURE.set(box)
+    try:
+        parsed = await call
+    finally:
+        _CAPTURE.reset(token)
+    if not box:
+        raise DifyError("with_raw_response: the call sent no request (pass a method of this client)")
+    return RawResponse(parsed, box[-1])
+
+
+class ClientState:
+    """What a client and all its ``with_options`` views share: transport, auth, engine, budget, lifecycle."""
+
+    def __init__(
+        self, transport: httpx.AsyncBaseTransport, auth: BearerAuth, engine: RateLimitEngine, base_url: str
+    ) -> None:
+        self.transport = transport
+        self.auth = auth
+        self.engine = engine
+        self.base_url = base_url.rstrip("/")
+        self.budget = RetryBudget()
+        self.rng = random.Random()
+        self.retries = 0
+        self.closed = False
+        self._loop: object | None = None
+
+    def check_usable(self) -> None:
+        """Raise if the client is closed or this is not the event loop it is bound to."""
+        if self.closed:
+            raise DifyError(_CLOSED)
+        current = loop_identity()
+        if self._loop is None:
+            self._loop = current
+        elif self._loop is not current:
+            raise DifyError(
+                "this DifyManagementClient is bound to another event loop; create one client per event loop "
+                "(for example inside the async function that uses it)"
+            )
+
+    def stats(self) -> Stats:
+        return self.engine.stats(retries=self.retries, budget_left=self.budget.tokens)
+
+
+@dataclass
+class _Call:
+    """One call's fixed facts, shared by its attempts."""
+
+    method: str
+    path: str
+    url: str
+    params: dict[str, Any] | None
+    json: Any
+    upload: MultipartBody | None
+    deadline: float | None
+    attempt_timeout: httpx.Timeout
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    rate_limit_retries: int = 0
+    other_retries: int = 0
+
+    @property
+    def retried(self) -> bool:
+        return self.rate_limit_retries + self.other_retries > 0
+
+
+@dataclass
+class _Outcome:
+    """What one attempt produced: a response or a transport error, and the policy's word on it."""
+
+    request: httpx.Request
+    response: httpx.Response | None = None
+    error: httpx.RequestError | None = None
+    decision: Decision | None = None
+
+
+class _Slot:
+    """The engine's slot for one attempt: taken on entry (gate and limiter), given back on exit."""
+
+    __slots__ = ("_deadline", "_engine")
+
+    def __init__(self, engine: RateLimitEngine, deadline: float | None) -> None:
+        self._engine = engine
+        self._deadline = deadline
+
+    async def __aenter__(self) -> None:
+        await self._engine.enter(self._deadline)
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._engine.leave()
+
+
+class _Body:
+    """One attempt's upload stream; closed on exit, shielded, even when the attempt was cancelled.
+
+    Transports return only after they stopped reading the stream, so closing it cannot meet a
+    running generator; if a caller's transport breaks that promise, the close is skipped (the
+    generator closes when collected) rather than the slot being leaked.
+    """
+
+    __slots__ = ("_upload", "stream")
+
+    def __init__(self, upload: MultipartBody | None) -> None:
+        self._upload = upload
+        self.stream: AsyncGenerator[bytes, None] | None = None
+
+    async def __aenter__(self) -> AsyncGenerator[bytes, None] | None:
+        if self._upload is not None:
+            self.stream = self._upload.stream()
+        return self.stream
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self.stream is None:
+            return
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.stream.aclose()
+            except RuntimeError as failure:  # "asynchronous generator is already running"
+                logger.warning("upload body not closed: %s", failure)
 
 
 class Core:
-    """Sends requests for one client view. Views made by ``with_options`` share ``http``, ``engine`` and ``auth``."""
+    """Sends requests for one client view. Views made by ``with_options`` share one ``ClientState``."""
 
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        auth: BearerAuth,
-        engine: RateLimitEngine,
-        options: RequestOptions,
-        base_url: str,
-        owner: dict[str, object],
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self.http = http
-        # With a transport (the client built ``http`` itself), requests skip httpx.AsyncClient.send:
-        # no cookie jar, redirects or event hooks to run, which is most of httpx's cost per call.
-        # A caller's own ``http_client`` goes through its ``send``, hooks and all.
-        self.transport = transport
-        self._headers = [(k, v) for k, v in http.headers.multi_items() if k.lower() != "host"]
-        # A caller's own client keeps its User-Agent unless it is httpx's default; ours is sent per
-        # request then, without changing their client.
-        agent = http.headers.get("User-Agent", "")
-        self._agent = {"User-Agent": USER_AGENT} if not agent or agent.startswith("python-httpx/") else None
-        self.auth = auth
-        self.engine = engine
+    def __init__(self, state: ClientState, options: RequestOptions) -> None:
+        self.state = state
         self.options = options
-        self.base_url = base_url.rstrip("/")
-        self._owner = owner  # shared by views: the event loop the client is bound to
-        self._parse_client = _GeneratedClient(base_url=self.base_url, raise_on_unexpected_status=False)
+        self.policy = RetryPolicy(options.retry, state.budget, state.rng)
+        self._parse_client = _GeneratedClient(base_url=state.base_url, raise_on_unexpected_status=False)
 
     # --- the three entry points used by the generated namespaces -------------------------
 
     @overload
-    async def request(self, op: ModuleType, kwargs: dict[str, Any], expect: type[T]) -> T: ...
+    async def request(
+        self, op: ModuleType, kwargs: dict[str, Any], expect: type[T], extra: CallExtras | None = None
+    ) -> T: ...
     @overload
-    async def request(self, op: ModuleType, kwargs: dict[str, Any], expect: None) -> None: ...
-    async def request(self, op: ModuleType, kwargs: dict[str, Any], expect: type[T] | None) -> T | None:
+    async def request(
+        self, op: ModuleType, kwargs: dict[str, Any], expect: None, extra: CallExtras | None = None
+    ) -> None: ...
+    async def request(
+        self, op: ModuleType, kwargs: dict[str, Any], expect: type[T] | None, extra: CallExtras | None = None
+    ) -> T | None:
         built = op._get_kwargs(**kwargs)
-        response = await self.send(built["method"], built["url"], params=built.get("params"), json=built.get("json"))
+        response = await self.send(
+            built["method"], built["url"], params=built.get("params"), json=built.get("json"), extra=extra
+        )
         return self._parse(op, response, expect)
 
     def paginate(
-        self, op: ModuleType, kwargs: dict[str, Any], page_type: type[T], item_type: type[Any]
+        self, op: ModuleType, kwargs: dict[str, Any], page_type: type[T], extra: CallExtras | None = None
     ) -> AsyncPager[Any, Any]:
         async def fetch(page_kwargs: dict[str, Any]) -> T:
-            return await self.request(op, page_kwargs, page_type)
+            return await self.request(op, page_kwargs, page_type, extra)
 
         return AsyncPager(fetch, kwargs)
 
@@ -143,6 +370,7 @@ class Core:
         filename: str | None,
         content_type: str | None,
         on_progress: ProgressCallback | None,
+        extra: CallExtras | None = None,
     ) -> T:
         from ._generated.types import File
 
@@ -152,10 +380,10 @@ class Core:
         # The generated request builder gives method and URL; the body is ours (streamed, random boundary).
         placeholder = body_type(**{file_field: File(payload=_EMPTY)})
         built = op._get_kwargs(**kwargs, body=placeholder)
-        response = await self.send(built["method"], built["url"], upload=body)
+        response = await self.send(built["method"], built["url"], upload=body, extra=extra)
         return self._parse(op, response, expect)
 
-    # --- the attempt loop ------------------------------------------------------------------
+    # --- the retry loop ----------------------------------------------------------------------
 
     async def send(
         self,
@@ -165,161 +393,145 @@ class Core:
         params: dict[str, Any] | None = None,
         json: Any = None,
         upload: MultipartBody | None = None,
+        extra: CallExtras | None = None,
     ) -> httpx.Response:
         """Send with the client's limits and retry policy; return a 2xx response or raise a ``DifyError``."""
-        self._check_loop()
-        if self.http.is_closed:
-            raise DifyError("this DifyManagementClient is closed; create a new one")
-        method = method.upper()
-        opts = self.options
-        engine = self.engine
-        full_url = self.base_url + url
-        deadline = loop_time() + opts.deadline if opts.deadline is not None else None
-        rate_limit_retries = other_retries = 0
+        self.state.check_usable()
+        attempt_timeout, deadline_seconds = self.options.attempt_timeout, self.options.deadline
+        headers: tuple[tuple[str, str], ...] = ()
+        if extra is not None:
+            if extra.timeout is not None:
+                attempt_timeout, deadline_seconds = extra.timeout
+            if extra.query:
+                params = {**(params or {}), **dict(extra.query)}
+            if extra.body is not None:
+                if json is not None and not isinstance(json, dict):
+                    raise InvalidArgumentError("extra_body: this operation's body is not a JSON object")
+                json = {**(json or {}), **extra.body}
+            headers = extra.headers
+        deadline = loop_time() + deadline_seconds if deadline_seconds is not None else None
+        call = _Call(
+            method.upper(), url, self.state.base_url + url, params, json, upload, deadline, attempt_timeout, headers
+        )
         while True:
-            try:
-                await engine.enter(deadline)
-            except TimeoutError as exc:
-                raise APITimeoutError(f"{method} {url}: {exc}") from None
-            response: httpx.Response | None = None
-            error: Exception | None = None
-            body: AsyncGenerator[bytes, None] | None = None
-            # Everything between taking the slot and deciding about the answer sits in this try, so
-            # the slot is given back whatever fails; and a 429 closes the gate *before* the slot is
-            # released, so no task queued behind this one slips out during the cooldown.
-            try:
-                with self._deadline_scope(deadline):
-                    # Read per attempt, so a rotating token provider is asked every time.
-                    authorization = await self.auth.authorization() if self.transport is not None else ""
-                    body = upload.stream() if upload is not None else None
-                    request = self._build(method, full_url, params, json, upload, body, deadline, authorization)
-                    try:
-                        response = await self._dispatch(request)
-                    except httpx.RequestError as exc:
-                        error = exc
-                if response is not None and response.is_success:
-                    engine.on_success(was_retry=rate_limit_retries + other_retries > 0)
-                    return response
-                decision = decide(
-                    method,
-                    response=response,
-                    error=error,
-                    rate_limit_retries=rate_limit_retries,
-                    other_retries=other_retries,
-                    config=opts.retry,
-                    rng=engine.rng,
-                )
-                if decision.kind == "rate_limited":
-                    # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait
-                    # closes nothing: this call fails fast, and so will others if the server insists.
-                    cooldown = decision.wait if decision.retry else decision.retry_after
-                    if cooldown is not None and cooldown > opts.retry.max_retry_wait:
-                        cooldown = None
-                    engine.on_rate_limited(cooldown)
-            except TimeoutError:
-                raise APITimeoutError(f"{method} {url}: the per-call timeout passed") from None
-            finally:
-                if body is not None:
-                    with anyio.CancelScope(shield=True):
-                        await body.aclose()  # close the file now, even when cancelled mid-upload
-                engine.leave()
-            if error is not None and upload is not None and upload.failure is not None:
-                raise upload.failure from error  # the body itself failed (file changed, empty stream)
+            outcome = await self._attempt(call)
+            if outcome.decision is None:
+                assert outcome.response is not None
+                capture = _CAPTURE.get()
+                if capture is not None:
+                    capture.append(outcome.response)
+                return outcome.response
+            if outcome.error is not None and upload is not None and upload.failure is not None:
+                raise upload.failure from outcome.error  # the body itself failed (file changed, a progress hook)
+            decision = outcome.decision
             if not decision.retry:
-                raise self._error(request, response, error, decision.reason if decision.kind else None)
-            refusal = self._refuse_retry(decision, upload, deadline, error)
-            if refusal is not None:
-                raise self._error(request, response, error, refusal)
-            engine.retries += 1
-            attempt = rate_limit_retries + other_retries + 1
-            status = response.status_code if response is not None else None
-            logger.info("retrying %s %s (retry %d) in %.2fs: %s", method, url, attempt, decision.wait, decision.reason)
-            if opts.on_retry is not None:
-                opts.on_retry(RetryEvent(method, url, attempt, decision.wait, decision.reason, status))
+                raise self._error(outcome, decision.reason if decision.kind else None)
+            if self.state.closed:
+                raise self._error(outcome, f"{decision.reason}; not retried: the client was closed")
+            self._before_retry(call, outcome, decision)
             if decision.kind == "rate_limited":
-                rate_limit_retries += 1  # the wait happens at the gate, shared with every task
+                call.rate_limit_retries += 1  # the wait happens at the gate, shared with every task
             else:
-                other_retries += 1
+                call.other_retries += 1
                 await anyio.sleep(decision.wait)
 
-    def _refuse_retry(
-        self, decision: Decision, upload: MultipartBody | None, deadline: float | None, error: Exception | None
-    ) -> str | None:
-        """Why a retry the policy wants must not happen, or None to go ahead."""
-        if upload is not None and not upload.replayable:
-            return f"{decision.reason}; not retried: the upload body is a one-shot stream that cannot be replayed"
-        if deadline is not None and loop_time() + decision.wait > deadline:
-            return f"{decision.reason}; not retried: the per-call timeout would pass"
-        if decision.kind != "rate_limited" and not self.engine.budget.try_spend(
-            timeout=isinstance(error, httpx.TimeoutException)
-        ):
-            return f"{decision.reason}; not retried: the client's retry budget is exhausted"
-        return None
+    def _before_retry(self, call: _Call, outcome: _Outcome, decision: Decision) -> None:
+        self.state.retries += 1
+        attempt = call.rate_limit_retries + call.other_retries + 1
+        status = outcome.response.status_code if outcome.response is not None else None
+        logger.info(
+            "retrying %s %s (retry %d) in %.2fs: %s", call.method, call.path, attempt, decision.wait, decision.reason
+        )
+        if self.options.on_retry is not None:
+            self.options.on_retry(RetryEvent(call.method, call.path, attempt, decision.wait, decision.reason, status))
 
-    def _build(
-        self,
-        method: str,
-        url: str,
-        params: dict[str, Any] | None,
-        json: Any,
-        upload: MultipartBody | None,
-        body: AsyncGenerator[bytes, None] | None,
-        deadline: float | None,
-        authorization: str,
-    ) -> httpx.Request:
-        timeout = self.options.attempt_timeout
-        if deadline is not None:
-            left = max(deadline - loop_time(), 0.001)
-            timeout = httpx.Timeout(
-                connect=min(left, timeout.connect or _CONNECT_CAP),
-                read=min(left, timeout.read or left),
-                write=min(left, timeout.write or left),
-                pool=min(left, timeout.pool or left),
+    # --- one attempt ---------------------------------------------------------------------------
+
+    async def _attempt(self, call: _Call) -> _Outcome:
+        """One attempt: slot, auth, body, exchange, and the engine told about the answer before the slot goes back."""
+        state = self.state
+        outcome: _Outcome | None = None
+        try:
+            async with _Slot(state.engine, call.deadline):
+                with _deadline_scope(call.deadline):
+                    if state.closed:  # closed while this call was queued
+                        raise DifyError(_CLOSED)
+                    authorization = await state.auth.authorization()  # per attempt: a rotating token
+                    async with _Body(call.upload) as stream:
+                        outcome = _Outcome(self._build(call, stream, authorization))
+                        started = loop_time()
+                        try:
+                            outcome.response = await self._exchange(outcome.request)
+                        except httpx.RequestError as exc:
+                            outcome.error = exc
+                assert outcome is not None
+                self._judge(call, outcome)
+                if logger.isEnabledFor(logging.DEBUG):
+                    _log_attempt(call, outcome, loop_time() - started)
+                return outcome
+        except TimeoutError:
+            # The request as it was (or would have been) sent, so the error says where it went.
+            request = outcome.request if outcome is not None else httpx.Request(call.method, call.url)
+            raise APITimeoutError(f"{call.method} {call.url}: the per-call timeout passed", request=request) from None
+
+    def _judge(self, call: _Call, outcome: _Outcome) -> None:
+        """Tell the engine and the budget about the answer; set ``outcome.decision`` unless it is a success."""
+        response = outcome.response
+        if response is not None and response.is_success:
+            self.state.engine.on_success()
+            if not call.retried:
+                self.state.budget.refund()
+            return
+        time_left = call.deadline - loop_time() if call.deadline is not None else None
+        decision = self.policy.judge(
+            call.method,
+            response=response,
+            error=outcome.error,
+            rate_limit_retries=call.rate_limit_retries,
+            other_retries=call.other_retries,
+            replayable=call.upload is None or call.upload.replayable,
+            time_left=time_left,
+        )
+        if decision.kind == "rate_limited":
+            self.state.engine.on_rate_limited(decision.cooldown)
+        outcome.decision = decision
+
+    def _build(self, call: _Call, stream: AsyncGenerator[bytes, None] | None, authorization: str) -> httpx.Request:
+        extensions = {"timeout": _timeouts(call)}
+        headers = [*_DEFAULT_HEADERS, ("Authorization", authorization)]
+        if call.extra_headers:
+            names = {name.lower() for name, _ in call.extra_headers}
+            headers = [h for h in headers if h[0].lower() not in names] + list(call.extra_headers)
+        if call.upload is not None:
+            headers += call.upload.headers.items()
+            return httpx.Request(
+                call.method, _url(call.url, ()), headers=headers, content=stream, extensions=extensions
             )
-        if self.transport is None:
-            agent = self._agent or {}
-            if upload is not None:
-                extra = {**upload.headers, **agent}
-                return self.http.build_request(method, url, content=body, headers=extra, timeout=timeout)
-            return self.http.build_request(method, url, params=params, json=json, timeout=timeout, headers=agent)
-        extensions = {"timeout": timeout.as_dict()}
-        fields = [*self._headers, ("Authorization", authorization)]
-        if upload is not None:
-            fields += list(upload.headers.items())
-            return httpx.Request(method, _url(url, ()), headers=fields, content=body, extensions=extensions)
-        query = tuple(params.items()) if params else ()
-        return httpx.Request(method, _url(url, query), headers=fields, json=json, extensions=extensions)
+        query = tuple(call.params.items()) if call.params else ()
+        return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
 
-    async def _dispatch(self, request: httpx.Request) -> httpx.Response:
-        if self.transport is None:
-            return await self.http.send(request, auth=self.auth)
-        response = await self.transport.handle_async_request(request)
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Hand the request to the transport and read the answer: a 2xx whole, an error's body capped."""
+        response = await self.state.transport.handle_async_request(request)
         response.request = request
+        if not response.is_success:
+            return await _read_error(response)
         try:
             await response.aread()
         finally:
             await response.aclose()
         return response
 
-    @staticmethod
-    def _deadline_scope(deadline: float | None) -> AbstractContextManager[object]:
-        if deadline is None:
-            return nullcontext()
-        return anyio.fail_after(max(deadline - loop_time(), 0.0))
-
-    @staticmethod
-    def _error(
-        request: httpx.Request, response: httpx.Response | None, error: Exception | None, why: str | None
-    ) -> APIError:
+    def _error(self, outcome: _Outcome, why: str | None) -> APIError:
+        request, response, error = outcome.request, outcome.response, outcome.error
+        where = f"{request.method} {request.url.copy_with(query=None)}"
         if response is not None:
             exc: APIError = from_response(response)
         elif isinstance(error, httpx.TimeoutException):
-            exc = APITimeoutError(
-                f"{request.method} {request.url.copy_with(query=None)}: {type(error).__name__}", request=request
-            )
+            exc = APITimeoutError(f"{where}: {type(error).__name__}", request=request)
         else:
             detail = str(error) or type(error).__name__
-            exc = APIConnectionError(f"{request.method} {request.url.copy_with(query=None)}: {detail}", request=request)
+            exc = APIConnectionError(f"{where}: {detail}", request=request)
         if why:
             exc.add_note(why)
         if error is not None:
@@ -345,14 +557,106 @@ class Core:
             )
         return parsed
 
-    def _check_loop(self) -> None:
-        current = _loop_identity()
-        bound = self._owner.setdefault("loop", current)
-        if bound is not current:
-            raise DifyError(
-                "this DifyManagementClient is bound to another event loop; create one client per event loop "
-                "(for example inside the async function that uses it)"
-            )
+
+def _timeouts(call: _Call) -> dict[str, float | None]:
+    """The attempt's httpx timeouts, each cut to what is left of the call's deadline."""
+    timeout = call.attempt_timeout
+    if call.deadline is None:
+        return timeout.as_dict()
+    left = max(call.deadline - loop_time(), 0.001)
+    return {
+        "connect": min(left, timeout.connect or DEADLINE_CONNECT_CAP),
+        "read": min(left, timeout.read or left),
+        "write": min(left, timeout.write or left),
+        "pool": min(left, timeout.pool or left),
+    }
+
+
+_SECRET_QUERY = ("token", "key", "secret", "password", "signature")
+
+
+def _log_attempt(call: _Call, outcome: _Outcome, elapsed: float) -> None:
+    """One DEBUG line per attempt: what was sent where, what came back, and what happens next."""
+    url = outcome.request.url
+    if url.query:
+        params = [
+            (k, "<redacted>" if any(s in k.lower() for s in _SECRET_QUERY) else v) for k, v in url.params.multi_items()
+        ]
+        url = url.copy_with(params=params)
+    result = str(outcome.response.status_code) if outcome.response is not None else type(outcome.error).__name__
+    decision = outcome.decision
+    then = "done" if decision is None else ("retried" if decision.retry else "not retried")
+    logger.debug(
+        "%s %s -> %s in %.3fs (attempt %d, %s)",
+        call.method,
+        url,
+        result,
+        elapsed,
+        call.rate_limit_retries + call.other_retries + 1,
+        then,
+    )
+
+
+def _deadline_scope(deadline: float | None) -> AbstractContextManager[object]:
+    return anyio.fail_after(max(deadline - loop_time(), 0.0)) if deadline is not None else _NO_SCOPE
+
+
+class _NoScope:
+    """A do-nothing stand-in for ``fail_after`` when the call has no deadline (cheaper than nullcontext)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_SCOPE: Any = _NoScope()
+
+
+async def _read_error(response: httpx.Response) -> httpx.Response:
+    """A non-2xx answer with at most ``MAX_ERROR_BODY`` bytes of its body, decoded if possible.
+
+    A body that breaks off, or whose gzip is invalid, still leaves the status to act on: a 429
+    is still retried and still closes the gate.
+    """
+    raw = bytearray()
+    try:
+        if response.is_stream_consumed:
+            return response  # a test double's already-read answer
+        async for chunk in response.aiter_raw():
+            raw += chunk
+            if len(raw) >= MAX_ERROR_BODY:
+                break
+    except (httpx.TransportError, httpx.StreamError):
+        pass  # keep what arrived
+    finally:
+        await response.aclose()
+    content = _decode(bytes(raw[:MAX_ERROR_BODY]), response.headers.get("content-encoding", ""))
+    headers = [
+        (k, v)
+        for k, v in response.headers.multi_items()
+        if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=content,
+        request=response.request,
+        extensions=response.extensions,
+    )
+
+
+def _decode(raw: bytes, encoding: str) -> bytes:
+    """``raw`` gzip/deflate-decoded up to ``MAX_ERROR_BODY`` bytes, or as it is when it is not."""
+    encoding = encoding.strip().lower()
+    if not raw or encoding not in ("gzip", "x-gzip", "deflate"):
+        return raw
+    try:
+        decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS)
+        return decoder.decompress(raw, MAX_ERROR_BODY)
+    except zlib.error:
+        return raw
 
 
 @functools.lru_cache(maxsize=1024)

@@ -59,10 +59,10 @@ class DatasetsNamespace(DatasetsResource):
         deleted) is waited for like an unfinished one. Raises ``TimeoutError`` naming the unfinished
         documents when ``timeout`` seconds pass (``None``: wait as long as it takes).
         """
-        dataset = _v.ident("dataset_id", dataset_id, required=True)
+        dataset = _v.ident("dataset_id", dataset_id)
         if isinstance(document_ids, str | UUID):
             raise InvalidArgumentError("document_ids: must be an iterable of ids, not a single id")
-        wanted = list(dict.fromkeys(_v.ident("document_ids", d, required=True) for d in document_ids))
+        wanted = list(dict.fromkeys(_v.ident("document_ids", d) for d in document_ids))
         limit = _positive("timeout", timeout, optional=True)
         interval = _positive("poll_interval", poll_interval, optional=False)
         assert interval is not None

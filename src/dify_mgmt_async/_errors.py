@@ -84,6 +84,8 @@ class APIStatusError(APIError):
     ``error_code`` and ``message`` come from the body when it is the contract's
     ``{error_code, error}`` or deployed Dify's ``{code, message, status}``; otherwise
     ``error_code`` is ``None`` and ``message`` is the start of the body or the reason phrase.
+    ``request_id`` is the server's ``X-Request-Id`` (or ``Request-Id``) header, to quote when
+    reporting a problem; ``None`` when it sent none.
     """
 
     status_code: int
@@ -102,13 +104,15 @@ class APIStatusError(APIError):
         self.error_code = error_code
         self.headers = response.headers
         self.body = body
+        self.request_id: str | None = request_id(response.headers)
 
     def __str__(self) -> str:
         code = f" {self.error_code}" if self.error_code else ""
         where = ""
         if self.request is not None:
             where = f" ({self.request.method} {self.request.url.copy_with(query=None)})"
-        return f"{self.status_code}{code}: {self.message}{where}"
+        rid = f" [request id {self.request_id}]" if self.request_id else ""
+        return f"{self.status_code}{code}: {self.message}{where}{rid}"
 
 
 class BadRequestError(APIStatusError):
@@ -192,6 +196,11 @@ def _reason(response: httpx.Response) -> str:
     except ValueError:  # not an IANA status, such as 520
         phrase = ""
     return phrase or f"HTTP {response.status_code}"
+
+
+def request_id(headers: httpx.Headers) -> str | None:
+    """The server's id for this request, from ``X-Request-Id`` or ``Request-Id``."""
+    return headers.get("x-request-id") or headers.get("request-id") or None
 
 
 def from_response(response: httpx.Response) -> APIStatusError:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._generated.types import Unset
@@ -39,14 +40,28 @@ def has_next_page(page: _Page, page_number: int, requested_limit: int | None) ->
     return len(page.data) >= limit
 
 
+def identity(item: object) -> Hashable:
+    """What makes an item the same item across pages: its ``id``, or its whole content when the id is unusable.
+
+    An ``id`` that is missing, ``null`` or not hashable (a list, an object) falls back to the
+    item's JSON, so such items are still yielded once and a server repeating them still ends.
+    """
+    key = getattr(item, "id", None)
+    if key is not None and isinstance(key, str | int):
+        return key
+    to_dict = getattr(item, "to_dict", None)
+    content = to_dict() if callable(to_dict) else item
+    return ("content", json.dumps(content, sort_keys=True, default=repr))
+
+
 class AsyncPager(Generic[P, I_co]):
     """One page when awaited; every item of every page, in order and without repeats, when iterated.
 
     Iteration starts at the ``page`` given (default 1) and stops on the last page, on an empty
     page, or after three pages in a row with nothing new (a server that ignores ``page`` cannot
     loop it forever; one such page, from items shifting down while paging, does not stop it).
-    Items are de-duplicated by ``id``, so an item that moves across a page boundary while
-    paging is yielded once.
+    Items are de-duplicated by ``id`` (by content when an item has no usable id, see
+    ``identity``), so an item that moves across a page boundary while paging is yielded once.
     """
 
     __slots__ = ("_fetch", "_kwargs")
@@ -73,7 +88,7 @@ class AsyncPager(Generic[P, I_co]):
         while True:
             kwargs["page"] = number
             page = await self._fetch(dict(kwargs))
-            ids = [key for key in (getattr(item, "id", None) for item in page.data) if key is not None]
+            ids = [identity(item) for item in page.data]
             # A page of nothing new happens when items created meanwhile push seen ones down a page;
             # several in a row mean the server ignores `page`.
             stale = stale + 1 if ids and seen.issuperset(ids) else 0
@@ -89,9 +104,8 @@ class AsyncPager(Generic[P, I_co]):
         yielded: set[object] = set()
         async for page in self.pages():
             for item in page.data:
-                key = getattr(item, "id", None)
-                if key is not None:
-                    if key in yielded:
-                        continue
-                    yielded.add(key)
+                key = identity(item)
+                if key in yielded:
+                    continue
+                yielded.add(key)
                 yield item

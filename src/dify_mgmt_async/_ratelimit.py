@@ -1,6 +1,6 @@
 """The client-wide rate-limit engine: one per client, shared by every task and every ``with_options`` view.
 
-Four parts, all on the event loop's clock (so tests run them in virtual time):
+Three parts, all on the event loop's clock (so tests run them in virtual time):
 
 * ``CooldownGate``: a 429 pauses every new send until the resume time; waiters are released
   with a small positive jitter so no herd forms.
@@ -9,15 +9,13 @@ Four parts, all on the event loop's clock (so tests run them in virtual time):
   successes while the client is busy (AIMD).
 * ``RatePacer``: after a 429, sends are paced just under the rate the server let through, so
   the next cooldown comes late and with few 429s (see its docstring).
-* ``RetryBudget``: a token bucket in the style of botocore's retry quota. A retry of a 5xx or
-  network error costs tokens, a success refunds one, so when the server is down it sees about
-  N requests instead of N x (retries + 1). 429 retries are not charged: the gate already
-  makes the whole client back off, and the server asked for exactly that retry.
+
+The core reaches the engine only through ``enter``/``leave`` (a slot), ``on_success`` and
+``on_rate_limited``; the retry budget lives with the retry policy (``_retry.RetryBudget``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import logging
 import math
@@ -26,25 +24,15 @@ from dataclasses import dataclass
 
 import anyio
 
-__all__ = ["AdaptiveLimiter", "CooldownGate", "RateLimitEngine", "RetryBudget", "Stats"]
+from ._loop import loop_time
+
+__all__ = ["AdaptiveLimiter", "CooldownGate", "RateLimitEngine", "Stats"]
 
 logger = logging.getLogger("dify_mgmt_async")
 
 
-def loop_time() -> float:
-    """The event loop's clock (what anyio's sleeps use), cheaply: this runs several times per request."""
-    try:
-        return asyncio.get_running_loop().time()
-    except RuntimeError:
-        return anyio.current_time()  # trio (or its MockClock in tests)
-
-
 DECREASE_FACTOR = 0.7
 DECREASE_INTERVAL = 1.0
-BUDGET_CAPACITY = 100.0
-RETRY_COST = 5.0
-TIMEOUT_RETRY_COST = 10.0
-SUCCESS_REFUND = 1.0
 
 
 @dataclass(frozen=True)
@@ -270,36 +258,16 @@ class AdaptiveLimiter:
             self._wake()
 
 
-class RetryBudget:
-    """A token bucket capping retries of 5xx and network errors client-wide."""
-
-    def __init__(self, capacity: float = BUDGET_CAPACITY) -> None:
-        self.capacity = capacity
-        self.tokens = capacity
-
-    def try_spend(self, *, timeout: bool) -> bool:
-        cost = TIMEOUT_RETRY_COST if timeout else RETRY_COST
-        if self.tokens < cost:
-            return False
-        self.tokens -= cost
-        return True
-
-    def refund(self) -> None:
-        self.tokens = min(self.capacity, self.tokens + SUCCESS_REFUND)
-
-
 class RateLimitEngine:
-    """Gate, limiter, budget and counters of one client; ``with_options`` views share it."""
+    """Gate, limiter, pacer and counters of one client; ``with_options`` views share it."""
 
     def __init__(self, max_concurrency: int, *, rng: random.Random | None = None) -> None:
         self.rng = rng or random.Random()
         self.gate = CooldownGate(self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
         self.pacer = RatePacer()
-        self.budget = RetryBudget()
         self.requests = 0
         self.rate_limited = 0
-        self.retries = 0
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
 
@@ -333,11 +301,9 @@ class RateLimitEngine:
     def leave(self) -> None:
         self.limiter.release()
 
-    def on_success(self, *, was_retry: bool) -> None:
+    def on_success(self) -> None:
         self.limiter.increase()
         self.pacer.on_success()
-        if not was_retry:
-            self.budget.refund()
 
     def on_rate_limited(self, wait: float | None) -> None:
         """A 429 arrived: close the gate for ``wait`` seconds (None: count only); shrink the limit once per cooldown."""
@@ -362,14 +328,15 @@ class RateLimitEngine:
                 self.pacer.rate or 0.0,
             )
 
-    def stats(self) -> Stats:
+    def stats(self, *, retries: int, budget_left: float) -> Stats:
+        """The engine's numbers, with the retry counters the core keeps."""
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,
-            retries=self.retries,
+            retries=retries,
             cooldown_seconds=round(self.gate.cooldown_seconds, 6),
             concurrency_limit=self.limiter.current,
             in_flight=self.limiter.in_flight,
-            budget_left=self.budget.tokens,
+            budget_left=budget_left,
             pacing_rate=None if self.pacer.rate is None else round(self.pacer.rate, 3),
         )

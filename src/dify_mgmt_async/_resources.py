@@ -12,7 +12,10 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Literal
 from uuid import UUID
 
+import httpx
+
 from . import _validation as _v
+from ._core import CallExtras as _CallExtras
 from ._generated.api.api_keys import create_api_key as _create_api_key
 from ._generated.api.api_keys import delete_api_key as _delete_api_key
 from ._generated.api.api_keys import list_api_keys as _list_api_keys
@@ -124,6 +127,9 @@ class AppsResource:
         limit: int | None = None,
         name: str | None = None,
         mode: AppMode | AppModeLiteral | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> AsyncPager[AppPage, App]:
         """List apps: ``GET /api/management/apps``.
 
@@ -136,14 +142,19 @@ class AppsResource:
             mode: Only apps of this mode.
 
         Await the result for one page; ``async for`` over it for every item of every page.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "name": _v.text("name", name, required=False, min_length=1),
             "mode": _v.choice("mode", mode, required=False, enum=AppMode),
         }
-        return self._core.paginate(_list_apps, kwargs, AppPage, App)
+        return self._core.paginate(_list_apps, kwargs, AppPage, extra)
 
     async def create(
         self,
@@ -153,6 +164,10 @@ class AppsResource:
         icon: str | None = None,
         icon_background: str | None = None,
         description: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> App:
         """Create an app: ``POST /api/management/apps``.
 
@@ -164,7 +179,12 @@ class AppsResource:
             icon: An icon identifier or emoji.
             icon_background: A hex colour, `#rgb` or `#rrggbb`.
             description: What the app does.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
             "body": AppCreate(
                 name=_v.text("name", name, required=True, min_length=1, max_length=255),
@@ -176,11 +196,15 @@ class AppsResource:
                 description=_v.text("description", description, required=False, max_length=2000),
             ),
         }
-        return await self._core.request(_create_app, kwargs, App)
+        return await self._core.request(_create_app, kwargs, App, extra)
 
     async def get(
         self,
         app_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> App:
         """Get an app: ``GET /api/management/apps/{app_id}``.
 
@@ -188,11 +212,16 @@ class AppsResource:
 
         Args:
             app_id: The app's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
         }
-        return await self._core.request(_get_app, kwargs, App)
+        return await self._core.request(_get_app, kwargs, App, extra)
 
     async def update(
         self,
@@ -202,6 +231,10 @@ class AppsResource:
         icon: str | None = None,
         icon_background: str | None = None,
         description: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> App:
         """Update an app: ``PATCH /api/management/apps/{app_id}``.
 
@@ -213,9 +246,14 @@ class AppsResource:
             icon: An icon identifier or emoji.
             icon_background: A hex colour, `#rgb` or `#rrggbb`.
             description: What the app does.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
             "body": AppUpdate(
                 name=_v.text("name", name, required=False, min_length=1, max_length=255),
                 icon=_v.text("icon", icon, required=False, min_length=1, max_length=255),
@@ -225,11 +263,15 @@ class AppsResource:
                 description=_v.text("description", description, required=False, max_length=2000),
             ),
         }
-        return await self._core.request(_update_app, kwargs, App)
+        return await self._core.request(_update_app, kwargs, App, extra)
 
     async def delete(
         self,
         app_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> None:
         """Delete an app: ``DELETE /api/management/apps/{app_id}``.
 
@@ -237,15 +279,24 @@ class AppsResource:
 
         Args:
             app_id: The app's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
         }
-        await self._core.request(_delete_app, kwargs, None)
+        await self._core.request(_delete_app, kwargs, None, extra)
 
     async def get_api_keys(
         self,
         app_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> AppApiKeys:
         """Get an app's API keys: ``GET /api/management/apps/{app_id}/api-keys``.
 
@@ -253,17 +304,26 @@ class AppsResource:
 
         Args:
             app_id: The app's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
         }
-        return await self._core.request(_get_app_api_keys, kwargs, AppApiKeys)
+        return await self._core.request(_get_app_api_keys, kwargs, AppApiKeys, extra)
 
     async def reset_api_keys(
         self,
         app_id: str | UUID,
         *,
         type: ApiKeyResetType | ApiKeyResetTypeLiteral,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> AppApiKeys:
         """Reset an app's API key or secret: ``POST /api/management/apps/{app_id}/api-keys/reset``.
 
@@ -272,14 +332,19 @@ class AppsResource:
         Args:
             app_id: The app's id (a UUID).
             type: Which of an app's keys to reset.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
-            "app_id": _v.ident("app_id", app_id, required=True),
+            "app_id": _v.ident("app_id", app_id),
             "body": AppApiKeysReset(
                 type_=_v.choice("type", type, required=True, enum=ApiKeyResetType),
             ),
         }
-        return await self._core.request(_reset_app_api_keys, kwargs, AppApiKeys)
+        return await self._core.request(_reset_app_api_keys, kwargs, AppApiKeys, extra)
 
 
 class DatasetsResource:
@@ -296,6 +361,9 @@ class DatasetsResource:
         page: int | None = None,
         limit: int | None = None,
         name: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> AsyncPager[DatasetPage, Dataset]:
         """List datasets: ``GET /api/management/datasets``.
 
@@ -307,13 +375,18 @@ class DatasetsResource:
             name: Only datasets whose name contains this text.
 
         Await the result for one page; ``async for`` over it for every item of every page.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "name": _v.text("name", name, required=False, min_length=1),
         }
-        return self._core.paginate(_list_datasets, kwargs, DatasetPage, Dataset)
+        return self._core.paginate(_list_datasets, kwargs, DatasetPage, extra)
 
     async def create(
         self,
@@ -321,6 +394,10 @@ class DatasetsResource:
         name: str,
         description: str | None = None,
         permission: DatasetPermission | DatasetPermissionLiteral | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Dataset:
         """Create a dataset: ``POST /api/management/datasets``.
 
@@ -330,7 +407,12 @@ class DatasetsResource:
             name: The dataset's name; unique in the workspace.
             description: What the dataset holds.
             permission: Who can see a dataset.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
             "body": DatasetCreate(
                 name=_v.text("name", name, required=True, min_length=1, max_length=255),
@@ -338,11 +420,15 @@ class DatasetsResource:
                 permission=_v.choice("permission", permission, required=False, enum=DatasetPermission),
             ),
         }
-        return await self._core.request(_create_dataset, kwargs, Dataset)
+        return await self._core.request(_create_dataset, kwargs, Dataset, extra)
 
     async def get(
         self,
         dataset_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> Dataset:
         """Get a dataset: ``GET /api/management/datasets/{dataset_id}``.
 
@@ -350,11 +436,16 @@ class DatasetsResource:
 
         Args:
             dataset_id: The dataset's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
         }
-        return await self._core.request(_get_dataset, kwargs, Dataset)
+        return await self._core.request(_get_dataset, kwargs, Dataset, extra)
 
     async def update(
         self,
@@ -363,6 +454,10 @@ class DatasetsResource:
         name: str | None = None,
         description: str | None = None,
         permission: DatasetPermission | DatasetPermissionLiteral | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Dataset:
         """Update a dataset: ``PATCH /api/management/datasets/{dataset_id}``.
 
@@ -373,20 +468,29 @@ class DatasetsResource:
             name: The dataset's name; unique in the workspace.
             description: What the dataset holds.
             permission: Who can see a dataset.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
             "body": DatasetUpdate(
                 name=_v.text("name", name, required=False, min_length=1, max_length=255),
                 description=_v.text("description", description, required=False, max_length=2000),
                 permission=_v.choice("permission", permission, required=False, enum=DatasetPermission),
             ),
         }
-        return await self._core.request(_update_dataset, kwargs, Dataset)
+        return await self._core.request(_update_dataset, kwargs, Dataset, extra)
 
     async def delete(
         self,
         dataset_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> None:
         """Delete a dataset: ``DELETE /api/management/datasets/{dataset_id}``.
 
@@ -394,11 +498,16 @@ class DatasetsResource:
 
         Args:
             dataset_id: The dataset's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
         }
-        await self._core.request(_delete_dataset, kwargs, None)
+        await self._core.request(_delete_dataset, kwargs, None, extra)
 
     async def upload_document(
         self,
@@ -409,6 +518,9 @@ class DatasetsResource:
         filename: str | None = None,
         content_type: str | None = None,
         on_progress: ProgressCallback | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> Document:
         """Upload a file into a dataset: ``POST /api/management/datasets/{dataset_id}/documents/upload``.
 
@@ -420,9 +532,14 @@ class DatasetsResource:
             dataset_id: The dataset's id (a UUID).
             process_rule: How a document is split into chunks for indexing; the server's defaults apply to
                 what is left out.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
         }
         return await self._core.upload(
             _upload_document,
@@ -443,6 +560,7 @@ class DatasetsResource:
             filename=filename,
             content_type=content_type,
             on_progress=on_progress,
+            extra=extra,
         )
 
     def list_documents(
@@ -452,6 +570,9 @@ class DatasetsResource:
         page: int | None = None,
         limit: int | None = None,
         status: IndexingStatus | IndexingStatusLiteral | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> AsyncPager[DocumentPage, Document]:
         """List a dataset's documents: ``GET /api/management/datasets/{dataset_id}/documents``.
 
@@ -464,19 +585,28 @@ class DatasetsResource:
             status: Only documents whose `indexing_status` is this value.
 
         Await the result for one page; ``async for`` over it for every item of every page.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "status": _v.choice("status", status, required=False, enum=IndexingStatus),
         }
-        return self._core.paginate(_list_documents, kwargs, DocumentPage, Document)
+        return self._core.paginate(_list_documents, kwargs, DocumentPage, extra)
 
     async def delete_document(
         self,
         dataset_id: str | UUID,
         document_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> None:
         """Delete a document: ``DELETE /api/management/datasets/{dataset_id}/documents/{document_id}``.
 
@@ -485,12 +615,17 @@ class DatasetsResource:
         Args:
             dataset_id: The dataset's id (a UUID).
             document_id: The document's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "dataset_id": _v.ident("dataset_id", dataset_id, required=True),
-            "document_id": _v.ident("document_id", document_id, required=True),
+            "dataset_id": _v.ident("dataset_id", dataset_id),
+            "document_id": _v.ident("document_id", document_id),
         }
-        await self._core.request(_delete_document, kwargs, None)
+        await self._core.request(_delete_document, kwargs, None, extra)
 
 
 class ModelsResource:
@@ -503,13 +638,22 @@ class ModelsResource:
 
     async def list(
         self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> ModelList:
         """List available models: ``GET /api/management/models``.
 
         Every model the workspace can use, across providers. Not paginated.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {}
-        return await self._core.request(_list_models, kwargs, ModelList)
+        return await self._core.request(_list_models, kwargs, ModelList, extra)
 
 
 class ModelProvidersResource:
@@ -522,19 +666,32 @@ class ModelProvidersResource:
 
     async def list(
         self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> ModelProviderList:
         """List model providers: ``GET /api/management/model-providers``.
 
         Every model provider and whether the workspace has configured it. Not paginated.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {}
-        return await self._core.request(_list_model_providers, kwargs, ModelProviderList)
+        return await self._core.request(_list_model_providers, kwargs, ModelProviderList, extra)
 
     async def update_credentials(
         self,
         provider_name: str,
         *,
         credentials: ProviderCredentialsUpdateCredentials | Mapping[str, Any],
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Result:
         """Set a model provider's credentials: ``POST /api/management/model-providers/{provider_name}/credentials``.
 
@@ -543,16 +700,21 @@ class ModelProvidersResource:
         Args:
             provider_name: The provider's identifier, such as `openai`.
             credentials: Provider-specific keys and values; free-form.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
-            "provider_name": _v.ident("provider_name", provider_name, required=True),
+            "provider_name": _v.ident("provider_name", provider_name),
             "body": ProviderCredentialsUpdate(
                 credentials=_v.model(
                     "credentials", credentials, required=True, model=ProviderCredentialsUpdateCredentials, fields=None
                 ),
             ),
         }
-        return await self._core.request(_update_model_provider_credentials, kwargs, Result)
+        return await self._core.request(_update_model_provider_credentials, kwargs, Result, extra)
 
 
 class WorkspacesResource:
@@ -565,19 +727,32 @@ class WorkspacesResource:
 
     async def get_current(
         self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> Workspace:
         """Get the current workspace: ``GET /api/management/workspaces/current``.
 
         The workspace the token belongs to.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {}
-        return await self._core.request(_get_current_workspace, kwargs, Workspace)
+        return await self._core.request(_get_current_workspace, kwargs, Workspace, extra)
 
     async def update_current(
         self,
         *,
         name: str | None = None,
         plan_settings: WorkspaceUpdatePlanSettings | Mapping[str, Any] | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> Workspace:
         """Update the current workspace: ``PATCH /api/management/workspaces/current``.
 
@@ -586,7 +761,12 @@ class WorkspacesResource:
         Args:
             name: The workspace's name.
             plan_settings: Plan settings; free-form.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
             "body": WorkspaceUpdate(
                 name=_v.text("name", name, required=False, min_length=1, max_length=255),
@@ -595,7 +775,7 @@ class WorkspacesResource:
                 ),
             ),
         }
-        return await self._core.request(_update_current_workspace, kwargs, Workspace)
+        return await self._core.request(_update_current_workspace, kwargs, Workspace, extra)
 
 
 class UsersResource:
@@ -608,13 +788,22 @@ class UsersResource:
 
     async def get_current(
         self,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> User:
         """Get the current user: ``GET /api/management/users/current``.
 
         The user the token belongs to.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {}
-        return await self._core.request(_get_current_user, kwargs, User)
+        return await self._core.request(_get_current_user, kwargs, User, extra)
 
 
 class ApiKeysResource:
@@ -630,6 +819,9 @@ class ApiKeysResource:
         *,
         page: int | None = None,
         limit: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> AsyncPager[ApiKeyPage, ApiKey]:
         """List personal API keys: ``GET /api/management/api-keys``.
 
@@ -641,18 +833,27 @@ class ApiKeysResource:
             limit: Items per page, 1 to 100.
 
         Await the result for one page; ``async for`` over it for every item of every page.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
         }
-        return self._core.paginate(_list_api_keys, kwargs, ApiKeyPage, ApiKey)
+        return self._core.paginate(_list_api_keys, kwargs, ApiKeyPage, extra)
 
     async def create(
         self,
         *,
         name: str,
         expires_at: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
+        extra_body: Mapping[str, object] | None = None,
     ) -> ApiKeyCreated:
         """Create a personal API key: ``POST /api/management/api-keys``.
 
@@ -661,18 +862,27 @@ class ApiKeysResource:
         Args:
             name: The key's name.
             expires_at: Unix seconds after which it stops working; left out, it never expires.
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query, extra_body)
         kwargs: dict[str, Any] = {
             "body": ApiKeyCreate(
                 name=_v.text("name", name, required=True, min_length=1, max_length=255),
                 expires_at=_v.integer("expires_at", expires_at, required=False, minimum=0),
             ),
         }
-        return await self._core.request(_create_api_key, kwargs, ApiKeyCreated)
+        return await self._core.request(_create_api_key, kwargs, ApiKeyCreated, extra)
 
     async def delete(
         self,
         api_key_id: str | UUID,
+        *,
+        timeout: float | httpx.Timeout | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        extra_query: Mapping[str, object] | None = None,
     ) -> None:
         """Delete a personal API key: ``DELETE /api/management/api-keys/{api_key_id}``.
 
@@ -680,11 +890,16 @@ class ApiKeysResource:
 
         Args:
             api_key_id: The key's id (a UUID).
+
+        Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
+        ``extra_headers``, ``extra_query``.
+        Left out, nothing extra is sent.
         """
+        extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
-            "api_key_id": _v.ident("api_key_id", api_key_id, required=True),
+            "api_key_id": _v.ident("api_key_id", api_key_id),
         }
-        await self._core.request(_delete_api_key, kwargs, None)
+        await self._core.request(_delete_api_key, kwargs, None, extra)
 
 
 class Namespaces:

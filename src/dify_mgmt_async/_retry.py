@@ -11,12 +11,16 @@ Rules (README "Retries and rate limits"):
 * POST and PATCH are retried only when the request provably never reached the server: the
   connection could not be made, or no pooled connection became free. A create is never re-sent
   after a 5xx or a read error, since that could duplicate it.
+
+``decide`` is the pure rule; ``RetryPolicy.judge`` applies it to one call: it adds what the rule
+cannot know (a one-shot upload, the call's deadline, the client-wide ``RetryBudget``) and the
+cooldown a 429 asks every task to wait.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import httpx
@@ -27,10 +31,14 @@ from ._constants import (
     DEFAULT_MAX_RATE_LIMIT_RETRIES,
     DEFAULT_MAX_RETRIES,
     DEFAULT_MAX_RETRY_WAIT,
+    RETRY_BUDGET_CAPACITY,
+    RETRY_COST,
+    SUCCESS_REFUND,
+    TIMEOUT_RETRY_COST,
 )
 from ._errors import parse_retry_after
 
-__all__ = ["Decision", "RetryConfig", "backoff", "decide", "never_sent"]
+__all__ = ["Decision", "RetryBudget", "RetryConfig", "RetryPolicy", "backoff", "decide", "never_sent"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({408, 500, 502, 503, 504})
@@ -71,6 +79,8 @@ class Decision:
     kind: Kind | None = None
     #: For a 429: the server's hint (seconds), None when it gave none.
     retry_after: float | None = None
+    #: For a 429: how long every task pauses (the client-wide gate), None for no pause.
+    cooldown: float | None = None
 
 
 def never_sent(exc: BaseException) -> bool:
@@ -137,3 +147,81 @@ def decide(
     if other_retries >= config.max_retries:
         return Decision(False, 0.0, f"{reason}, {config.max_retries} retries used", "network")
     return Decision(True, backoff(other_retries, config, rng), reason, "network")
+
+
+class RetryBudget:
+    """A token bucket capping retries of 5xx and network errors client-wide (botocore's retry quota).
+
+    429 retries are not charged: the gate already makes the whole client back off, and the
+    server asked for exactly that retry.
+    """
+
+    def __init__(self, capacity: float = RETRY_BUDGET_CAPACITY) -> None:
+        self.capacity = capacity
+        self.tokens = capacity
+
+    def try_spend(self, *, timeout: bool) -> bool:
+        cost = TIMEOUT_RETRY_COST if timeout else RETRY_COST
+        if self.tokens < cost:
+            return False
+        self.tokens -= cost
+        return True
+
+    def refund(self) -> None:
+        self.tokens = min(self.capacity, self.tokens + SUCCESS_REFUND)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """``decide`` for one call: the view's config, and the budget and randomness its client shares."""
+
+    config: RetryConfig
+    budget: RetryBudget
+    rng: random.Random
+
+    def judge(
+        self,
+        method: str,
+        *,
+        response: httpx.Response | None,
+        error: BaseException | None,
+        rate_limit_retries: int,
+        other_retries: int,
+        replayable: bool,
+        time_left: float | None,
+    ) -> Decision:
+        """The decision about a failed attempt, with the cooldown to apply and any reason to stop."""
+        decision = decide(
+            method,
+            response=response,
+            error=error,
+            rate_limit_retries=rate_limit_retries,
+            other_retries=other_retries,
+            config=self.config,
+            rng=self.rng,
+        )
+        if decision.kind == "rate_limited":
+            # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait closes
+            # nothing: this call fails fast, and so will others if the server insists.
+            cooldown = decision.wait if decision.retry else decision.retry_after
+            if cooldown is not None and cooldown <= self.config.max_retry_wait:
+                decision = replace(decision, cooldown=cooldown)
+        if not decision.retry:
+            return decision
+        refusal = self._refusal(decision, error, replayable=replayable, time_left=time_left)
+        if refusal is not None:
+            return replace(decision, retry=False, reason=f"{decision.reason}; not retried: {refusal}")
+        return decision
+
+    def _refusal(
+        self, decision: Decision, error: BaseException | None, *, replayable: bool, time_left: float | None
+    ) -> str | None:
+        if not replayable:
+            return "the upload body is a one-shot stream that cannot be replayed"
+        if time_left is not None and decision.wait > time_left:
+            return "the per-call timeout would pass"
+        if decision.kind != "rate_limited" and not self.budget.try_spend(
+            timeout=isinstance(error, httpx.TimeoutException)
+        ):
+            return "the client's retry budget is exhausted"
+        return None

@@ -1,12 +1,19 @@
-"""The default transport: aiohttp under asyncio, httpx's own under trio.
+"""Transports: aiohttp under asyncio (the default), httpx's own under trio, and a caller's ``http_client``.
 
-httpx's default (httpcore) pool scans every connection for every request, so its cost per call
-grows with concurrency; aiohttp's does not. ``AiohttpTransport`` is an ``httpx.AsyncBaseTransport``
-so auth, the request model and ``MockTransport``/respx keep working unchanged.
+Every request goes through one interface, ``httpx.AsyncBaseTransport.handle_async_request``;
+the core reads the body it returns. What each transport promises the core:
 
-Exceptions are mapped so the retry policy can tell "never sent" from "sent, answer lost"
-(httpx-aiohttp 0.2.0 maps every aiohttp connection error to ``ConnectTimeout``, which would let
-a create be re-sent after the server received it):
+* when ``handle_async_request`` returns or raises, nothing is still reading the request body,
+  so the core can close the upload's file at once (aiohttp writes bodies from a task of its own;
+  the transport waits for that writer to let go);
+* a 2xx comes back already read; any other status comes back as a stream, so the core reads
+  only as much of an error body as it keeps;
+* errors are httpx's, mapped so the retry policy can tell "never sent" from "sent, answer lost",
+  and never chained to an aiohttp exception (whose ``repr`` carries the request headers, the
+  token among them).
+
+httpx-aiohttp 0.2.0 maps every aiohttp connection error to ``ConnectTimeout``, which would let a
+create be re-sent after the server received it; ours maps them as follows:
 
 ==========================================  ===========================  ==================
 aiohttp                                     httpx                        reached the server?
@@ -14,24 +21,36 @@ aiohttp                                     httpx                        reached
 ``ClientConnectorError`` (refused, DNS)     ``ConnectError``             no
 ``ConnectionTimeoutError`` (connect/pool)   ``ConnectTimeout``           no
 ``SocketTimeoutError`` (read)               ``ReadTimeout``              maybe
+a stalled upload (our watchdog)             ``WriteTimeout``             maybe
 ``ServerDisconnectedError``                 ``RemoteProtocolError``      maybe
+``ClientResponseError`` (bad framing)       ``RemoteProtocolError``      maybe
 ``ClientPayloadError``                      ``ReadError``                yes
 other ``ClientOSError`` / ``ClientError``   ``ReadError``                maybe
 ==========================================  ===========================  ==================
 
-aiohttp has no write timeout; connect covers waiting for a pooled connection plus connecting.
+aiohttp has no write timeout; for streamed bodies a watchdog raises ``WriteTimeout`` when the
+writer has not asked for the next chunk within the write timeout. aiohttp's connect timeout
+covers waiting for a pooled connection plus connecting.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 
 import aiohttp
+import anyio
 import httpx
 
-__all__ = ["AiohttpTransport", "DefaultTransport"]
+from ._constants import DEFAULT_MAX_CONCURRENCY, KEEPALIVE_EXPIRY, WRITER_RELEASE_WAIT
+from ._loop import asyncio_running
+
+__all__ = ["AiohttpTransport", "ClientTransport", "DefaultTransport", "TransportClosedError"]
+
+
+class TransportClosedError(RuntimeError):
+    """A request on a transport that was closed; the core checks first, so users never see this."""
 
 
 def _client_timeout(timeout: dict[str, float | None]) -> aiohttp.ClientTimeout:
@@ -46,34 +65,118 @@ def _timeout(connect: float | None, pool: float | None, read: float | None) -> a
 
 
 def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
+    """httpx's error for an aiohttp one. The message is aiohttp's, with the Authorization value cut out."""
     message = str(exc) or type(exc).__name__
+    secret = request.headers.get("authorization")
+    if secret:
+        message = message.replace(secret, "<redacted>")
+        token = secret.partition(" ")[2]
+        if token:
+            message = message.replace(token, "<redacted>")
+    mapped: httpx.TransportError
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(message, request=request)
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(message, request=request)
-    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
-        return httpx.ReadTimeout(message, request=request)
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return httpx.RemoteProtocolError(message, request=request)
-    if isinstance(exc, aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(message, request=request)
-    return httpx.ReadError(message, request=request)
+        mapped = httpx.ConnectError(message, request=request)
+    elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+        mapped = httpx.ConnectTimeout(message, request=request)
+    elif isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        mapped = httpx.ReadTimeout(message, request=request)
+    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientResponseError):
+        mapped = httpx.RemoteProtocolError(message, request=request)
+    elif isinstance(exc, aiohttp.InvalidURL):
+        mapped = httpx.UnsupportedProtocol(message, request=request)
+    else:
+        mapped = httpx.ReadError(message, request=request)
+    return mapped
 
 
-def _reason(phrase: str | None) -> bytes:
-    """The status line's reason phrase as bytes, whatever characters a server put there."""
-    return (phrase or "").encode("latin-1", "replace")
+class _RequestBody:
+    """A streamed request body as aiohttp's writer task pulls it.
+
+    Lets the transport wait until the writer has let go of the stream (so the caller may close
+    it), and notices a stalled write: a chunk handed over and no request for the next one within
+    ``write_timeout`` seconds means the peer stopped reading.
+    """
+
+    def __init__(self, stream: AsyncIterable[bytes], write_timeout: float | None, on_stall: object) -> None:
+        self._chunks = aiter(stream)
+        self._write_timeout = write_timeout
+        self._on_stall = on_stall
+        self._pulling = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._released = False
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self._stop_timer()
+        if self._released:
+            raise StopAsyncIteration
+        self._pulling = True
+        self._idle.clear()
+        try:
+            chunk = await anext(self._chunks)
+        finally:
+            self._pulling = False
+            self._idle.set()
+        if self._write_timeout is not None and not self._released:
+            self._timer = asyncio.get_running_loop().call_later(self._write_timeout, self._on_stall)  # type: ignore[arg-type]
+        return chunk
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def release(self) -> None:
+        """No more pulls; wait (shielded, bounded) for one in progress to finish."""
+        self._released = True
+        self._stop_timer()
+        if self._pulling:
+            with anyio.move_on_after(WRITER_RELEASE_WAIT, shield=True):
+                await self._idle.wait()
+
+
+class _ErrorBodyStream(httpx.AsyncByteStream):
+    """A non-2xx body, read from aiohttp only as far as the core wants it."""
+
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response = response
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        failure: httpx.TransportError | None = None
+        try:
+            async for chunk in self._response.content.iter_any():
+                yield chunk
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            failure = _map_error(exc, self._request)
+        if failure is not None:
+            raise failure  # raised outside the except block: no aiohttp exception in its chain
+
+    async def aclose(self) -> None:
+        if self._response.content.at_eof():
+            self._response.release()  # read to the end: the connection can serve the next request (429 storms)
+        else:
+            self._response.close()  # left unread (capped, broken): the connection cannot be reused
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
-    """An httpx transport on an aiohttp session (asyncio only), opened on first use."""
+    """An httpx transport on an aiohttp session (asyncio only), opened on first use, never after ``aclose``."""
 
-    def __init__(self, *, max_connections: int = 64, keepalive_expiry: float = 15.0) -> None:
+    def __init__(
+        self, *, max_connections: int = DEFAULT_MAX_CONCURRENCY, keepalive_expiry: float = KEEPALIVE_EXPIRY
+    ) -> None:
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     def _open(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
         connector = aiohttp.TCPConnector(
             limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry
         )
@@ -85,43 +188,94 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session or self._open()
-        data: bytes | AsyncIterable[bytes]
+        timeouts = request.extensions.get("timeout", {})
         try:
-            data = request.content
+            content = request.content  # bytes when the body is in memory (JSON, or none at all)
         except httpx.RequestNotRead:
-            stream = request.stream
-            assert isinstance(stream, AsyncIterable)
-            data = stream
-        timeout = _client_timeout(request.extensions.get("timeout", {}))
+            assert isinstance(request.stream, AsyncIterable)
+            return await self._exchange_streamed(session, request, request.stream, timeouts)
+        return await self._exchange(session, request, content or None, timeouts)
+
+    async def _exchange_streamed(
+        self,
+        session: aiohttp.ClientSession,
+        request: httpx.Request,
+        stream: AsyncIterable[bytes],
+        timeouts: dict[str, float | None],
+    ) -> httpx.Response:
+        """Send a streamed body from a task of our own, so a stalled write can be cut off."""
+        stalled = False
+
+        def on_stall() -> None:
+            nonlocal stalled
+            stalled = True
+            exchange.cancel()
+
+        body = _RequestBody(stream, timeouts.get("write"), on_stall)
+        exchange = asyncio.ensure_future(self._exchange(session, request, body, timeouts))
         try:
-            async with session.request(
+            return await exchange
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not stalled or (task is not None and task.cancelling()):
+                raise
+        finally:
+            await body.release()
+        raise httpx.WriteTimeout("the server stopped reading the request body", request=request)
+
+    async def _exchange(
+        self,
+        session: aiohttp.ClientSession,
+        request: httpx.Request,
+        data: bytes | AsyncIterable[bytes] | None,
+        timeouts: dict[str, float | None],
+    ) -> httpx.Response:
+        # httpx marks a body of unknown length as chunked; aiohttp frames it so itself and refuses the header.
+        headers = [(k, v) for k, v in request.headers.multi_items() if k != "transfer-encoding"]
+        failure: httpx.TransportError | None = None
+        try:
+            response = await session.request(
                 request.method,
                 str(request.url),
-                headers=request.headers.multi_items(),
-                data=data if data else None,
-                timeout=timeout,
+                headers=headers,
+                data=data,
+                timeout=_client_timeout(timeouts),
                 allow_redirects=False,
-            ) as response:
-                content = await response.read()
+            )
+            try:
+                if 200 <= response.status < 300:
+                    content = await response.read()
+                    return self._response(request, response, httpx.ByteStream(content), content)
+                return self._response(request, response, _ErrorBodyStream(response, request), None)
+            except BaseException:
+                response.close()
+                raise
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise _map_error(exc, request) from exc
+            failure = _map_error(exc, request)
+        raise failure  # outside the except block: no aiohttp exception (and its headers) in the chain
+
+    @staticmethod
+    def _response(
+        request: httpx.Request, response: aiohttp.ClientResponse, stream: httpx.AsyncByteStream, content: bytes | None
+    ) -> httpx.Response:
         result = httpx.Response(
             response.status,
             headers=response.raw_headers,
-            stream=httpx.ByteStream(content),
+            stream=stream,
             request=request,
             extensions={
                 "http_version": b"HTTP/1.1",
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
             },
         )
-        if "content-encoding" not in result.headers:
-            # The body is already complete and needs no decoding: hand it over as read, which
-            # saves httpx's chunk-and-decode pass (a tenth of a list call's client CPU).
+        if content is not None and "content-encoding" not in result.headers:
+            # The body is complete and needs no decoding: hand it over as read, which saves
+            # httpx's chunk-and-decode pass (a tenth of a list call's client CPU).
             result._content = content
         return result
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -133,17 +287,20 @@ class DefaultTransport(httpx.AsyncBaseTransport):
     def __init__(self, *, max_connections: int) -> None:
         self._max_connections = max_connections
         self._inner: httpx.AsyncBaseTransport | None = None
+        self._closed = False
 
     def _choose(self) -> httpx.AsyncBaseTransport:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        if self._closed:
+            raise TransportClosedError("the transport is closed")
+        if asyncio_running():
+            self._inner = AiohttpTransport(max_connections=self._max_connections)
+        else:
             limits = httpx.Limits(
-                max_connections=self._max_connections, max_keepalive_connections=self._max_connections
+                max_connections=self._max_connections,
+                max_keepalive_connections=self._max_connections,
+                keepalive_expiry=KEEPALIVE_EXPIRY,
             )
             self._inner = httpx.AsyncHTTPTransport(limits=limits)
-        else:
-            self._inner = AiohttpTransport(max_connections=self._max_connections)
         return self._inner
 
     @property
@@ -154,8 +311,35 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         return await (self._inner or self._choose()).handle_async_request(request)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._inner is not None:
             await self._inner.aclose()
 
     def __repr__(self) -> str:
         return f"DefaultTransport(inner={self._inner!r})"
+
+
+class ClientTransport(httpx.AsyncBaseTransport):
+    """A caller's ``httpx.AsyncClient`` as a transport, so its requests take the same path as ours.
+
+    The client's ``send`` runs, with its event hooks, proxies, pool and redirect setting; its
+    default headers fill in what our request lacks, and its own User-Agent (unless httpx's
+    default) replaces ours. Our Authorization header is used, not the client's ``auth``.
+    Closing the SDK client leaves this client open: it belongs to the caller.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        for name, value in self.client.headers.multi_items():
+            key = name.lower()
+            if key == "user-agent":
+                if not value.startswith("python-httpx/"):
+                    request.headers["User-Agent"] = value
+            elif key not in request.headers:
+                request.headers[name] = value
+        return await self.client.send(request, stream=True, auth=None)
+
+    async def aclose(self) -> None:
+        """Nothing: the client was given to us and stays the caller's to close."""

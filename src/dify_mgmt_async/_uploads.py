@@ -3,8 +3,12 @@
 An upload is checked before anything is sent (the file exists, is a regular file, is not
 empty). Its body is a *factory*: every attempt gets a fresh async byte stream, re-opened from
 the path, seeked back to the file object's starting position, or re-sent from bytes. A one-shot
-async iterable can be sent once; ``replayable`` is False so the core never retries it. Each
-stream counts what it sends and refuses to finish short, so a truncated re-send cannot happen.
+async iterable (or a pipe) can be sent once; ``replayable`` is False so the core never retries
+it. Each stream counts what it sends and refuses to finish short, so a truncated re-send cannot
+happen.
+
+A seekable file object is sent from its position at the time of the call, and is put back
+there afterwards (whether the upload succeeded or not), so the same object can be sent again.
 """
 
 from __future__ import annotations
@@ -78,13 +82,20 @@ class _FileObjectSource(_Source):
         self._used = False
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
-        if self._start is not None:
-            await anyio.to_thread.run_sync(self._handle.seek, self._start)
-        elif self._used:
-            raise InvalidArgumentError("file: a non-seekable file object can be sent only once")
-        self._used = True
-        while chunk := await anyio.to_thread.run_sync(self._handle.read, UPLOAD_CHUNK_SIZE):
-            yield chunk
+        if self._start is None:
+            if self._used:
+                raise InvalidArgumentError("file: a non-seekable file object can be sent only once")
+            self._used = True
+            while chunk := await anyio.to_thread.run_sync(self._handle.read, UPLOAD_CHUNK_SIZE):
+                yield chunk
+            return
+        start = self._start
+        await anyio.to_thread.run_sync(self._handle.seek, start)
+        try:
+            while chunk := await anyio.to_thread.run_sync(self._handle.read, UPLOAD_CHUNK_SIZE):
+                yield chunk
+        finally:
+            self._handle.seek(start)  # where the caller left it; a seek is cheap, no thread hop needed
 
 
 class _IterableSource(_Source):
@@ -122,8 +133,9 @@ class MultipartBody:
     on_progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
-        #: Set when the body itself failed mid-stream; the core raises it instead of the transport's error.
-        self.failure: InvalidArgumentError | None = None
+        #: Set when the body itself failed mid-stream (the file changed, ``on_progress`` raised);
+        #: the core raises it instead of the transport's error.
+        self.failure: Exception | None = None
         self.boundary = secrets.token_hex(16)
         head = b"".join(
             self._part_head(name, None, ctype) + value + b"\r\n" for name, value, ctype in self.parts
@@ -169,7 +181,11 @@ class MultipartBody:
                     raise self._fail(f"file: grew while uploading (more than {total} bytes)")
                 yield chunk
                 if self.on_progress is not None:
-                    self.on_progress(sent, total)
+                    try:
+                        self.on_progress(sent, total)
+                    except Exception as exc:
+                        self.failure = exc  # the caller's own error, raised as it is
+                        raise
         if total is not None and sent != total:
             raise self._fail(f"file: changed while uploading ({sent} of {total} bytes read)")
         if sent == 0:

@@ -129,7 +129,7 @@ def boolean(name: str, value: object, required: bool = False) -> bool | Unset:
     return value
 
 
-def ident(name: str, value: object, required: bool = True) -> str:
+def ident(name: str, value: object) -> str:
     """A path segment such as an id: a ``str`` or ``uuid.UUID``, not empty, not ``.`` or ``..``.
 
     Not checked to be a UUID (the contract's own example ids aren't). ``..`` is refused because

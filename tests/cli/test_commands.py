@@ -115,6 +115,7 @@ def test_verbose_adds_the_traceback(cli: Cli) -> None:
     assert result.exit_code == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.rstrip().endswith("not_found: App not found (HTTP 404)")
+    assert "GET http://127.0.0.1" in result.stderr and "-> 404" in result.stderr  # the SDK's log line per attempt
 
 
 @pytest.mark.parametrize(

@@ -152,10 +152,14 @@ async def test_indexing_progress_to_completed(dify_emulator_server: EmulatorServ
     assert errored[0].parsing_error
 
 
-@pytest.mark.dify_emulator(rate=100, burst=100)
-async def test_500_concurrent_creates_rate_limited(dify_emulator_server: EmulatorServer) -> None:
-    """500 concurrent creates against a rate-limited emulator: 429s happen, exactly 500 apps, no duplicates."""
-    names = [f"app-{i:03d}" for i in range(500)]
+@pytest.mark.dify_emulator(rate=60, burst=30)
+async def test_300_concurrent_creates_rate_limited(dify_emulator_server: EmulatorServer) -> None:
+    """300 concurrent creates against a rate-limited emulator: 429s happen, exactly 300 apps, no duplicates.
+
+    The rate is well under what one core sends under trio (about 100 creates/s with the emulator
+    in the same process), so the limit is met however slow the machine.
+    """
+    names = [f"app-{i:03d}" for i in range(300)]
     created: list[str] = []
     async with DifyManagementClient(
         dify_emulator_server.base_url, dify_emulator_server.token, max_concurrency=64, max_rate_limit_retries=30
@@ -171,8 +175,8 @@ async def test_500_concurrent_creates_rate_limited(dify_emulator_server: Emulato
         listed = [a async for a in dify.apps.list(limit=100)]
     server = dify_emulator_server.stats()
     assert server["rate_limited"] > 0 and stats.rate_limited == server["rate_limited"]
-    assert server["creates"]["apps"] == 500 and server["requests"]["create_app"] == 500 + server["rate_limited"]
-    assert len(set(created)) == 500
+    assert server["creates"]["apps"] == 300 and server["requests"]["create_app"] == 300 + server["rate_limited"]
+    assert len(set(created)) == 300
     assert sorted(a.name for a in listed) == names
     assert stats.cooldown_seconds > 0
 

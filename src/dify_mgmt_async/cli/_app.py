@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, NoReturn
 
@@ -104,6 +105,25 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+@contextlib.contextmanager
+def _verbose_logging(on: bool) -> Iterator[None]:
+    """``-v``: the SDK's DEBUG log on stderr for the command's duration (then the handler is taken away)."""
+    if not on:
+        yield
+        return
+    logger = logging.getLogger(LOGGER)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def run(ctx: typer.Context, body: Callable[[DifyManagementClient], Awaitable[int | None]]) -> None:
     """Run ``body(dify)`` with a client built from the global options; errors become one line and an exit code."""
     config = settings(ctx)
@@ -112,12 +132,13 @@ def run(ctx: typer.Context, body: Callable[[DifyManagementClient], Awaitable[int
         async with config.client() as dify:
             return await body(dify)
 
-    try:
-        code = anyio.run(main)
-    except (DifyError, TimeoutError) as exc:
-        if config.verbose:
-            traceback.print_exception(exc, file=sys.stderr)
-        fail(error_line(exc), exit_code(exc))
+    with _verbose_logging(config.verbose):
+        try:
+            code = anyio.run(main)
+        except (DifyError, TimeoutError) as exc:
+            if config.verbose:
+                traceback.print_exception(exc, file=sys.stderr)
+            fail(error_line(exc), exit_code(exc))
     if code:
         raise typer.Exit(code)
 
@@ -171,9 +192,3 @@ def _global_options(
         max_concurrency=max_concurrency,
         verbose=verbose,
     )
-    if verbose:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger = logging.getLogger(LOGGER)
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)

@@ -26,6 +26,7 @@ import typer
 from rich.markup import escape
 
 from .._client import DifyManagementClient
+from .._core import CallExtras
 from .._pagination import AsyncPager
 from .._resources import Namespaces
 from .._uploads import FileInput
@@ -36,6 +37,9 @@ __all__ = ["REVEALS_SECRET", "Operation", "add_operation_commands", "json_object
 
 REVEALS_SECRET: frozenset[tuple[str, str]] = frozenset({("api_keys", "create")})
 """Commands whose answer is a secret shown once (a new key's token): printed in full, and their help says so."""
+
+PER_CALL_OPTIONS: frozenset[str] = frozenset(inspect.signature(CallExtras.of).parameters)
+"""The SDK's per-call keywords (timeout, extra headers/query/body): not commands' options (the CLI has --timeout)."""
 
 REVEAL_NOTE = "The new token is printed in full, this once only; every other command hides secrets."
 
@@ -123,6 +127,8 @@ def _operation(namespace: str, method: str, function: Callable[..., Any]) -> Ope
     params: list[Param] = []
     for p in list(inspect.signature(function).parameters.values())[1:]:
         hint = hints[p.name]
+        if p.name in PER_CALL_OPTIONS and function.__module__ == Namespaces.__module__:
+            continue  # a generated method's per-call keyword
         if _is_callback(hint):
             continue  # on_progress and the like: the CLI has its own progress display
         kind, choices = _kind(hint)

@@ -407,7 +407,7 @@ def add_upload_command(group: typer.Typer) -> None:
                 fail(error_line(exc))
             rule = checked
         try:
-            dataset = _v.ident("dataset_id", dataset_id, required=True)
+            dataset = _v.ident("dataset_id", dataset_id)
         except DifyError as exc:
             fail(error_line(exc))
         files = scan(paths, recursive=recursive, include=include or [], exclude=exclude or [])
