@@ -149,6 +149,22 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def run_check(regenerated: Path, name: str, source: str) -> Any:
+    """Run ``source`` with the regenerated package first on sys.path; its JSON report."""
+    script = regenerated.parent / name
+    script.write_text(source, encoding="utf-8")
+    result = subprocess.run(
+        [str(PYTHON), str(script), str(regenerated)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(regenerated), "COLUMNS": "200"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_regenerated_code_has_the_new_method(regenerated: Path) -> None:
     """The regenerated namespace layer has AppsResource.get_stats and a generated get_app_stats module."""
     package = regenerated / "dify_mgmt_async"
@@ -161,18 +177,7 @@ def test_regenerated_code_has_the_new_method(regenerated: Path) -> None:
 
 def test_new_method_works_with_auth_errors_and_retries(regenerated: Path) -> None:
     """dify.apps.get_stats sends GET with auth, parses AppStats, maps 404, and retries a 503."""
-    script = regenerated.parent / "runtime_check.py"
-    script.write_text(RUNTIME_CHECK, encoding="utf-8")
-    result = subprocess.run(
-        [str(PYTHON), str(script), str(regenerated)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(regenerated)},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_check(regenerated, "runtime_check.py", RUNTIME_CHECK)
     assert report["type"] == "AppStats" and report["is_app_stats"]
     assert report["values"] == ["a1", 42]
     assert report["first_request"] == ["GET", "/api/management/apps/a1/stats", "Bearer tok-x"]
@@ -256,18 +261,7 @@ CLI_CHECK = textwrap.dedent(
 
 def test_new_operation_is_a_cli_command(regenerated: Path) -> None:
     """`dify-mgmt apps get-stats APP_ID` exists after regenerating, with the spec's summary, and calls the API."""
-    script = regenerated.parent / "cli_check.py"
-    script.write_text(CLI_CHECK, encoding="utf-8")
-    result = subprocess.run(
-        [str(PYTHON), str(script), str(regenerated)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(regenerated), "COLUMNS": "200"},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_check(regenerated, "cli_check.py", CLI_CHECK)
     assert report["help_code"] == 0
     assert "Get an app's statistics: GET /api/management/apps/{app_id}/stats" in report["help"]
     assert "APP_ID" in report["help"]

@@ -4,7 +4,7 @@ Each round starts the command as a subprocess against an emulator with latency a
 SIGKILL once the server holds a random number (1 to 45) more documents than before the round,
 plus a random few milliseconds, or, in one round, at a random time that may fall in start-up. After the rounds a
 last run completes, and the dataset must hold exactly one document per file: none duplicated,
-none missing. The seed is printed (``-s`` shows it; a failure message repeats it); set
+none missing (and a Ctrl-C exits 130, then a rerun completes). The seed is printed (``-s`` shows it; a failure message repeats it); set
 ``DIFY_CRASH_SEED`` to replay one.
 """
 
@@ -126,3 +126,29 @@ def test_sigkill_at_random_moments_then_rerun_leaves_one_document_per_file(
         rows = db.execute("SELECT path, state, document_id FROM files").fetchall()
     ids = {d["name"]: d["id"] for d in server.store.list_documents(dataset, None)}
     assert sorted((p, s, d) for p, s, d in rows) == sorted((r, "done", ids[document_name(r)]) for r in relatives)
+
+
+@pytest.mark.dify_emulator(latency_ms=50)
+def test_ctrl_c_exits_130_and_the_rerun_completes(dify_emulator_server: EmulatorServer, tmp_path: Path) -> None:
+    """SIGINT mid-upload: exit code 130, no traceback; the rerun finishes with one document per file."""
+    server = dify_emulator_server
+    dataset = server.store.create_dataset({"name": "interrupted"})["id"]
+    root = tmp_path / "files"
+    root.mkdir()
+    for i in range(60):
+        (root / f"f{i:02}.txt").write_text(f"file {i}\n", encoding="utf-8")
+    argv = command(server, dataset, root, tmp_path / "journal.sqlite3")
+    env = {**os.environ, "DIFY_MGMT_TOKEN": server.token}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while process.poll() is None and not server_documents(server, dataset) and time.monotonic() < deadline:
+        time.sleep(POLL)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert len(server_documents(server, dataset)) < 60
+    final = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert final.returncode == 0, final.stderr
+    names = server_documents(server, dataset)
+    assert sorted(names) == [f"f{i:02}.txt" for i in range(60)]
