@@ -1,11 +1,11 @@
 """The crash test, for real: ``dify-mgmt datasets upload`` of 300 files is SIGKILLed at random moments and rerun.
 
 Each round starts the command as a subprocess against an emulator with latency and kills it with
-SIGKILL once the server holds a random number (1 to 45) more documents than before the round,
-plus a random few milliseconds, or, in one round, at a random time that may fall in start-up. After the rounds a
-last run completes, and the dataset must hold exactly one document per file: none duplicated,
-none missing (and a Ctrl-C exits 130, then a rerun completes). The seed is printed (``-s`` shows it; a failure message repeats it); set
-``DIFY_CRASH_SEED`` to replay one.
+SIGKILL once the server holds a random number (1 to 45) more documents than before the round, plus
+a random few milliseconds, or, in one round, at a random time that may fall in start-up. After the
+rounds a last run completes, and the dataset must hold exactly one document per file: none
+duplicated, none missing. The seed is printed (``-s`` shows it; a failure message repeats it); set
+``DIFY_CRASH_SEED`` to replay one. A second test: Ctrl-C exits 130, then a rerun completes.
 """
 
 from __future__ import annotations
