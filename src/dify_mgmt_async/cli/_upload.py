@@ -424,22 +424,20 @@ def add_upload_command(group: typer.Typer) -> None:
             started = time.monotonic()
             console = Console(stderr=True)
             await dify.datasets.get(dataset)  # a wrong id or token ends here, before any journal row is written
-            try:
-                book = Journal(journal_path).__enter__()
-            except JournalBusyError as exc:
-                fail(f"journal_busy: {exc}")
-            try:
+            with contextlib.ExitStack() as stack:
+                try:
+                    book = stack.enter_context(Journal(journal_path))
+                except JournalBusyError as exc:
+                    fail(f"journal_busy: {exc}")
                 rows = book.rows(dataset)
                 hashes = await _hashes(files, rows, checksum)
                 plan = _plan(files, rows, hashes, replace_changed=replace_changed)
-                with _progress(console) as progress:
-                    uploader = Uploader(dify, book, dataset, rule, progress)
-                    await uploader.cleanup(plan.cleanup)
-                    resend = await uploader.reconcile(plan.reconcile)
-                    await uploader.send_all(plan.upload + resend, concurrency)
-                    indexing = await _wait(dify, dataset, uploader.outcome, progress, wait_timeout) if wait else None
-            finally:
-                book.__exit__(None, None, None)
+                progress = stack.enter_context(_progress(console))
+                uploader = Uploader(dify, book, dataset, rule, progress)
+                await uploader.cleanup(plan.cleanup)
+                resend = await uploader.reconcile(plan.reconcile)
+                await uploader.send_all(plan.upload + resend, concurrency)
+                indexing = await _wait(dify, dataset, uploader.outcome, progress, wait_timeout) if wait else None
             outcome = uploader.outcome
             elapsed = time.monotonic() - started
             sent_bytes = sum(f.size for f, _ in outcome.uploaded)
