@@ -51,13 +51,18 @@ class DatasetsNamespace(DatasetsResource):
         poll_interval: float = 1.0,
         on_progress: Callable[[int, int], object] | None = None,
     ) -> list[Document]:
-        """Wait until every given document's indexing is ``completed`` or ``error``; their final states, in order.
+        """Wait until every given document's indexing is completed or error; their final states, in order.
 
         The API has no single-document GET, so each poll lists the dataset's documents (every page,
-        100 a page) and picks the wanted ones. ``on_progress(finished, total)`` is called when the
-        count of finished documents changes. A document that is not listed (not visible yet, or
-        deleted) is waited for like an unfinished one. Raises ``TimeoutError`` naming the unfinished
-        documents when ``timeout`` seconds pass (``None``: wait as long as it takes).
+        100 a page) and picks the wanted ones. A document not listed (not visible yet, or deleted)
+        is waited for like an unfinished one. Raises TimeoutError naming the unfinished documents.
+
+        Args:
+            dataset_id: The dataset's id (a UUID).
+            document_ids: The documents to wait for.
+            timeout: Seconds to wait at most, polls included; left out, as long as it takes.
+            poll_interval: Seconds between two polls (default 1).
+            on_progress: Called as ``on_progress(finished, total)`` when the count of finished documents changes.
         """
         dataset = _v.ident("dataset_id", dataset_id)
         if isinstance(document_ids, str | UUID):

@@ -200,31 +200,35 @@ def test_dry_run_sends_nothing_and_writes_no_journal(
     assert not journal.exists()
 
 
-@pytest.mark.dify_emulator(seed=7)
+@pytest.mark.dify_emulator(max_upload_mb=0.001)
 def test_partial_failure_exits_3_and_a_rerun_finishes(
     cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
 ) -> None:
-    """Injected 5xx fail some uploads (a create is never re-sent blindly): exit 3, reasons listed; rerun completes."""
-    dify_emulator_server.configure(fail_rate=0.3)  # seeded dice, one request at a time: the same files fail each run
-    root = make_tree(tmp_path / "root", {f"f{i:02}.txt": f"file {i}" for i in range(12)})
+    """Uploads refused (413 over the size limit, 415 a type not indexed): exit 3, reasons listed; a rerun ends it."""
+    files = {f"f{i:02}.txt": f"file {i}" for i in range(10)}
+    files |= {"big-1.txt": "x" * 2000, "big-2.txt": "y" * 2000, "tool.exe": "MZ"}
+    root = make_tree(tmp_path / "root", files)
     journal = tmp_path / "j.sqlite3"
-    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--concurrency", "1")
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal))
     first = summary(cli(*args), code=3)
-    assert first["failed"], "the seeded fault dice should fail some uploads"
-    assert first["uploaded"] + len(first["failed"]) == 12
-    for failure in first["failed"]:
-        assert failure["error"].startswith("internal_server_error: Injected failure (HTTP 50")
+    assert first["uploaded"] == 10
+    too_large = "file_too_large: file: is larger than 0.001 MiB (HTTP 413)"
+    unsupported = "unsupported_file_type: file: file type .exe is not supported (HTTP 415)"
+    assert sorted((f["path"], f["error"]) for f in first["failed"]) == [
+        ("big-1.txt", too_large),
+        ("big-2.txt", too_large),
+        ("tool.exe", unsupported),
+    ]
     rows = journal_rows(journal)
-    assert sorted(p for p, (s, _, _) in rows.items() if s == "failed") == sorted(f["path"] for f in first["failed"])
-    assert all(e and e.startswith("internal_server_error") for s, _, e in rows.values() if s == "failed")
-    dify_emulator_server.configure(fail_rate=0.0)
-    second = summary(cli(*args))
-    assert (second["uploaded"], second["failed"], second["skipped_unchanged"]) == (
-        len(first["failed"]),
-        [],
-        12 - len(first["failed"]),
-    )
-    assert set(documents(dify_emulator_server, dataset)) == {f"f{i:02}.txt" for i in range(12)}
+    assert sorted((p, e) for p, (s, _, e) in rows.items() if s == "failed") == [
+        ("big-1.txt", too_large),
+        ("big-2.txt", too_large),
+        ("tool.exe", unsupported),
+    ]
+    dify_emulator_server.configure(max_upload_mb=15)
+    second = summary(cli(*args, "--exclude", "*.exe"))
+    assert (second["uploaded"], second["reconciled"], second["failed"], second["skipped_unchanged"]) == (2, 0, [], 10)
+    assert set(documents(dify_emulator_server, dataset)) == {name for name in files if name != "tool.exe"}
 
 
 @pytest.mark.dify_emulator(indexing_fail_rate=1.0, indexing_seconds=0.05)

@@ -45,13 +45,14 @@ from .._client import DifyManagementClient
 from .._errors import DifyError, NotFoundError
 from .._generated.models import ProcessRule
 from .._resources import _PROCESS_RULE_FIELDS
-from ._app import EXIT_PARTIAL, error_line, fail, run, settings
+from ._app import EXIT_API_ERROR, EXIT_PARTIAL, error_line, fail, run, settings
 from ._commands import json_object
 from ._journal import Journal, JournalBusyError, Row, default_journal_path, read_rows
 
 __all__ = ["LocalFile", "Plan", "Task", "add_upload_command", "document_name", "scan"]
 
 HASH_CHUNK = 1 << 20
+HASH_THREADS = 4  # files hashed at once, off the event loop
 DEFAULT_CONCURRENCY = 16
 
 
@@ -339,12 +340,20 @@ def _print_summary(summary: dict[str, Any], mode: str) -> None:
 async def _hashes(files: list[LocalFile], rows: dict[str, Row], checksum: bool) -> dict[str, str]:
     """Each file's sha256; one whose size and mtime match its journal row keeps the recorded one (unless checksum)."""
     hashes: dict[str, str] = {}
+    todo: list[LocalFile] = []
     for f in files:
         row = rows.get(f.relative)
         if row is not None and not checksum and row.size == f.size and row.mtime_ns == f.mtime_ns:
             hashes[f.relative] = row.sha256
         else:
-            hashes[f.relative] = await anyio.to_thread.run_sync(_sha256, f.path)
+            todo.append(f)
+    results = await bulk.map(lambda f: anyio.to_thread.run_sync(_sha256, f.path), todo, concurrency=HASH_THREADS)
+    for f, result in zip(todo, results, strict=True):
+        if isinstance(result, OSError):
+            fail(f"file_error: {f.path}: {result.strerror or result}", EXIT_API_ERROR)
+        if isinstance(result, Exception):
+            raise result
+        hashes[f.relative] = result
     return hashes
 
 
@@ -395,7 +404,7 @@ def add_upload_command(group: typer.Typer) -> None:
 
         Each document is named by the file's path relative to its PATH root (a '/' is sent as '%2F').
         Rerunning skips unchanged files; a changed file is only reported unless --replace-changed.
-        Exit code 3 when some files failed (the summary lists why).
+        Exit code 3 when some files failed, or with --wait ended in indexing error (the summary lists why).
         """
         config = settings(ctx)
         rule: ProcessRule | None = None
