@@ -17,7 +17,8 @@ class ApiKeyCreate:
 
     Attributes:
         name (str): The key's name.
-        expires_at (int | Unset): Unix seconds after which it stops working; left out, it never expires.
+        expires_at (int | Unset): When it stops working, in Unix seconds (the SDK also takes a datetime); it must be in
+            the future. Left out, it never expires.
     """
 
     name: str
