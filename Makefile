@@ -10,9 +10,9 @@ SPEC   := openapi/management.yaml
 
 LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
-# The unit tests: everything but the generator's, the spec's and the emulator's own suites.
+# The unit tests: everything but the generator's, the spec's, the emulator's and the CLI's (end to end, [cli]) suites.
 UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
-	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py
+	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py --ignore=tests/cli
 
 .PHONY: install generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
 
