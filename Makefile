@@ -10,9 +10,11 @@ SPEC   := openapi/management.yaml
 
 LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
-# The unit tests: everything but the generator's, the spec's, the emulator's and the Redis store's own suites.
+# The unit tests: everything but the generator's, the spec's, the emulator's, the Redis store's and the CLI's
+# (end to end, [cli]) suites.
 UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
-	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py --ignore=tests/test_store.py
+	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py --ignore=tests/test_store.py \
+	--ignore=tests/cli
 
 .PHONY: install redis-server generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
 
@@ -26,7 +28,7 @@ redis-server:
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[emulator,examples,redis]' --group dev
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[emulator,examples,redis,cli]' --group dev
 	touch $@
 
 # A second environment at the lowest versions pyproject.toml allows of httpx, aiohttp, attrs and anyio.
@@ -77,9 +79,11 @@ docs: $(STAMP)
 ## test: everything CI checks
 test: lint-spec check-generated lint typecheck pytest pytest-lowest docs
 
-## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
+## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it;
+##       then the CLI's resume (examples/cli_resume.py): an upload SIGKILLed half-way, rerun, one document per file
 demo: $(STAMP)
 	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 5 --retry-after seconds
+	$(PY) examples/cli_resume.py --files 200 --kill-after 1.0
 
 ## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
 conformance: $(STAMP)

@@ -23,6 +23,7 @@ from ._constants import (
     ENV_TOKEN,
 )
 from ._core import ClientState, Core, RawResponse, RequestOptions, RetryEvent, capture_raw, split_timeout
+from ._datasets import DatasetsNamespace
 from ._errors import ConfigurationError
 from ._logs import setup_from_env
 from ._netconfig import ProxyChooser, VerifyTypes, check_verify
@@ -109,6 +110,13 @@ class DifyManagementClient(Namespaces):
     Use it as ``async with DifyManagementClient(...) as dify:`` or call ``aclose()``;
     a client belongs to the event loop it is first used on.
     """
+
+    datasets: DatasetsNamespace
+    """Knowledge datasets and their documents, plus ``wait_for_indexing``."""
+
+    def _bind_namespaces(self, core: Core) -> None:
+        super()._bind_namespaces(core)
+        self.datasets = DatasetsNamespace(core)  # the generated namespace plus hand-written helpers (_datasets)
 
     def __init__(
         self,
