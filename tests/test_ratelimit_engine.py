@@ -254,7 +254,7 @@ async def test_reaches_the_rate_of_window_limiters(kind: str) -> None:
     server = Server(kind, rate=100.0, burst=10, hint="seconds")
     elapsed, _ = await create_all(server, names(1010))
     assert len(server.created) == 1010 and server.early == 0
-    assert elapsed <= 1.3 * 10.0
+    assert elapsed <= 1.4 * 10.0  # jitter is random (unseeded): 1.3x was met with a 0.01 s margin at worst
     assert len(server.rejected) <= 0.05 * 1010
 
 
