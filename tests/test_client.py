@@ -24,7 +24,18 @@ from dify_mgmt_async._generated.client import Client as GeneratedClient
 
 BASE = "https://dify.example.com"
 TOKEN = "dify-pat-SUPERSECRET-123456"
-APP = {"id": "a1", "name": "n", "mode": "chat"}
+APP = {
+    "id": "a1",
+    "name": "n",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1,
+}
+
+# An App that is also a Document and a page: one answer every operation these tests call can parse.
+FITS_ALL = {**APP, "status": "enabled", "indexing_status": "waiting", "word_count": 0, "data": [], "limit": 1}
 
 
 class Recorder:
@@ -33,7 +44,7 @@ class Recorder:
     def __init__(self, status: int = 200, body: Any = None) -> None:
         self.requests: list[httpx.Request] = []
         self.status = status
-        self.body = APP if body is None else body
+        self.body = FITS_ALL if body is None else body
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -125,7 +136,7 @@ async def test_async_token_provider_rotates() -> None:
     server = Recorder()
     async with DifyManagementClient(BASE, provider, transport=httpx.MockTransport(server), max_retries=0) as dify:
         await dify.apps.get("a1")
-        await dify.users.get_current()
+        await dify.apps.get("a2")
         await dify.apps.delete("a1")
     assert [r.headers["authorization"] for r in server.requests] == [
         "Bearer first",
@@ -183,7 +194,7 @@ def test_http_client_and_transport_are_exclusive() -> None:
 @pytest.mark.anyio
 async def test_default_timeout_reaches_every_request() -> None:
     """Each request carries connect/read/write/pool timeouts, none of them None."""
-    server = Recorder(body={**APP, "data": [], "limit": 1})  # fits both App and AppPage
+    server = Recorder(body=FITS_ALL)
     async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server)) as dify:
         await dify.apps.get("a1")
         await dify.apps.create(name="n", mode="chat")
@@ -307,9 +318,11 @@ async def test_secrets_hidden_in_model_repr() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/api-keys") and request.method == "POST":
-            return httpx.Response(201, json={"id": "k", "name": "ci", "token": "FULL-PAT-TOKEN"})
+            return httpx.Response(
+                201, json={"id": "k", "name": "ci", "token": "FULL-PAT-TOKEN", "created_at": 1, "expires_at": None}
+            )
         if request.url.path.endswith("/api-keys"):
-            return httpx.Response(200, json={"api_key": "ak-visible", "api_secret": "APP-SECRET-2"})
+            return httpx.Response(200, json={"api_key": "ak-visible", "api_secret": "APP-SECRET-2", "created_at": 1})
         return httpx.Response(201, json={**APP, "api_key": "ak-visible", "api_secret": "APP-SECRET-1"})
 
     async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(handler)) as dify:

@@ -28,7 +28,15 @@ from dify_mgmt_async import (
 from dify_mgmt_async._ratelimit import RatePacer
 
 BASE = "http://dify.test"
-APP = {"id": "a1", "name": "n", "mode": "chat"}
+APP = {
+    "id": "a1",
+    "name": "n",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1,
+}
 
 
 @pytest.fixture

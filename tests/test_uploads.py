@@ -29,7 +29,14 @@ from dify_mgmt_async import (
 
 BASE = "https://dify.example.com"
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENT = {"id": "doc1", "name": "a.txt", "indexing_status": "waiting"}
+DOCUMENT = {
+    "id": "doc1",
+    "name": "a.txt",
+    "created_at": 1,
+    "status": "enabled",
+    "indexing_status": "waiting",
+    "word_count": 0,
+}
 UPLOAD_PATH = "/api/management/datasets/d1/documents/upload"
 
 
@@ -376,7 +383,7 @@ MEMORY_SCRIPT = textwrap.dedent(
         async def handle_async_request(self, request):
             async for chunk in request.stream:
                 self.received += len(chunk)
-            return httpx.Response(201, json={"id": "doc", "name": "big.bin"})
+            return httpx.Response(201, json={"id": "doc", "name": "big.bin", "created_at": 1, "status": "enabled", "indexing_status": "waiting", "word_count": 0})
 
     def rss_kib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -61,7 +61,6 @@ from ._generated.models import (
     Document,
     DocumentPage,
     DocumentUpload,
-    IndexingStatus,
     ModelList,
     ModelProviderList,
     ProcessRule,
@@ -86,6 +85,7 @@ __all__ = [
     "AppsResource",
     "DatasetPermissionLiteral",
     "DatasetsResource",
+    "ErrorCodeLiteral",
     "IndexingStatusLiteral",
     "ModelProvidersResource",
     "ModelsResource",
@@ -100,6 +100,10 @@ AppModeLiteral = Literal["chat", "completion", "agent_chat", "workflow"]
 """The values of ``AppMode`` as plain strings, accepted wherever a ``AppMode`` is."""
 DatasetPermissionLiteral = Literal["only_me", "all_team_members"]
 """The values of ``DatasetPermission`` as plain strings, accepted wherever a ``DatasetPermission`` is."""
+ErrorCodeLiteral = Literal[
+    "invalid_param", "unauthorized", "forbidden", "not_found", "conflict", "rate_limited", "internal_server_error"
+]
+"""The values of ``ErrorCode`` as plain strings, accepted wherever a ``ErrorCode`` is."""
 IndexingStatusLiteral = Literal[
     "waiting", "parsing", "cleaning", "splitting", "indexing", "completed", "error", "paused"
 ]
@@ -126,7 +130,7 @@ class AppsResource:
         page: int | None = None,
         limit: int | None = None,
         name: str | None = None,
-        mode: AppMode | AppModeLiteral | None = None,
+        mode: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
@@ -137,9 +141,10 @@ class AppsResource:
 
         Args:
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
+            limit: Items per page, 1 to 100 (the contract's "默认20，最大100"; the minimum 1 is ours).
             name: Only apps whose name contains this text.
-            mode: Only apps of this mode.
+            mode: Only apps of this mode. Any string is sent as given (servers also know `advanced-chat`);
+                `AppMode` lists the contract's modes.
 
         Await the result for one page; ``async for`` over it for every item of every page.
 
@@ -152,7 +157,7 @@ class AppsResource:
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "name": _v.text("name", name, required=False, min_length=1),
-            "mode": _v.choice("mode", mode, required=False, enum=AppMode),
+            "mode": _v.text("mode", mode, required=False),
         }
         return self._core.paginate(_list_apps, kwargs, AppPage, extra)
 
@@ -371,7 +376,7 @@ class DatasetsResource:
 
         Args:
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
+            limit: Items per page, 1 to 100 (the contract's "默认20，最大100"; the minimum 1 is ours).
             name: Only datasets whose name contains this text.
 
         Await the result for one page; ``async for`` over it for every item of every page.
@@ -569,20 +574,23 @@ class DatasetsResource:
         *,
         page: int | None = None,
         limit: int | None = None,
-        status: IndexingStatus | IndexingStatusLiteral | None = None,
+        status: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
     ) -> AsyncPager[DocumentPage, Document]:
         """List a dataset's documents: ``GET /api/management/datasets/{dataset_id}/documents``.
 
-        One page of the dataset's documents, newest first, optionally filtered by indexing status.
+        One page of the dataset's documents, newest first, optionally filtered by status.
 
         Args:
             dataset_id: The dataset's id (a UUID).
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
-            status: Only documents whose `indexing_status` is this value.
+            limit: Items per page (the contract's "默认20", with no maximum stated, so none is checked; the
+                minimum 1 is ours).
+            status: Only documents with this status (the contract's "按状态筛选"). The contract does not say which
+                of a document's `status` and `indexing_status` it filters on, so any string is accepted and
+                sent as given; the emulator matches either field.
 
         Await the result for one page; ``async for`` over it for every item of every page.
 
@@ -594,8 +602,8 @@ class DatasetsResource:
         kwargs: dict[str, Any] = {
             "dataset_id": _v.ident("dataset_id", dataset_id),
             "page": _v.integer("page", page, required=False, minimum=1),
-            "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
-            "status": _v.choice("status", status, required=False, enum=IndexingStatus),
+            "limit": _v.integer("limit", limit, required=False, minimum=1),
+            "status": _v.text("status", status, required=False, min_length=1),
         }
         return self._core.paginate(_list_documents, kwargs, DocumentPage, extra)
 
@@ -830,7 +838,8 @@ class ApiKeysResource:
 
         Args:
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
+            limit: Items per page (the contract's "默认20", with no maximum stated, so none is checked; the
+                minimum 1 is ours).
 
         Await the result for one page; ``async for`` over it for every item of every page.
 
@@ -841,7 +850,7 @@ class ApiKeysResource:
         extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
             "page": _v.integer("page", page, required=False, minimum=1),
-            "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
+            "limit": _v.integer("limit", limit, required=False, minimum=1),
         }
         return self._core.paginate(_list_api_keys, kwargs, ApiKeyPage, extra)
 
@@ -849,7 +858,7 @@ class ApiKeysResource:
         self,
         *,
         name: str,
-        expires_at: int | None = None,
+        expires_at: float | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
@@ -861,7 +870,8 @@ class ApiKeysResource:
 
         Args:
             name: The key's name.
-            expires_at: Unix seconds after which it stops working; left out, it never expires.
+            expires_at: Unix seconds after which it stops working; left out, it never expires. A `Number` in
+                the contract, so fractions are accepted.
 
         Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
         ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
@@ -871,7 +881,7 @@ class ApiKeysResource:
         kwargs: dict[str, Any] = {
             "body": ApiKeyCreate(
                 name=_v.text("name", name, required=True, min_length=1, max_length=255),
-                expires_at=_v.integer("expires_at", expires_at, required=False, minimum=0),
+                expires_at=_v.number("expires_at", expires_at, required=False, minimum=0),
             ),
         }
         return await self._core.request(_create_api_key, kwargs, ApiKeyCreated, extra)

@@ -19,7 +19,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 from ._errors import InvalidArgumentError
 from ._generated.types import UNSET, Unset
 
-__all__ = ["FieldRules", "boolean", "choice", "ident", "integer", "model", "text"]
+__all__ = ["FieldRules", "array", "boolean", "choice", "ident", "integer", "model", "number", "text"]
 
 FieldRules = Mapping[str, Callable[..., object]]
 E = TypeVar("E", bound=enum.Enum)
@@ -113,6 +113,45 @@ def integer(
     if maximum is not None and value > maximum:
         raise _fail(name, f"must be at most {maximum}", value)
     return value
+
+
+@overload
+def number(
+    name: str, value: object, required: Literal[True], *, minimum: float | None = ..., maximum: float | None = ...
+) -> float: ...
+@overload
+def number(
+    name: str, value: object, required: bool = ..., *, minimum: float | None = ..., maximum: float | None = ...
+) -> float | Unset: ...
+def number(
+    name: str, value: object, required: bool = False, *, minimum: float | None = None, maximum: float | None = None
+) -> float | Unset:
+    """A finite int or float (not a bool) within the spec's bounds."""
+    if value is None or value is UNSET:
+        if required:
+            raise _missing(name)
+        return UNSET
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value in (_INF, -_INF):
+        raise _fail(name, "must be a finite number", value)
+    if minimum is not None and value < minimum:
+        raise _fail(name, f"must be at least {minimum}", value)
+    if maximum is not None and value > maximum:
+        raise _fail(name, f"must be at most {maximum}", value)
+    return value
+
+
+_INF = float("inf")
+
+
+def array(name: str, value: object, required: bool = False, *, item: Callable[..., object]) -> list[Any] | Unset:
+    """A list or tuple (not a string) whose every item passes ``item``; returned as a list."""
+    if value is None or value is UNSET:
+        if required:
+            raise _missing(name)
+        return UNSET
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise _fail(name, "must be a list", value)
+    return [item(f"{name}[{i}]", each, True) for i, each in enumerate(value)]
 
 
 @overload
