@@ -280,7 +280,7 @@ def response_class(ctx: Context, op: dict[str, Any], where: str, opc: OpcModule)
             raise Unsupported(f"{where}.responses.{code}", f"more than one media type ({', '.join(content)})")
         media, body = next(iter(content.items()))
         schema = body.get("schema") or {}
-        parsed = opc.success(code)
+        parsed = opc.success(code) or (pascal_case(ctx.resolve(schema)[1] or "") or "")
         if media == "application/json" or media.endswith("+json"):
             if ctx.resolve(schema)[0].get("type") != "object" and "allOf" not in ctx.resolve(schema)[0]:
                 raise Unsupported(f"{where}.responses.{code}", "a JSON answer that is not an object")

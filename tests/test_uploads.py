@@ -383,7 +383,8 @@ MEMORY_SCRIPT = textwrap.dedent(
         async def handle_async_request(self, request):
             async for chunk in request.stream:
                 self.received += len(chunk)
-            return httpx.Response(201, json={"id": "doc", "name": "big.bin", "created_at": 1, "status": "enabled", "indexing_status": "waiting", "word_count": 0})
+            doc = {"id": "doc", "name": "big.bin", "created_at": 1, "status": "enabled", "word_count": 0}
+            return httpx.Response(201, json={**doc, "indexing_status": "waiting"})
 
     def rss_kib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

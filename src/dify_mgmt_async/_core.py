@@ -520,7 +520,12 @@ class Core:
             return httpx.Request(
                 call.method, _url(call.url, ()), headers=headers, content=stream, extensions=extensions
             )
-        query = tuple(call.params.items()) if call.params else ()
+        # An array parameter (a list) is sent as repeated keys, as pairs the parsed-URL cache can hash.
+        query = (
+            tuple((k, e) for k, v in call.params.items() for e in (v if isinstance(v, list) else (v,)))
+            if call.params
+            else ()
+        )
         return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:

@@ -36,10 +36,7 @@ class ShapeMismatch(ValueError):
 
 
 def _wrong(kind: str, value: object) -> ShapeMismatch:
-    if kind == "list":
-        wanted = "an array"
-    else:
-        wanted = _NAMES.get(kind, kind)
+    wanted = "an array" if kind == "list" else _NAMES.get(kind, kind)
     return ShapeMismatch(f"must be {wanted} (got {_json_type(value)})")
 
 
@@ -79,12 +76,12 @@ def check(shape: tuple[Any, ...], value: object) -> None:
         if value.__class__ is not dict:
             raise _wrong("obj", value)
         for name in shape[1]:
-            if name not in value:  # type: ignore[operator]
+            if name not in value:
                 error = ShapeMismatch("is required")
                 error.segments.append(name)
                 raise error
         for name, sub in shape[2].items():
-            item = value.get(name, _MISSING)  # type: ignore[attr-defined]
+            item = value.get(name, _MISSING)
             if item is _MISSING:
                 continue
             sub_kind = sub[0]
@@ -104,7 +101,7 @@ def check(shape: tuple[Any, ...], value: object) -> None:
         if value.__class__ is not list:
             raise _wrong("list", value)
         sub = shape[1]
-        for index, item in enumerate(value):  # type: ignore[arg-type]
+        for index, item in enumerate(value):
             try:
                 check(sub, item)
             except ShapeMismatch as error:
