@@ -8,15 +8,27 @@ NODE_STAMP := node_modules/.installed-stamp
 SPECTRAL := node_modules/.bin/spectral
 SPEC   := openapi/management.yaml
 
-.PHONY: install generate check-generated lint-spec lint typecheck pytest test demo bench conformance clean
+LOWEST := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed-stamp
+# The unit tests: everything but the generator's, the spec's and the emulator's own suites.
+UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
+	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py
 
-## install: create .venv with the package, its extras and the pinned dev tools
+.PHONY: install generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
+
+## install: create .venv with the package, its extras and the pinned dev tools (dependency group dev)
 install: $(STAMP)
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,emulator,examples]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[emulator,examples]' --group dev
+	touch $@
+
+# A second environment at the lowest versions pyproject.toml allows of httpx, aiohttp, attrs and anyio.
+$(LOWEST_STAMP): pyproject.toml requirements/lowest.txt
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/lowest.txt -e '.[emulator]'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -41,15 +53,25 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-## typecheck: mypy --strict on src/ (generated code included) and the user-view typing file
+## typecheck: mypy --strict on src/ (generated code included) and the user-view typing files; basedpyright
+## (standard mode, as Pylance users see the installed package) on the typing files
 typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing
+	$(BIN)/basedpyright -p tests/typing
 
 pytest: $(STAMP)
 	$(BIN)/pytest
 
+## pytest-lowest: the unit tests at the lowest allowed httpx, aiohttp, attrs and anyio (.venv-lowest)
+pytest-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/pytest -q -p no:cacheprovider $(UNIT_TESTS)
+
+## docs: build the documentation site into site/ (mkdocs-material + mkdocstrings), strict: a warning fails it
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 ## test: everything CI checks
-test: lint-spec check-generated lint typecheck pytest
+test: lint-spec check-generated lint typecheck pytest pytest-lowest docs
 
 ## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
 demo: $(STAMP)
@@ -64,4 +86,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) site node_modules .mypy_cache .pytest_cache .ruff_cache

@@ -6,7 +6,10 @@ One command (``make generate``) turns the hand-written spec into:
   followed by the post-generation steps below;
 * ``src/dify_mgmt_async/_resources.py``: the namespace layer (``dify.apps.create(...)``), rendered
   from ``generator/templates/`` by our own Jinja step that reads the spec and opc's output;
-* ``src/dify_mgmt_async/_shapes.py``: every parsed answer's JSON shape, for response validation.
+* ``src/dify_mgmt_async/_shapes.py``: every parsed answer's JSON shape, for response validation;
+* ``src/dify_mgmt_async/_models.py``: every model by name in a literal ``__all__``, which the
+  package root re-exports (pyright and Pylance accept a name only from a literal ``__all__`` of
+  the package itself or of a direct submodule, not one reached through ``_generated``).
 
 A construct the namespace layer cannot expose fails with one line naming its place in the spec.
 
@@ -53,7 +56,7 @@ OPC_VERSION = "0.29.1"
 HEADER = "# Generated from openapi/management.yaml by `make generate`. Do not edit by hand."
 # Outputs, relative to the package folder: a folder and the files rendered beside it.
 GENERATED_DIR = "_generated"
-RENDERED_FILES: tuple[str, ...] = ("_resources.py", "_shapes.py")
+RENDERED_FILES: tuple[str, ...] = ("_resources.py", "_shapes.py", "_models.py")
 RUFF_SETTINGS = ["--isolated", "--line-length", "120", "--target-version", "py311"]
 
 
@@ -242,6 +245,7 @@ def build(spec_path: Path, dest: Path) -> None:
         write_stamp(pkg, spec_path)
         rendered = render_namespaces(spec, dest, pkg)
         shutil.copytree(pkg, dest / GENERATED_DIR)
+    rendered.append(render_model_exports(dest))
     outputs = [dest / GENERATED_DIR, *rendered]
     ruff_format(outputs)
     add_headers(outputs)
@@ -259,10 +263,26 @@ def render_namespaces(spec: dict[str, Any], dest: Path, opc_pkg: Path) -> list[P
     except Unsupported as exc:
         raise GenerationError(str(exc)) from None
     dest.mkdir(parents=True, exist_ok=True)
-    written = [dest / name for name in RENDERED_FILES]
+    written = [dest / "_resources.py", dest / "_shapes.py"]
     for path, text in zip(written, (resources, shapes), strict=True):
         path.write_text(text, encoding="utf-8")
     return written
+
+
+def render_model_exports(dest: Path) -> Path:
+    """Write ``_models.py``: the generated models' names, listed literally for type checkers."""
+    source = (dest / GENERATED_DIR / "models" / "__init__.py").read_text(encoding="utf-8")
+    names = sorted(re.findall(r"^from \.[a-z0-9_]+ import (\w+)$", source, flags=re.M))
+    if not names:
+        raise GenerationError("no models found in _generated/models/__init__.py")
+    out = dest / "_models.py"
+    out.write_text(
+        '"""Every schema of the spec, as the public model the package root re-exports."""\n\n'
+        f"from ._generated.models import {', '.join(names)}\n\n"
+        f"__all__ = [{', '.join(repr(n) for n in names)}]\n",
+        encoding="utf-8",
+    )
+    return out
 
 
 def outputs_of(root: Path) -> list[Path]:

@@ -8,6 +8,8 @@ retries, errors, pagination and uploads. Nothing endpoint-specific is written by
 Spec extensions read here:
 
 * ``x-sdk-method``: the method's name in its namespace (default: the operationId);
+* ``x-sdk-timestamp: future`` (on an integer of Unix seconds): the method also takes a ``datetime``
+  and refuses a time in the past before sending;
 * ``x-sdk-pagination: page``: the method returns an ``AsyncPager`` (await it for one page,
   ``async for`` over every item).
 
@@ -208,6 +210,8 @@ def checker(
             if key in resolved:
                 bounds.append(f"{arg}={resolved[key]!r}")
         return "str", "_v.text", ", ".join(bounds)
+    if kind in ("integer", "number") and resolved.get("x-sdk-timestamp") == "future":
+        return f"{'int' if kind == 'integer' else 'float'} | datetime", "_v.future_timestamp", ""
     if kind == "integer":
         for key in ("minimum", "maximum"):
             if key in resolved:

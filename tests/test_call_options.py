@@ -14,43 +14,23 @@ import pytest
 from dify_mgmt_async import (
     APITimeoutError,
     DifyError,
-    DifyManagementClient,
     InvalidArgumentError,
     NotFoundError,
 )
+from tests.conftest import APP, BASE, TOKEN, Recorder, make_client
 
-BASE = "https://dify.example.com"
-TOKEN = "dify-pat-SUPERSECRET-123456"
-APP = {
-    "id": "a1",
-    "name": "n",
-    "mode": "chat",
-    "icon": None,
-    "icon_background": None,
-    "description": None,
-    "created_at": 1,
-}
 PAGE = {"data": [APP], "limit": 20, "has_more": False}
 
 
-class Server:
-    """A MockTransport handler that records requests and answers from a queue (default: the app)."""
-
-    def __init__(self, *answers: httpx.Response) -> None:
-        self.requests: list[httpx.Request] = []
-        self.answers = list(answers)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        request.read()
-        self.requests.append(request)
-        if self.answers:
-            return self.answers.pop(0)
-        listing = request.method == "GET" and request.url.path.endswith("/apps")
-        return httpx.Response(200, json=PAGE if listing else APP)
+def app_or_page(request: httpx.Request) -> dict[str, Any]:
+    """A page for GET /apps, the app for anything else."""
+    listing = request.method == "GET" and request.url.path.endswith("/apps")
+    return PAGE if listing else APP
 
 
-def make(server: Server, **kwargs: Any) -> DifyManagementClient:
-    return DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server), **kwargs)
+def app_server(*answers: httpx.Response) -> Recorder:
+    """A Recorder answering from ``answers``, then with the app (or a page of it, for a listing)."""
+    return Recorder(*answers, body=app_or_page)
 
 
 # --- per-call options ------------------------------------------------------------------------------
@@ -59,8 +39,8 @@ def make(server: Server, **kwargs: Any) -> DifyManagementClient:
 @pytest.mark.anyio
 async def test_left_out_options_send_nothing_extra() -> None:
     """Without per-call options the request has exactly the client's headers, query and body."""
-    server = Server()
-    async with make(server) as dify:
+    server = app_server()
+    async with make_client(server) as dify:
         await dify.apps.create(name="x", mode="chat")
     (request,) = server.requests
     assert sorted(request.headers.keys()) == [
@@ -79,8 +59,8 @@ async def test_left_out_options_send_nothing_extra() -> None:
 @pytest.mark.anyio
 async def test_extra_headers_query_and_body_are_sent() -> None:
     """extra_headers add or replace headers, extra_query adds parameters, extra_body merges into the JSON."""
-    server = Server()
-    async with make(server) as dify:
+    server = app_server()
+    async with make_client(server) as dify:
         await dify.apps.create(
             name="x",
             mode="chat",
@@ -102,8 +82,8 @@ async def test_extra_query_applies_to_every_page() -> None:
     """A paginated call's extra_query is sent with each page it fetches."""
     first = httpx.Response(200, json={"data": [APP], "limit": 1, "has_more": True})
     second = httpx.Response(200, json={"data": [{**APP, "id": "a2"}], "limit": 1, "has_more": False})
-    server = Server(first, second)
-    async with make(server) as dify:
+    server = app_server(first, second)
+    async with make_client(server) as dify:
         ids = [app.id async for app in dify.apps.list(limit=1, extra_query={"tenant": "t"})]
     assert ids == ["a1", "a2"]
     assert [r.url.params.get("tenant") for r in server.requests] == ["t", "t"]
@@ -127,8 +107,8 @@ async def test_extra_query_applies_to_every_page() -> None:
 )
 async def test_bad_per_call_options_are_refused_before_sending(kwargs: dict[str, Any], message: str) -> None:
     """A bad per-call option raises InvalidArgumentError naming it, and nothing is sent."""
-    server = Server()
-    async with make(server) as dify:
+    server = app_server()
+    async with make_client(server) as dify:
         with pytest.raises(InvalidArgumentError) as caught:
             await dify.apps.create(name="x", mode="chat", **kwargs)
     assert str(caught.value).startswith(message)
@@ -138,8 +118,8 @@ async def test_bad_per_call_options_are_refused_before_sending(kwargs: dict[str,
 @pytest.mark.anyio
 async def test_per_call_timeout_overrides_the_clients() -> None:
     """timeout=5 on one call sets that call's deadline (and caps its attempt timeouts); others keep the client's."""
-    server = Server()
-    async with make(server, timeout=httpx.Timeout(30.0)) as dify:
+    server = app_server()
+    async with make_client(server, timeout=httpx.Timeout(30.0)) as dify:
         await dify.apps.get("a1", timeout=5)
         await dify.apps.get("a1", timeout=httpx.Timeout(7.0, connect=2.0))
         await dify.apps.get("a1")
@@ -159,12 +139,15 @@ async def test_per_call_deadline_error_names_the_full_url() -> None:
         await anyio.sleep(10)
         return httpx.Response(200, json=APP)
 
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(slow)) as dify:
+    async with make_client(slow) as dify:
         with pytest.raises(APITimeoutError) as caught:
             await dify.apps.get("a1", timeout=0.05)
     assert caught.value.request is not None
     assert str(caught.value.request.url) == f"{BASE}/api/management/apps/a1"
-    assert f"GET {BASE}/api/management/apps/a1: the per-call timeout passed" == str(caught.value)
+    assert str(caught.value) == (
+        f"GET {BASE}/api/management/apps/a1: no answer in time "
+        "(timeout=0.05 s for the whole call, retries and waits included)"
+    )
 
 
 # --- raw responses and request ids -----------------------------------------------------------------
@@ -173,8 +156,8 @@ async def test_per_call_deadline_error_names_the_full_url() -> None:
 @pytest.mark.anyio
 async def test_with_raw_response_gives_status_headers_and_model() -> None:
     """with_raw_response returns the parsed model with the answer's status, headers and request id."""
-    server = Server(httpx.Response(201, json=APP, headers={"X-Request-Id": "req-42", "X-Other": "o"}))
-    async with make(server) as dify:
+    server = app_server(httpx.Response(201, json=APP, headers={"X-Request-Id": "req-42", "X-Other": "o"}))
+    async with make_client(server) as dify:
         raw = await dify.with_raw_response(dify.apps.create(name="n", mode="chat"))
         page = await dify.with_raw_response(dify.apps.list())
     assert raw.status_code == 201
@@ -187,11 +170,11 @@ async def test_with_raw_response_gives_status_headers_and_model() -> None:
 @pytest.mark.anyio
 async def test_with_raw_response_keeps_the_answer_after_a_retry() -> None:
     """After a retried 503 the raw response is the final 2xx, not the failed attempt."""
-    server = Server(
+    server = app_server(
         httpx.Response(503, json={"error_code": "down", "error": "x"}, headers={"Retry-After": "0"}),
         httpx.Response(200, json=APP, headers={"Request-Id": "second"}),
     )
-    async with make(server) as dify:
+    async with make_client(server) as dify:
         raw = await dify.with_raw_response(dify.apps.get("a1"))
     assert raw.request_id == "second" and len(server.requests) == 2
 
@@ -203,7 +186,7 @@ async def test_with_raw_response_without_a_call_of_this_client() -> None:
     async def nothing() -> int:
         return 1
 
-    async with make(Server()) as dify:
+    async with make_client(app_server()) as dify:
         with pytest.raises(DifyError, match="sent no request"):
             await dify.with_raw_response(nothing())
 
@@ -212,8 +195,10 @@ async def test_with_raw_response_without_a_call_of_this_client() -> None:
 @pytest.mark.parametrize("header", ["X-Request-Id", "Request-Id"])
 async def test_status_error_carries_the_request_id(header: str) -> None:
     """A 404 with a request-id header has it as ``request_id`` and in ``str(e)``."""
-    server = Server(httpx.Response(404, json={"error_code": "not_found", "error": "no app"}, headers={header: "r-9"}))
-    async with make(server) as dify:
+    server = app_server(
+        httpx.Response(404, json={"error_code": "not_found", "error": "no app"}, headers={header: "r-9"})
+    )
+    async with make_client(server) as dify:
         with pytest.raises(NotFoundError) as caught:
             await dify.apps.get("a1")
     assert caught.value.request_id == "r-9"
@@ -223,8 +208,8 @@ async def test_status_error_carries_the_request_id(header: str) -> None:
 @pytest.mark.anyio
 async def test_status_error_without_a_request_id() -> None:
     """Without such a header ``request_id`` is None and ``str(e)`` says nothing of it."""
-    server = Server(httpx.Response(404, json={"error_code": "not_found", "error": "no app"}))
-    async with make(server) as dify:
+    server = app_server(httpx.Response(404, json={"error_code": "not_found", "error": "no app"}))
+    async with make_client(server) as dify:
         with pytest.raises(NotFoundError) as caught:
             await dify.apps.get("a1")
     assert caught.value.request_id is None
@@ -237,9 +222,9 @@ async def test_status_error_without_a_request_id() -> None:
 @pytest.mark.anyio
 async def test_one_debug_line_per_attempt(caplog: pytest.LogCaptureFixture) -> None:
     """Each attempt logs method, URL (secret query values redacted), status, attempt number and what follows."""
-    server = Server(httpx.Response(503, json={"error_code": "down", "error": "x"}, headers={"Retry-After": "0"}))
+    server = app_server(httpx.Response(503, json={"error_code": "down", "error": "x"}, headers={"Retry-After": "0"}))
     caplog.set_level(logging.DEBUG, logger="dify_mgmt_async")
-    async with make(server) as dify:
+    async with make_client(server) as dify:
         await dify.apps.get("a1", extra_query={"api_key": "k-secret", "q": "v"})
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     url = f"{BASE}/api/management/apps/a1?api_key=%3Credacted%3E&q=v"
@@ -255,7 +240,7 @@ async def test_one_debug_line_per_attempt(caplog: pytest.LogCaptureFixture) -> N
 async def test_no_debug_lines_when_debug_is_off(caplog: pytest.LogCaptureFixture) -> None:
     """At INFO, a successful call logs nothing."""
     caplog.set_level(logging.INFO, logger="dify_mgmt_async")
-    async with make(Server()) as dify:
+    async with make_client(app_server()) as dify:
         await dify.apps.get("a1")
     assert [r for r in caplog.records if r.name == "dify_mgmt_async"] == []
 

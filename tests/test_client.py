@@ -7,6 +7,7 @@ import logging
 import traceback
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -21,34 +22,7 @@ from dify_mgmt_async import (
     __version__,
 )
 from dify_mgmt_async._generated.client import Client as GeneratedClient
-
-BASE = "https://dify.example.com"
-TOKEN = "dify-pat-SUPERSECRET-123456"
-APP = {
-    "id": "a1",
-    "name": "n",
-    "mode": "chat",
-    "icon": None,
-    "icon_background": None,
-    "description": None,
-    "created_at": 1,
-}
-
-# An App that is also a Document and a page: one answer every operation these tests call can parse.
-FITS_ALL = {**APP, "status": "enabled", "indexing_status": "waiting", "word_count": 0, "data": [], "limit": 1}
-
-
-class Recorder:
-    """A MockTransport handler recording requests and answering each with ``status``/``body``."""
-
-    def __init__(self, status: int = 200, body: Any = None) -> None:
-        self.requests: list[httpx.Request] = []
-        self.status = status
-        self.body = FITS_ALL if body is None else body
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(self.status, json=self.body)
+from tests.conftest import APP, BASE, FITS_ALL, TOKEN, Recorder, make_client
 
 
 @pytest.fixture
@@ -134,7 +108,7 @@ async def test_async_token_provider_rotates() -> None:
         return next(tokens)
 
     server = Recorder()
-    async with DifyManagementClient(BASE, provider, transport=httpx.MockTransport(server), max_retries=0) as dify:
+    async with make_client(server, token=provider, max_retries=0) as dify:
         await dify.apps.get("a1")
         await dify.apps.get("a2")
         await dify.apps.delete("a1")
@@ -153,17 +127,40 @@ async def test_token_provider_returning_empty_is_an_error() -> None:
         return ""
 
     server = Recorder()
-    async with DifyManagementClient(BASE, provider, transport=httpx.MockTransport(server)) as dify:
+    async with make_client(server, token=provider) as dify:
         with pytest.raises(DifyError, match="token"):
             await dify.apps.get("a1")
     assert server.requests == []
 
 
 @pytest.mark.anyio
+async def test_failing_token_provider_does_not_leak_slots() -> None:
+    """A token provider that raises gives a ConfigurationError and its slot back: the 5th call still runs."""
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls <= 4:
+            raise OSError("vault unreachable")
+        return "tok"
+
+    server = Recorder()
+    async with make_client(server, token=flaky, max_concurrency=4) as dify:
+        for _ in range(4):
+            with pytest.raises(ConfigurationError, match="token provider failed"):
+                await dify.apps.get("a1")
+        with anyio.fail_after(1):
+            await dify.apps.get("a1")
+        assert dify.stats.in_flight == 0
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
 async def test_user_agent_names_the_package_and_version() -> None:
     """Every request carries User-Agent: dify-mgmt-async/<version>."""
     server = Recorder()
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server)) as dify:
+    async with make_client(server) as dify:
         await dify.apps.get("a1")
     assert server.requests[0].headers["user-agent"] == f"dify-mgmt-async/{__version__}"
     assert __version__ and __version__[0].isdigit()
@@ -175,11 +172,24 @@ async def test_user_agent_set_on_given_http_client() -> None:
     server = Recorder()
     async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
         http.headers.pop("user-agent", None)
-        dify = DifyManagementClient(BASE, TOKEN, http_client=http)
+        dify = make_client(http_client=http)
         await dify.apps.get("a1")
         await dify.aclose()
         assert not http.is_closed  # the caller owns it
     assert server.requests[0].headers["user-agent"] == f"dify-mgmt-async/{__version__}"
+
+
+@pytest.mark.anyio
+async def test_given_http_client_gets_our_user_agent_without_being_changed() -> None:
+    """A caller's client with httpx's default User-Agent sends ours per request; its own headers stay."""
+    server = Recorder()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+    before = http.headers["User-Agent"]
+    async with make_client(http_client=http) as dify:
+        await dify.apps.get("a1")
+    assert server.requests[0].headers["User-Agent"].startswith("dify-mgmt-async/")
+    assert http.headers["User-Agent"] == before
+    await http.aclose()
 
 
 def test_http_client_and_transport_are_exclusive() -> None:
@@ -194,8 +204,8 @@ def test_http_client_and_transport_are_exclusive() -> None:
 @pytest.mark.anyio
 async def test_default_timeout_reaches_every_request() -> None:
     """Each request carries connect/read/write/pool timeouts, none of them None."""
-    server = Recorder(body=FITS_ALL)
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server)) as dify:
+    server = Recorder(body=FITS_ALL)  # fits App, Document and the pages
+    async with make_client(server) as dify:
         await dify.apps.get("a1")
         await dify.apps.create(name="n", mode="chat")
         await dify.datasets.upload_document("d1", b"x", filename="a.txt")
@@ -217,7 +227,7 @@ def test_generated_client_has_no_timeout() -> None:
 async def test_number_timeout_bounds_each_request() -> None:
     """timeout=5 makes every per-attempt timeout at most 5 seconds."""
     server = Recorder()
-    async with DifyManagementClient(BASE, TOKEN, timeout=5, transport=httpx.MockTransport(server)) as dify:
+    async with make_client(server, timeout=5) as dify:
         await dify.apps.get("a1")
     values = server.requests[0].extensions["timeout"].values()
     assert all(value is not None and 0 < value <= 5 for value in values)
@@ -228,7 +238,7 @@ async def test_httpx_timeout_is_used_per_attempt() -> None:
     """An httpx.Timeout is passed through as each attempt's timeouts."""
     server = Recorder()
     custom = httpx.Timeout(3.0, connect=1.0)
-    async with DifyManagementClient(BASE, TOKEN, timeout=custom, transport=httpx.MockTransport(server)) as dify:
+    async with make_client(server, timeout=custom) as dify:
         await dify.apps.get("a1")
     assert server.requests[0].extensions["timeout"] == {"connect": 1.0, "read": 3.0, "write": 3.0, "pool": 3.0}
 
@@ -255,7 +265,7 @@ def test_token_not_in_client_repr() -> None:
 async def test_token_not_in_errors_or_tracebacks() -> None:
     """str()/repr() of an error, its attributes' reprs and its formatted traceback do not contain the token."""
     server = Recorder(status=401, body={"error_code": "unauthorized", "error": "Invalid or expired token"})
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server), max_retries=0) as dify:
+    async with make_client(server, max_retries=0) as dify:
         with pytest.raises(AuthenticationError) as info:
             await dify.apps.get("a1")
     error = info.value
@@ -277,7 +287,7 @@ async def test_token_not_in_connection_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(handler), max_retries=0) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         with pytest.raises(APIConnectionError) as info:
             await dify.apps.get("a1")
     assert TOKEN not in "".join(traceback.format_exception(info.value))
@@ -286,7 +296,6 @@ async def test_token_not_in_connection_error() -> None:
 @pytest.mark.anyio
 async def test_token_not_in_logs(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
     """At DEBUG, no log record of the SDK or httpx contains the token, retries included."""
-    import anyio
 
     from dify_mgmt_async import _core
 
@@ -301,7 +310,7 @@ async def test_token_not_in_logs(caplog: pytest.LogCaptureFixture, monkeypatch: 
         return httpx.Response(status, json=APP, headers={"retry-after": "0"})
 
     caplog.set_level(logging.DEBUG)
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(handler)) as dify:
+    async with make_client(handler) as dify:
         await dify.apps.get("a1")
         await dify.apps.get("a1")
     assert caplog.records, "expected some log records (retries are logged)"
@@ -325,7 +334,7 @@ async def test_secrets_hidden_in_model_repr() -> None:
             return httpx.Response(200, json={"api_key": "ak-visible", "api_secret": "APP-SECRET-2", "created_at": 1})
         return httpx.Response(201, json={**APP, "api_key": "ak-visible", "api_secret": "APP-SECRET-1"})
 
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(handler)) as dify:
+    async with make_client(handler) as dify:
         app = await dify.apps.create(name="n", mode="chat")
         keys = await dify.apps.get_api_keys("a1")
         created = await dify.api_keys.create(name="ci")
@@ -351,7 +360,7 @@ class ClosingTransport(httpx.MockTransport):
 async def test_async_with_closes_the_pool() -> None:
     """Leaving `async with` closes the client's own transport once and marks the client closed."""
     transport = ClosingTransport(Recorder())
-    dify = DifyManagementClient(BASE, TOKEN, transport=transport)
+    dify = make_client(transport)
     async with dify as entered:
         assert entered is dify
         await dify.apps.get("a1")
@@ -363,7 +372,7 @@ async def test_async_with_closes_the_pool() -> None:
 async def test_aclose_closes_the_pool() -> None:
     """aclose() closes the client's own transport."""
     transport = ClosingTransport(Recorder())
-    dify = DifyManagementClient(BASE, TOKEN, transport=transport)
+    dify = make_client(transport)
     await dify.apps.get("a1")
     await dify.aclose()
     assert transport.closed == 1 and dify.is_closed
@@ -374,7 +383,7 @@ async def test_aclose_leaves_a_given_http_client_open() -> None:
     """With http_client=, aclose() closes the SDK client (calls fail) but not the caller's httpx client."""
     server = Recorder()
     async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
-        dify = DifyManagementClient(BASE, TOKEN, http_client=http)
+        dify = make_client(http_client=http)
         await dify.apps.get("a1")
         await dify.aclose()
         assert dify.is_closed and not http.is_closed
@@ -386,21 +395,16 @@ async def test_aclose_leaves_a_given_http_client_open() -> None:
 @pytest.mark.anyio
 async def test_request_after_aclose_raises_dify_error() -> None:
     """A request on a closed client raises a DifyError."""
-    dify = DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(Recorder()))
+    dify = make_client(Recorder())
     await dify.aclose()
     with pytest.raises(DifyError):
         await dify.apps.get("a1")
 
 
-def test_no_del_cleanup() -> None:
-    """The client has no __del__ (cleanup is explicit)."""
-    assert "__del__" not in vars(DifyManagementClient)
-
-
 def test_second_event_loop_raises_clear_error() -> None:
     """A client used from a second asyncio.run (another event loop) raises a DifyError saying so."""
     server = Recorder()
-    dify = DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server))
+    dify = make_client(server)
     assert asyncio.run(dify.apps.get("a1")).id == "a1"
     with pytest.raises(DifyError, match="event loop"):
         asyncio.run(dify.apps.get("a1"))
@@ -413,7 +417,6 @@ def test_second_event_loop_raises_clear_error() -> None:
 @pytest.mark.anyio
 async def test_with_options_shares_pool_and_stats(monkeypatch: pytest.MonkeyPatch) -> None:
     """with_options(max_retries=0) shares the httpx client and stats, and only the view stops retrying."""
-    import anyio
 
     from dify_mgmt_async import _core
 
@@ -422,7 +425,7 @@ async def test_with_options_shares_pool_and_stats(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(_core.anyio, "sleep", no_wait)
     server = Recorder(status=503, body={"error_code": "internal_server_error", "error": "down"})
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server), max_retries=2) as dify:
+    async with make_client(server, max_retries=2) as dify:
         view = dify.with_options(max_retries=0)
         assert view._state is dify._state
         with pytest.raises(InternalServerError):
@@ -442,10 +445,21 @@ async def test_with_options_shares_pool_and_stats(monkeypatch: pytest.MonkeyPatc
 async def test_with_options_zero_disables_rate_limit_retries() -> None:
     """with_options(max_retries=0) also stops 429 retries."""
     server = Recorder(status=429, body={"error_code": "rate_limited", "error": "slow"})
-    async with DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server)) as dify:
+    async with make_client(server) as dify:
         with pytest.raises(RateLimitError):
             await dify.with_options(max_retries=0).apps.get("a1")
     assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.virtual_time
+async def test_with_options_restores_default_429_retries() -> None:
+    """max_retries=0 on the client, with_options(max_retries=3) on the view: 429 retries are back to 5."""
+    server = Recorder(*[httpx.Response(429, headers={"Retry-After": "1"}) for _ in range(6)])
+    async with make_client(server, max_retries=0) as dify:
+        with pytest.raises(RateLimitError):
+            await dify.with_options(max_retries=3).apps.get("a1")
+    assert len(server.requests) == 6
 
 
 def test_second_trio_run_raises_clear_error() -> None:
@@ -453,7 +467,7 @@ def test_second_trio_run_raises_clear_error() -> None:
     import trio
 
     server = Recorder()
-    dify = DifyManagementClient(BASE, TOKEN, transport=httpx.MockTransport(server))
+    dify = make_client(server)
     trio.run(dify.apps.get, "a1")
     with pytest.raises(DifyError, match="event loop"):
         trio.run(dify.apps.get, "a1")
@@ -464,7 +478,7 @@ def test_second_trio_run_raises_clear_error() -> None:
 async def test_sync_callable_token_gives_clear_error() -> None:
     """A sync callable as token raises a DifyError naming `token`, not a bare TypeError."""
     server = Recorder()
-    async with DifyManagementClient(BASE, lambda: TOKEN, transport=httpx.MockTransport(server)) as dify:  # type: ignore[arg-type,return-value]
+    async with make_client(server, token=lambda: TOKEN) as dify:  # type: ignore[arg-type,return-value]
         with pytest.raises(DifyError, match="token"):
             await dify.apps.get("a1")
     assert server.requests == []
@@ -480,7 +494,7 @@ async def test_given_http_client_goes_through_its_send() -> None:
         seen.append(request.headers["Authorization"])
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(server), event_hooks={"request": [hook]})
-    async with DifyManagementClient(BASE, TOKEN, http_client=http) as dify:
+    async with make_client(http_client=http) as dify:
         await dify.apps.get("a1")
     assert seen == [f"Bearer {TOKEN}"]
     assert not http.is_closed  # not ours to close

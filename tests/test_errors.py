@@ -18,14 +18,12 @@ from dify_mgmt_async import (
     BadRequestError,
     ConflictError,
     DifyError,
-    DifyManagementClient,
     InternalServerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
 )
-
-BASE = "https://dify.example.com"
+from tests.conftest import Recorder, make_client
 
 STATUSES: list[tuple[int, type[APIStatusError]]] = [
     (400, BadRequestError),
@@ -84,10 +82,6 @@ BODIES: list[tuple[str, str, bytes, str | None, str | None, Any]] = [
 ]
 
 
-def _client(handler: Any) -> DifyManagementClient:
-    return DifyManagementClient(BASE, "tok-secret", max_retries=0, transport=httpx.MockTransport(handler))
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize(("status", "cls"), STATUSES, ids=[str(s) for s, _ in STATUSES])
 @pytest.mark.parametrize(("kind", "ctype", "raw", "code", "message", "body"), BODIES, ids=[b[0] for b in BODIES])
@@ -108,7 +102,7 @@ async def test_status_and_body_map_to_error(
         calls.append(request)
         return httpx.Response(status, content=raw, headers={"content-type": ctype, "x-request-id": "req-1"})
 
-    async with _client(handler) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         with pytest.raises(APIStatusError) as info:
             await dify.apps.get("a1")
     error = info.value
@@ -137,7 +131,7 @@ async def test_status_and_body_map_to_error(
 @pytest.mark.anyio
 async def test_unknown_status_message_falls_back_to_status() -> None:
     """A 520 with an empty body has a message naming the status (520 has no reason phrase)."""
-    async with _client(lambda r: httpx.Response(520)) as dify:
+    async with make_client(lambda r: httpx.Response(520), max_retries=0) as dify:
         with pytest.raises(InternalServerError) as info:
             await dify.users.get_current()
     assert info.value.message == "HTTP 520"
@@ -147,7 +141,7 @@ async def test_unknown_status_message_falls_back_to_status() -> None:
 @pytest.mark.anyio
 async def test_empty_body_message_is_reason_phrase() -> None:
     """A 404 with no body has the reason phrase as its message."""
-    async with _client(lambda r: httpx.Response(404)) as dify:
+    async with make_client(lambda r: httpx.Response(404), max_retries=0) as dify:
         with pytest.raises(NotFoundError) as info:
             await dify.apps.get("a1")
     assert info.value.message == "Not Found"
@@ -157,7 +151,7 @@ async def test_empty_body_message_is_reason_phrase() -> None:
 async def test_long_html_message_is_truncated() -> None:
     """A long HTML body gives a short message; the body keeps all of it."""
     html = "<html>" + "x" * 5000 + "</html>"
-    async with _client(lambda r: httpx.Response(502, text=html)) as dify:
+    async with make_client(lambda r: httpx.Response(502, text=html), max_retries=0) as dify:
         with pytest.raises(InternalServerError) as info:
             await dify.apps.get("a1")
     assert len(info.value.message) <= 301
@@ -172,7 +166,7 @@ async def test_long_html_message_is_truncated() -> None:
 async def test_rate_limit_error_retry_after(headers: dict[str, str], expected: float | None) -> None:
     """RateLimitError.retry_after is the server's hint in seconds, or None."""
     response = httpx.Response(429, json={"error_code": "rate_limited", "error": "slow down"}, headers=headers)
-    async with _client(lambda r: response) as dify:
+    async with make_client(lambda r: response, max_retries=0) as dify:
         with pytest.raises(RateLimitError) as info:
             await dify.apps.get("a1")
     assert info.value.retry_after == expected
@@ -183,7 +177,7 @@ async def test_rate_limit_error_retry_after(headers: dict[str, str], expected: f
 async def test_nested_error_message_is_used() -> None:
     """A proxy's {"error": {"message": ...}} body gives that message."""
     body = {"error": {"message": "upstream said no"}}
-    async with _client(lambda r: httpx.Response(403, json=body)) as dify:
+    async with make_client(lambda r: httpx.Response(403, json=body), max_retries=0) as dify:
         with pytest.raises(PermissionDeniedError) as info:
             await dify.apps.get("a1")
     assert info.value.message == "upstream said no"
@@ -205,7 +199,9 @@ SUCCESS_BODIES: list[Any] = [
 @pytest.mark.parametrize(("kind", "raw", "ctype"), SUCCESS_BODIES)
 async def test_bad_success_body_raises_validation_error(kind: str, raw: bytes, ctype: str) -> None:
     """A 200 whose body is not the promised model raises APIResponseValidationError, nothing rawer."""
-    async with _client(lambda r: httpx.Response(200, content=raw, headers={"content-type": ctype})) as dify:
+    async with make_client(
+        lambda r: httpx.Response(200, content=raw, headers={"content-type": ctype}), max_retries=0
+    ) as dify:
         with pytest.raises(APIResponseValidationError) as info:
             await dify.apps.get("a1")
     assert info.value.status_code == 200
@@ -217,9 +213,19 @@ async def test_bad_success_body_raises_validation_error(kind: str, raw: bytes, c
 async def test_bad_page_body_raises_validation_error() -> None:
     """A page whose items lack required fields raises APIResponseValidationError while iterating."""
     body = {"data": [{"id": "a1"}], "limit": 1, "has_more": False}
-    async with _client(lambda r: httpx.Response(200, json=body)) as dify:
+    async with make_client(lambda r: httpx.Response(200, json=body), max_retries=0) as dify:
         with pytest.raises(APIResponseValidationError):
             await dify.apps.list()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("status", "error"), [(200, APIResponseValidationError), (500, InternalServerError)])
+async def test_deeply_nested_json_is_an_sdk_error(status: int, error: type[Exception]) -> None:
+    """JSON nested past the recursion limit becomes the SDK's error, not a RecursionError."""
+    server = Recorder(httpx.Response(status, content=b"[" * 200_000, headers={"Content-Type": "application/json"}))
+    async with make_client(server, max_retries=0) as dify:
+        with pytest.raises(error):
+            await dify.apps.get("a1")
 
 
 @pytest.mark.anyio
@@ -264,7 +270,7 @@ async def test_unknown_enum_values_in_responses_parse() -> None:
             )
         return httpx.Response(200, json={"id": "d", "name": "n", "permission": "partial_members"})
 
-    async with _client(handler) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         apps = await dify.apps.list()
         docs = await dify.datasets.list_documents("d")
         dataset = await dify.datasets.get("d")
@@ -280,7 +286,7 @@ async def test_connection_error_is_api_connection_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    async with _client(handler) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         with pytest.raises(APIConnectionError) as info:
             await dify.apps.get("a1")
     assert not isinstance(info.value, APITimeoutError)
@@ -294,7 +300,7 @@ async def test_timeout_is_api_timeout_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    async with _client(handler) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         with pytest.raises(APITimeoutError) as info:
             await dify.apps.get("a1")
     assert isinstance(info.value, APIConnectionError)
@@ -313,7 +319,7 @@ def test_error_hierarchy() -> None:
 async def test_non_finite_retry_after_ms_is_none(value: str) -> None:
     """A non-finite retry-after-ms hint is treated as no hint (retry_after None)."""
     response = httpx.Response(429, headers={"retry-after-ms": value})
-    async with _client(lambda r: response) as dify:
+    async with make_client(lambda r: response, max_retries=0) as dify:
         with pytest.raises(RateLimitError) as info:
             await dify.apps.get("a1")
     assert info.value.retry_after is None
@@ -325,7 +331,7 @@ async def test_nan_retry_after_does_not_poison_the_client() -> None:
     import math
 
     response = httpx.Response(429, headers={"retry-after-ms": "nan"})
-    async with _client(lambda r: response) as dify:
+    async with make_client(lambda r: response, max_retries=0) as dify:
         with pytest.raises(RateLimitError):
             await dify.apps.get("a1")
         assert math.isfinite(dify.stats.cooldown_seconds)
@@ -337,7 +343,7 @@ async def test_huge_retry_after_does_not_block_later_calls() -> None:
     import anyio
 
     answers = iter([httpx.Response(429, headers={"retry-after": "99999"}), httpx.Response(200, json=APP_BODY)])
-    async with _client(lambda r: next(answers)) as dify:
+    async with make_client(lambda r: next(answers), max_retries=0) as dify:
         with pytest.raises(RateLimitError):
             await dify.apps.get("a1")
         with anyio.fail_after(0.2):  # a guard, not a wait: the fixed SDK answers at once

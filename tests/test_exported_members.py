@@ -53,3 +53,17 @@ def test_exported_classes_are_not_private_modules() -> None:
         value = getattr(dify_mgmt_async, name)
         if inspect.isclass(value):
             assert value.__module__.startswith("dify_mgmt_async"), (name, value.__module__)
+
+
+def test_every_model_is_listed_literally_for_pyright() -> None:
+    """The generated ``_models`` lists every generated model by name, and the root re-exports each one.
+
+    pyright and Pylance accept a re-export only from a literal ``__all__``; ``make typecheck`` runs
+    basedpyright over tests/typing/ to hold the package to it.
+    """
+    from dify_mgmt_async import _models
+    from dify_mgmt_async._generated import models
+
+    assert _models.__all__ == sorted(models.__all__)
+    assert set(models.__all__) <= set(dify_mgmt_async.__all__)
+    assert all(getattr(dify_mgmt_async, name) is getattr(models, name) for name in models.__all__)

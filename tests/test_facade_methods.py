@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +38,9 @@ from dify_mgmt_async import (
     User,
     Workspace,
 )
+from dify_mgmt_async._resources import Namespaces
+from tests.conftest import BASE, TOKEN, Recorder, make_client
 
-BASE = "https://dify.example.com"
 API = "/api/management"
 UID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 
@@ -308,12 +312,21 @@ CASES = [
     ),
     Case(
         "api_keys.create-expires",
-        lambda d: d.api_keys.create(name="ci", expires_at=0),
+        lambda d: d.api_keys.create(name="ci", expires_at=4102444800),
         "POST",
         "/api-keys",
         {**KEY, "token": "dify-full-token"},
         ApiKeyCreated,
-        body={"name": "ci", "expires_at": 0},
+        body={"name": "ci", "expires_at": 4102444800},
+    ),
+    Case(
+        "api_keys.create-expires-datetime",
+        lambda d: d.api_keys.create(name="ci", expires_at=datetime(2100, 1, 1, tzinfo=UTC)),
+        "POST",
+        "/api-keys",
+        {**KEY, "token": "dify-full-token"},
+        ApiKeyCreated,
+        body={"name": "ci", "expires_at": 4102444800},
     ),
     Case("api_keys.delete", lambda d: d.api_keys.delete(UID), "DELETE", f"/api-keys/{UID}", None, None, status=204),
 ]
@@ -321,14 +334,10 @@ CASES = [
 
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
+    """respx patches httpx's own transport; the SDK's default under asyncio is aiohttp, so the tests
+    using it pass httpx's transport explicitly (the documented way to use respx with this SDK)."""
     with respx.mock(base_url=BASE, assert_all_called=False) as router:
         yield router
-
-
-def _client() -> DifyManagementClient:
-    # respx patches httpx's own transport; the SDK's default under asyncio is aiohttp, so inject
-    # httpx's transport explicitly (the documented way to use respx with this SDK).
-    return DifyManagementClient(BASE, "tok-123", max_retries=0, transport=httpx.AsyncHTTPTransport())
 
 
 @pytest.mark.anyio
@@ -337,13 +346,13 @@ async def test_method_sends_request_and_parses_answer(case: Case, mock: respx.Mo
     """Each method sends exactly its method, path, query and JSON body, and returns its model type."""
     response = httpx.Response(case.status, json=case.answer) if case.answer is not None else httpx.Response(204)
     route = mock.route(method=case.method, path=API + case.path).mock(return_value=response)
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         result = await case.call(dify)
     assert route.call_count == 1
     request = route.calls.last.request
     assert request.method == case.method
     assert request.url.path == API + case.path
-    assert request.headers["authorization"] == "Bearer tok-123"
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
     if case.query is not None:
         assert dict(request.url.params) == case.query
     else:
@@ -360,37 +369,41 @@ async def test_method_sends_request_and_parses_answer(case: Case, mock: respx.Mo
         assert type(result) is case.returns
 
 
-def test_every_method_is_covered() -> None:
-    """The table above calls all 24 methods of the facade at least once."""
-    expected = {
-        "apps.list",
-        "apps.create",
-        "apps.get",
-        "apps.update",
-        "apps.delete",
-        "apps.get_api_keys",
-        "apps.reset_api_keys",
-        "datasets.list",
-        "datasets.create",
-        "datasets.get",
-        "datasets.update",
-        "datasets.delete",
-        "datasets.list_documents",
-        "datasets.delete_document",
-        "models.list",
-        "model_providers.list",
-        "model_providers.update_credentials",
-        "workspaces.get_current",
-        "workspaces.update_current",
-        "users.get_current",
-        "api_keys.list",
-        "api_keys.create",
-        "api_keys.delete",
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+
+
+def spec_methods(spec: dict[str, Any]) -> set[str]:
+    """``namespace.method`` of every operation in the spec, named as the generator names it: the
+    namespace is the operation's tag, the method its ``x-sdk-method`` or else its operationId."""
+    return {
+        f"{op['tags'][0]}.{op.get('x-sdk-method', op['operationId'])}"
+        for item in spec["paths"].values()
+        for verb in HTTP_METHODS
+        if (op := item.get(verb)) is not None
     }
-    covered = {c.id.split("-")[0] for c in CASES}
-    assert covered == expected
-    # the 24th, upload_document, is below and in tests/test_uploads.py
-    assert len(expected) + 1 == 24
+
+
+def facade_methods() -> set[str]:
+    """``namespace.method`` of every public method on every namespace of the client."""
+    dify = make_client(httpx.AsyncHTTPTransport())
+    return {
+        f"{namespace}.{name}"
+        for namespace in Namespaces.__annotations__
+        for name, _ in inspect.getmembers(type(getattr(dify, namespace)), inspect.isfunction)
+        if not name.startswith("_")
+    }
+
+
+def test_facade_has_exactly_the_spec_operations(spec: dict[str, Any]) -> None:
+    """Each operation of the spec is a method on the namespace of its tag, and there is no other method."""
+    assert facade_methods() == spec_methods(spec)
+
+
+def test_every_spec_operation_is_covered(spec: dict[str, Any]) -> None:
+    """The table above calls every operation of the spec and nothing else; upload_document (multipart)
+    is tested on its own below and in tests/test_uploads.py."""
+    covered = {c.id.split("-")[0] for c in CASES} | {"datasets.upload_document"}
+    assert covered == spec_methods(spec)
 
 
 @pytest.mark.anyio
@@ -404,7 +417,7 @@ async def test_upload_document_sends_multipart(mock: respx.MockRouter, tmp_path:
     )
     path = tmp_path / "notes.txt"
     path.write_bytes(b"hello world")
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         doc = await dify.datasets.upload_document(UID, path, process_rule=ProcessRule(chunk_size=500))
     assert type(doc) is Document
     request = route.calls.last.request
@@ -436,6 +449,9 @@ BAD_INPUT = [
     ("empty-id", lambda d: d.apps.get("")),
     ("int-id", lambda d: d.apps.get(5)),
     ("negative-expiry", lambda d: d.api_keys.create(name="k", expires_at=-1)),
+    ("past-expiry", lambda d: d.api_keys.create(name="k", expires_at=int(time.time()) - 1)),
+    ("past-expiry-datetime", lambda d: d.api_keys.create(name="k", expires_at=datetime(2020, 1, 1, tzinfo=UTC))),
+    ("expiry-as-text", lambda d: d.api_keys.create(name="k", expires_at="2100-01-01")),
     ("credentials-not-mapping", lambda d: d.model_providers.update_credentials("openai", credentials=[1])),
     (
         "process-rule-typo",
@@ -463,7 +479,7 @@ async def test_bad_input_raises_before_sending(
 ) -> None:
     """Bad arguments raise InvalidArgumentError (a DifyError and ValueError) and nothing is sent."""
     route = mock.route().mock(return_value=httpx.Response(200, json=APP))
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         with pytest.raises(InvalidArgumentError) as info:
             await _invoke(call, dify)
     assert isinstance(info.value, DifyError) and isinstance(info.value, ValueError)
@@ -496,7 +512,7 @@ async def test_what_the_contract_allows_is_sent(
 ) -> None:
     """Where the seed states no limit (no maximum, free `status`, servers' `mode`s), the value is sent as given."""
     route = mock.get(path=f"{API}{path}").mock(return_value=httpx.Response(200, json={"data": [], "limit": 20}))
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         page = await _invoke(call, dify)
     assert route.call_count == 1
     assert dict(route.calls[0].request.url.params) == query
@@ -506,14 +522,45 @@ async def test_what_the_contract_allows_is_sent(
 @pytest.mark.anyio
 async def test_expires_at_takes_a_fractional_number(mock: respx.MockRouter) -> None:
     """The seed types `expires_at` as Number: a float is sent as given, an int stays an int."""
-    created = {"id": "k1", "name": "ci", "token": "t", "created_at": 1, "expires_at": 1721436000}
+    created = {"id": "k1", "name": "ci", "token": "t", "created_at": 1, "expires_at": 4102444800}
     route = mock.post(path=f"{API}/api-keys").mock(return_value=httpx.Response(201, json=created))
-    async with _client() as dify:
-        await dify.api_keys.create(name="ci", expires_at=1721436000.5)
-        await dify.api_keys.create(name="ci", expires_at=1721436000)
-        with pytest.raises(InvalidArgumentError, match="expires_at: must be a finite number"):
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
+        await dify.api_keys.create(name="ci", expires_at=4102444800.5)
+        await dify.api_keys.create(name="ci", expires_at=4102444800)
+        with pytest.raises(InvalidArgumentError, match="expires_at: must be Unix seconds"):
             await dify.api_keys.create(name="ci", expires_at=float("nan"))
-    assert [json.loads(c.request.content)["expires_at"] for c in route.calls] == [1721436000.5, 1721436000]
+    assert [json.loads(c.request.content)["expires_at"] for c in route.calls] == [4102444800.5, 4102444800]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: d.workspaces.update_current(plan_settings={"k": object()}),
+        lambda d: d.model_providers.update_credentials("openai", credentials={"k": float("nan")}),
+        lambda d: d.apps.create(name="\ud800", mode="chat"),
+    ],
+    ids=["not-json", "nan", "lone-surrogate"],
+)
+async def test_unsendable_values_are_refused_before_sending(call: Any) -> None:
+    """Values JSON or UTF-8 cannot carry raise InvalidArgumentError up front, and no slot is lost."""
+    server = Recorder()
+    async with make_client(server, max_concurrency=1) as dify:
+        with pytest.raises(InvalidArgumentError):
+            await call(dify)
+        await dify.apps.get("a1")
+        assert dify.stats.in_flight == 0
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_pattern_does_not_accept_a_trailing_newline() -> None:
+    """`#fff\\n` is not a hex colour (JSON Schema's `$` is the end of the string)."""
+    server = Recorder()
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError, match="icon_background"):
+            await dify.apps.create(name="n", mode="chat", icon_background="#fff\n")
+    assert server.requests == []
 
 
 @pytest.mark.anyio
@@ -524,7 +571,7 @@ async def test_bad_file_raises_before_sending(kind: str, tmp_path: Path, mock: r
     if kind == "empty":
         target.write_bytes(b"")
     route = mock.route().mock(return_value=httpx.Response(200, json=DOCUMENT))
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         with pytest.raises(InvalidArgumentError, match="file"):
             await dify.datasets.upload_document("d1", target)
     assert route.call_count == 0
@@ -532,7 +579,7 @@ async def test_bad_file_raises_before_sending(kind: str, tmp_path: Path, mock: r
 
 def test_path_params_are_positional_and_rest_keyword_only() -> None:
     """Path parameters are positional; a query/body argument given positionally is a TypeError."""
-    dify = _client()
+    dify = make_client(httpx.AsyncHTTPTransport(), max_retries=0)
     with pytest.raises(TypeError):
         dify.apps.list(1)  # type: ignore[misc]
     with pytest.raises(TypeError):
@@ -545,7 +592,7 @@ def test_path_params_are_positional_and_rest_keyword_only() -> None:
 async def test_unknown_enum_value_in_response_parses(mock: respx.MockRouter) -> None:
     """A mode the enum does not know (advanced-chat) parses and is kept as a string."""
     mock.get(path=f"{API}/apps/a1").mock(return_value=httpx.Response(200, json={**APP, "mode": "advanced-chat"}))
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         app = await dify.apps.get("a1")
     assert app.mode == "advanced-chat"
 
@@ -554,7 +601,7 @@ async def test_unknown_enum_value_in_response_parses(mock: respx.MockRouter) -> 
 async def test_known_enum_value_in_response_is_the_enum(mock: respx.MockRouter) -> None:
     """A known mode parses to the AppMode member."""
     mock.get(path=f"{API}/apps/a1").mock(return_value=httpx.Response(200, json=APP))
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         app = await dify.apps.get("a1")
     assert app.mode is AppMode.CHAT
 
@@ -564,7 +611,7 @@ async def test_process_rule_as_dict_and_model_send_the_same(mock: respx.MockRout
     """process_rule given as a dict or as ProcessRule produce the same JSON part."""
     route = mock.post(path=f"{API}/datasets/d1/documents/upload").mock(return_value=httpx.Response(200, json=DOCUMENT))
     rule = {"chunk_size": 500, "chunk_overlap": 50, "separator": "\n\n"}
-    async with _client() as dify:
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
         await dify.datasets.upload_document("d1", b"x", filename="a.txt", process_rule=rule)
         await dify.datasets.upload_document(
             "d1", b"x", filename="a.txt", process_rule=ProcessRule(chunk_size=500, chunk_overlap=50, separator="\n\n")
@@ -589,9 +636,22 @@ async def test_path_params_are_percent_encoded(value: str, encoded: str) -> None
         seen.append(request)
         return httpx.Response(200, json=APP)
 
-    async with DifyManagementClient(BASE, "tok", transport=httpx.MockTransport(handler)) as dify:
+    async with make_client(handler) as dify:
         await dify.apps.get(value)
     assert seen[0].url.raw_path == f"{API}/apps/{encoded}".encode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("bad", [".", "..", " .. "])
+async def test_dot_segments_are_refused(bad: str) -> None:
+    """`..` would make `DELETE .../documents/..` delete the dataset: ids of `.`/`..` are refused."""
+    server = Recorder()
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError, match="document_id"):
+            await dify.datasets.delete_document("D1", bad)
+        with pytest.raises(InvalidArgumentError, match="provider_name"):
+            await dify.model_providers.update_credentials(bad, credentials={})
+    assert server.requests == []
 
 
 @pytest.mark.anyio
@@ -603,6 +663,6 @@ async def test_base_url_path_prefix_is_kept() -> None:
         seen.append(request)
         return httpx.Response(200, json=USER)
 
-    async with DifyManagementClient(BASE + "/dify/", "tok", transport=httpx.MockTransport(handler)) as dify:
+    async with make_client(handler, base_url=BASE + "/dify/") as dify:
         await dify.users.get_current()
     assert seen[0].url.path == "/dify/api/management/users/current"

@@ -8,11 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dify_mgmt_async import App, AppPage, AsyncPager, DifyManagementClient, Document
-
-BASE = "https://dify.example.com"
-
-Handler = Callable[[httpx.Request], httpx.Response]
+from dify_mgmt_async import App, AppPage, AsyncPager, Document
+from tests.conftest import make_client
 
 KEY_FIELDS = {"last_used_at": None, "created_at": 1, "expires_at": None}  # ApiKey fields a Dataset may carry too
 
@@ -49,10 +46,6 @@ class Server:
         return [r.url.params.get("page") for r in self.requests]
 
 
-def _client(server: Handler) -> DifyManagementClient:
-    return DifyManagementClient(BASE, "tok", max_retries=0, transport=httpx.MockTransport(server))
-
-
 def _total_envelope(total: int) -> Callable[[int, int], dict[str, Any]]:
     def respond(page: int, limit: int) -> dict[str, Any]:
         start = (page - 1) * limit
@@ -76,7 +69,7 @@ def _cursor_envelope(total: int) -> Callable[[int, int], dict[str, Any]]:
 async def test_total_envelope_pages_until_page_times_limit_reaches_total(total: int, limit: int, requests: int) -> None:
     """{data,total,page,limit}: paging continues until page*limit >= total, every item once in order."""
     server = Server(_total_envelope(total))
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         items = [app async for app in dify.apps.list(limit=limit)]
     assert [a.id for a in items] == [f"a{n}" for n in range(total)]
     assert all(type(a) is App for a in items)
@@ -89,7 +82,7 @@ async def test_total_envelope_pages_until_page_times_limit_reaches_total(total: 
 async def test_cursor_envelope_pages_while_has_more(total: int, limit: int, requests: int) -> None:
     """{data,limit,has_more}: paging continues while has_more is true."""
     server = Server(_cursor_envelope(total))
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         items = [app async for app in dify.apps.list(limit=limit)]
     assert [a.id for a in items] == [f"a{n}" for n in range(total)]
     assert len(server.requests) == requests
@@ -99,7 +92,7 @@ async def test_cursor_envelope_pages_while_has_more(total: int, limit: int, requ
 async def test_has_more_false_stops_even_when_total_says_more() -> None:
     """When has_more is given it decides, even if total claims more items."""
     server = Server(lambda page, limit: {"data": [_app(page)], "total": 100, "limit": 1, "has_more": False})
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         items = [a async for a in dify.apps.list(limit=1)]
     assert len(items) == 1 and len(server.requests) == 1
 
@@ -108,7 +101,7 @@ async def test_has_more_false_stops_even_when_total_says_more() -> None:
 async def test_empty_page_stops() -> None:
     """An empty page stops iteration, even when has_more says otherwise."""
     server = Server(lambda page, limit: {"data": [_app(1)] if page == 1 else [], "limit": 1, "has_more": True})
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         items = [a async for a in dify.apps.list(limit=1)]
     assert [a.id for a in items] == ["a1"]
     assert server.pages == ["1", "2"]
@@ -135,7 +128,7 @@ async def test_repeated_item_across_pages_is_yielded_once() -> None:
         return {"data": data, "total": 5, "page": page, "limit": 2}
 
     server = Server(respond)
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         ids = [a.id async for a in dify.apps.list(limit=2)]
     assert ids == ["a1", "a2", "a3", "a4"]
 
@@ -144,7 +137,7 @@ async def test_repeated_item_across_pages_is_yielded_once() -> None:
 async def test_server_ignoring_page_does_not_loop_forever() -> None:
     """A server that answers page 1 to every request (with has_more true) is not paged forever."""
     server = Server(lambda page, limit: {"data": [_app(1), _app(2)], "limit": 2, "has_more": True})
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         ids = [a.id async for a in dify.apps.list(limit=2)]
     assert ids == ["a1", "a2"]
     assert len(server.requests) == 4  # page 1, then three pages of nothing new
@@ -173,7 +166,7 @@ async def test_items_shifting_down_a_page_are_not_lost() -> None:
         return {"data": data, "limit": limit, "has_more": page * limit < len(listing)}
 
     server = Server(respond)
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         ids = [a.id async for a in dify.apps.list(limit=2)]
     assert ids == ["a", "b", "c", "d", "e", "f"]
 
@@ -182,7 +175,7 @@ async def test_items_shifting_down_a_page_are_not_lost() -> None:
 async def test_awaiting_the_pager_gives_one_page() -> None:
     """`await dify.apps.list(...)` sends one request and returns the page model."""
     server = Server(_total_envelope(25))
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         pager = dify.apps.list(page=2, limit=10, mode="chat")
         assert isinstance(pager, AsyncPager)
         page = await pager
@@ -197,7 +190,7 @@ async def test_awaiting_the_pager_gives_one_page() -> None:
 async def test_iteration_starts_at_given_page() -> None:
     """`async for` over `list(page=2)` starts at page 2 and keeps the other filters on every request."""
     server = Server(_total_envelope(25))
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         ids = [a.id async for a in dify.apps.list(page=2, limit=10, name="app")]
     assert ids == [f"a{n}" for n in range(10, 25)]
     assert server.pages == ["2", "3"]
@@ -208,7 +201,7 @@ async def test_iteration_starts_at_given_page() -> None:
 async def test_pages_iterates_page_models() -> None:
     """`pager.pages()` yields each page model following the same rules."""
     server = Server(_cursor_envelope(5))
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         pages = [p async for p in dify.apps.list(limit=2).pages()]
     assert [len(p.data) for p in pages] == [2, 2, 1]
     assert all(type(p) is AppPage for p in pages)
@@ -224,7 +217,7 @@ async def test_list_documents_paginates_with_path_param() -> None:
         return {"data": data, "total": 2, "page": page, "limit": 1}
 
     server = Server(respond)
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         docs = [d async for d in dify.datasets.list_documents("d1", limit=1, status="completed")]
     assert [d.id for d in docs] == ["doc1", "doc2"]
     assert all(type(d) is Document for d in docs)
@@ -244,7 +237,7 @@ async def test_other_lists_paginate(namespace: str) -> None:
             "limit": 1,
         }
     )
-    async with _client(server) as dify:
+    async with make_client(server, max_retries=0) as dify:
         items = [i async for i in getattr(dify, namespace).list(limit=1)]
     assert [i.id for i in items] == ["x1", "x2", "x3"]
 
@@ -265,7 +258,7 @@ async def test_error_while_paging_propagates() -> None:
         async for app in pager:
             seen.append(app.id)
 
-    async with _client(handler) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         with pytest.raises(InternalServerError):
             await collect(dify.apps.list(limit=1))
     assert seen == ["a1"]

@@ -1,8 +1,8 @@
 """Retries on 429, the shared cooldown gate, the retry budget and deadlines, in virtual time.
 
-Async tests here run on trio with ``MockClock(autojump_threshold=0)``: whenever every task is
-blocked the clock jumps to the next deadline, so a 2 s ``Retry-After`` costs no real time and
-elapsed times are exact.
+The module is marked ``virtual_time`` (tests/conftest.py): async tests run on trio with
+``MockClock(autojump_threshold=0)``; whenever every task is blocked the clock jumps to the next
+deadline, so a 2 s ``Retry-After`` costs no real time and elapsed times are exact.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import email.utils
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ import anyio
 import httpx
 import pytest
 import trio
-import trio.testing
 
 from dify_mgmt_async import (
     APIConnectionError,
@@ -33,20 +32,10 @@ from dify_mgmt_async import (
     bulk,
 )
 from dify_mgmt_async._errors import parse_retry_after
+from dify_mgmt_async._ratelimit import RatePacer
+from tests.conftest import Handler, Recorder, make_client
 
-BASE = "http://dify.test"
-
-
-@pytest.fixture
-def anyio_backend() -> tuple[str, dict[str, Any]]:
-    return ("trio", {"clock": trio.testing.MockClock(autojump_threshold=0)})
-
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def client(handler: Handler, **kwargs: Any) -> DifyManagementClient:
-    return DifyManagementClient(BASE, "secret-token", transport=httpx.MockTransport(handler), **kwargs)
+pytestmark = pytest.mark.virtual_time
 
 
 def app_json(name: str = "a") -> dict[str, Any]:
@@ -110,7 +99,7 @@ async def test_429_is_retried_after_the_hint(header: dict[str, str], wait: float
             return httpx.Response(429, headers=header, json={"error_code": "rate_limited", "error": "slow down"})
         return httpx.Response(201, json=app_json())
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         start = trio.current_time()
         app = await dify.apps.create(name="a", mode="chat")
     assert app.name == "a"
@@ -130,7 +119,7 @@ async def test_429_with_http_date_is_honoured() -> None:
             return httpx.Response(429, headers={"Retry-After": date})
         return httpx.Response(200, json=app_json())
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         await dify.apps.get("x")
     assert len(calls) == 2
     assert 1.5 <= calls[1] - calls[0] <= 3.5
@@ -147,7 +136,7 @@ async def test_429_without_hint_uses_jittered_backoff() -> None:
             return httpx.Response(429, headers={"Retry-After": "whenever"})
         return httpx.Response(200, json=app_json())
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         await dify.apps.get("x")
     assert len(calls) == 3
     assert calls[1] - calls[0] <= 0.5 + 0.3
@@ -164,7 +153,7 @@ async def test_429_asking_longer_than_max_retry_wait_raises_at_once() -> None:
         calls += 1
         return httpx.Response(429, headers={"Retry-After": "3600"}, json={"error_code": "rate_limited", "error": "x"})
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         start = trio.current_time()
         with pytest.raises(RateLimitError) as caught:
             await dify.apps.create(name="a", mode="chat")
@@ -184,7 +173,7 @@ async def test_429_retries_are_bounded() -> None:
         calls += 1
         return httpx.Response(429, headers={"Retry-After": "1"})
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         with pytest.raises(RateLimitError):
             await dify.apps.get("x")
     assert calls == 6
@@ -200,7 +189,7 @@ async def test_max_retries_zero_disables_retries() -> None:
         calls += 1
         return httpx.Response(429, headers={"Retry-After": "1"})
 
-    async with client(handler, max_retries=0) as dify:
+    async with make_client(handler, max_retries=0) as dify:
         with pytest.raises(RateLimitError):
             await dify.apps.get("x")
     assert calls == 1
@@ -227,7 +216,7 @@ async def test_429_storm_shared_cooldown_no_duplicates() -> None:
         return httpx.Response(201, json=app_json(name))
 
     names = [f"app-{i}" for i in range(2000)]
-    async with client(handler, max_concurrency=64) as dify:
+    async with make_client(handler, max_concurrency=64) as dify:
         results = await bulk.map(lambda n: dify.apps.create(name=n, mode="chat"), names, concurrency=2000)
         stats = dify.stats
     assert all(not isinstance(r, Exception) for r in results)
@@ -254,7 +243,7 @@ async def test_500_on_post_is_not_retried() -> None:
         calls += 1
         return httpx.Response(500, json={"error_code": "internal_server_error", "error": "boom"})
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         with pytest.raises(InternalServerError):
             await dify.datasets.create(name="d")
     assert calls == 1
@@ -273,7 +262,7 @@ async def test_503_on_get_is_retried() -> None:
             return httpx.Response(503, text="<html>busy</html>")
         return httpx.Response(200, json=app_json())
 
-    async with client(handler, on_retry=events.append) as dify:
+    async with make_client(handler, on_retry=events.append) as dify:
         await dify.apps.get("x")
     assert calls == 3
     assert [e.attempt for e in events] == [1, 2]
@@ -292,7 +281,7 @@ async def test_connection_refused_on_post_is_retried() -> None:
             raise httpx.ConnectError("connection refused", request=request)
         return httpx.Response(201, json=app_json())
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         await dify.apps.create(name="a", mode="chat")
     assert calls == 2
 
@@ -307,7 +296,7 @@ async def test_disconnect_after_post_is_not_retried() -> None:
         calls += 1
         raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         with pytest.raises(APIConnectionError) as caught:
             await dify.apps.create(name="a", mode="chat")
     assert calls == 1
@@ -324,7 +313,7 @@ async def test_outage_budget_stops_retry_multiplication() -> None:
         calls += 1
         return httpx.Response(503)
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         results = await bulk.map(lambda i: dify.apps.get(f"a{i}"), range(200), concurrency=16)
         stats = dify.stats
     assert all(isinstance(r, InternalServerError) for r in results)
@@ -340,11 +329,29 @@ async def test_deadline_covers_all_attempts() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "2"})
 
-    async with client(handler, timeout=3.0) as dify:
+    async with make_client(handler, timeout=3.0) as dify:
         start = trio.current_time()
         with pytest.raises((RateLimitError, APITimeoutError)):
             await dify.apps.get("x")
         assert trio.current_time() - start <= 3.0
+
+
+@pytest.mark.anyio
+async def test_slow_token_provider_counts_against_the_deadline() -> None:
+    """A token provider taking 3 s cannot stretch a timeout=1 call: APITimeoutError after 1 s."""
+
+    async def slow() -> str:
+        await anyio.sleep(3)
+        return "tok"
+
+    server = Recorder()
+    async with make_client(server, token=slow, timeout=1.0) as dify:
+        start = trio.current_time()
+        with pytest.raises(APITimeoutError):
+            await dify.apps.get("a1")
+        assert trio.current_time() - start <= 1.0
+        assert dify.stats.in_flight == 0
+    assert server.requests == []
 
 
 # --- uploads --------------------------------------------------------------------------------------
@@ -385,7 +392,7 @@ async def test_upload_retried_after_429_is_identical(kind: str, tmp_path: Path) 
     path = tmp_path / "f.txt"
     path.write_bytes(data)
     received: list[str] = []
-    async with client(upload_server(received)) as dify:
+    async with make_client(upload_server(received)) as dify:
         if kind == "path":
             await dify.datasets.upload_document("ds", path)
         elif kind == "bytes":
@@ -411,7 +418,7 @@ async def test_one_shot_iterable_upload_is_not_retried() -> None:
         yield b"hello "
         yield b"world"
 
-    async with client(handler) as dify:
+    async with make_client(handler) as dify:
         with pytest.raises(RateLimitError) as caught:
             await dify.datasets.upload_document("ds", chunks(), filename="a.txt")
     assert calls == 1
@@ -435,7 +442,7 @@ async def test_cancel_during_wait_leaks_nothing(where: str) -> None:
         with contextlib.suppress(DifyError):  # a task may use up its retries before the cancel
             await dify.apps.get(app_id)
 
-    async with client(handler, max_concurrency=4) as dify:
+    async with make_client(handler, max_concurrency=4) as dify:
         with anyio.move_on_after(0.2) as scope:
             async with anyio.create_task_group() as tg:
                 for i in range(8):
@@ -474,7 +481,7 @@ async def test_cancel_mid_upload_releases_the_slot(tmp_path: Path) -> None:
 
     path = tmp_path / "f.txt"
     path.write_bytes(b"x" * 1_000_000)
-    dify = DifyManagementClient(BASE, "t", transport=SlowTransport())
+    dify = make_client(SlowTransport())
     async with anyio.create_task_group() as tg:
         tg.start_soon(dify.datasets.upload_document, "ds", path)
         await started.wait()
@@ -545,7 +552,7 @@ async def test_pacing_keeps_429s_rare_against_a_token_bucket(precise: bool) -> N
     """1,000 creates at 256 in flight against 50/s: every create once, few 429s, close to the ideal N/R."""
     created: dict[str, int] = {}
     rate, n = 50.0, 1000
-    async with client(token_bucket_server(rate, 50, created, precise), max_concurrency=256) as dify:
+    async with make_client(token_bucket_server(rate, 50, created, precise), max_concurrency=256) as dify:
         start = trio.current_time()
         results = await bulk.map(lambda i: dify.apps.create(name=f"a-{i}", mode="chat"), range(n), concurrency=256)
         elapsed = trio.current_time() - start
@@ -555,3 +562,17 @@ async def test_pacing_keeps_429s_rare_against_a_token_bucket(precise: bool) -> N
     assert stats.pacing_rate is not None
     assert stats.rate_limited <= 0.05 * n
     assert elapsed <= 1.2 * n / rate
+
+
+@pytest.mark.anyio
+async def test_cancelled_pacer_waiters_give_their_tokens_back() -> None:
+    """50 waiters cancelled at 10/s: the next send waits ~0.1 s, not the 5 s they had booked."""
+    pacer = RatePacer()
+    pacer.rate = 10.0
+    with anyio.move_on_after(0.05):
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(pacer.wait, None)
+    start = trio.current_time()
+    await pacer.wait(None)
+    assert trio.current_time() - start <= 0.2

@@ -18,14 +18,13 @@ import httpx
 import pytest
 
 from dify_mgmt_async import APIConnectionError, APITimeoutError, DifyManagementClient, RateLimitError
-from dify_mgmt_async._transport import AiohttpTransport, DefaultTransport, _client_timeout
+from dify_mgmt_async._transport import AiohttpTransport, DefaultTransport, HttpxTransport, _client_timeout
+from tests.conftest import make_client
 
 Serve = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+pytestmark = pytest.mark.asyncio_only
 
 
 class Server:
@@ -245,7 +244,7 @@ async def test_streaming_body_stays_streaming() -> None:
 
 
 def test_trio_uses_httpx_transport() -> None:
-    """Under trio the default transport is httpx's own."""
+    """Under trio the default transport is httpx's own (with the proxy choice shared with aiohttp's)."""
     transport = DefaultTransport(max_connections=4)
 
     async def main() -> None:
@@ -255,7 +254,7 @@ def test_trio_uses_httpx_transport() -> None:
         await transport.aclose()
 
     anyio.run(main, backend="trio")
-    assert isinstance(transport.inner, httpx.AsyncHTTPTransport)
+    assert isinstance(transport.inner, HttpxTransport)
 
 
 class PartialReader(httpx.AsyncBaseTransport):
@@ -286,9 +285,7 @@ async def test_queued_task_waits_out_a_cooldown_from_an_upload(tmp_path: Path) -
     path = tmp_path / "f.txt"
     path.write_bytes(b"x" * 3_000_000)
     transport = PartialReader()
-    async with DifyManagementClient(
-        "http://dify.test", "t", transport=transport, max_concurrency=1, max_retries=0
-    ) as dify:
+    async with make_client(transport, max_concurrency=1, max_retries=0) as dify:
 
         async def upload() -> None:
             with pytest.raises(RateLimitError):

@@ -10,8 +10,6 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
-from email.parser import BytesParser
-from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 
@@ -19,67 +17,27 @@ import httpx
 import pytest
 
 from dify_mgmt_async import (
-    DifyManagementClient,
     Document,
     InternalServerError,
     InvalidArgumentError,
     ProcessRule,
     RateLimitError,
 )
+from tests.conftest import DOCUMENT, Recorder, make_client, parse_multipart
 
-BASE = "https://dify.example.com"
 ROOT = Path(__file__).resolve().parent.parent
-DOCUMENT = {
-    "id": "doc1",
-    "name": "a.txt",
-    "created_at": 1,
-    "status": "enabled",
-    "indexing_status": "waiting",
-    "word_count": 0,
-}
 UPLOAD_PATH = "/api/management/datasets/d1/documents/upload"
 
 
-class Recorder:
-    """A MockTransport handler keeping every request (MockTransport reads each body into memory)."""
-
-    def __init__(self, status: int = 201) -> None:
-        self.requests: list[httpx.Request] = []
-        self.status = status
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return httpx.Response(self.status, json=DOCUMENT)
-
-    def parts(self, index: int = -1) -> dict[str, EmailMessage]:
-        return parse_multipart(self.requests[index])
-
-
-def parse_multipart(request: httpx.Request) -> dict[str, EmailMessage]:
-    """The parts of a multipart/form-data request, by field name, parsed by the stdlib email parser."""
-    ctype = request.headers["content-type"]
-    assert ctype.startswith("multipart/form-data; boundary=")
-    raw = b"Content-Type: " + ctype.encode() + b"\r\nMIME-Version: 1.0\r\n\r\n" + request.content
-    message = BytesParser(policy=HTTP).parsebytes(raw)
-    assert message.is_multipart()
-    assert not message.defects
-    parts: dict[str, EmailMessage] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        assert isinstance(name, str) and name not in parts
-        parts[name] = part  # type: ignore[assignment]
-    return parts
+def upload_server(status: int = 201) -> Recorder:
+    """A Recorder answering every upload with ``status`` and a Document."""
+    return Recorder(status=status, body=DOCUMENT)
 
 
 def _payload(part: EmailMessage) -> bytes:
     data = part.get_payload(decode=True)
     assert isinstance(data, bytes)
     return data
-
-
-def _client(handler: Any, **kwargs: Any) -> DifyManagementClient:
-    kwargs.setdefault("max_retries", 0)
-    return DifyManagementClient(BASE, "tok", transport=httpx.MockTransport(handler), **kwargs)
 
 
 async def _chunks(*chunks: bytes) -> AsyncIterator[bytes]:
@@ -93,8 +51,8 @@ async def test_path_upload(tmp_path: Path, as_path: Any) -> None:
     """A path (str or Path) is read from disk; filename and content type default from it."""
     path = tmp_path / "手册.md"
     path.write_bytes(b"# title\n")
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         doc = await dify.datasets.upload_document("d1", as_path(path))
     assert type(doc) is Document
     request = server.requests[0]
@@ -116,8 +74,8 @@ async def test_content_type_defaults_from_filename(tmp_path: Path, name: str, ct
     """The file part's content type is guessed from the file name, octet-stream when unknown."""
     path = tmp_path / name
     path.write_bytes(b"x")
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", path)
     assert server.parts()["file"].get_content_type() == ctype
 
@@ -127,8 +85,8 @@ async def test_explicit_filename_and_content_type_override(tmp_path: Path) -> No
     """filename= and content_type= override what the path suggests."""
     path = tmp_path / "a.txt"
     path.write_bytes(b"x")
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", path, filename="report.csv", content_type="text/csv")
     part = server.parts()["file"]
     assert part.get_filename() == "report.csv"
@@ -138,8 +96,8 @@ async def test_explicit_filename_and_content_type_override(tmp_path: Path) -> No
 @pytest.mark.anyio
 async def test_bytes_upload() -> None:
     """bytes are sent as the file part, with the filename given and its guessed type."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", b"\x00\x01binary\xff", filename="blob.bin")
     part = server.parts()["file"]
     assert _payload(part) == b"\x00\x01binary\xff"
@@ -152,8 +110,8 @@ async def test_file_object_is_read_from_current_position() -> None:
     """A binary file object is sent from its current position, not from the start."""
     handle = io.BytesIO(b"SKIPPED|the rest")
     handle.seek(8)
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", handle, filename="a.txt")
     assert _payload(server.parts()["file"]) == b"the rest"
     assert server.requests[0].headers["content-length"] == str(len(server.requests[0].content))
@@ -164,9 +122,9 @@ async def test_open_file_object_names_the_part(tmp_path: Path) -> None:
     """An open file's name gives the default filename and content type."""
     path = tmp_path / "data.json"
     path.write_bytes(b'{"a": 1}')
-    server = Recorder()
+    server = upload_server()
     with path.open("rb") as handle:
-        async with _client(server) as dify:
+        async with make_client(server, max_retries=0) as dify:
             await dify.datasets.upload_document("d1", handle)
     part = server.parts()["file"]
     assert part.get_filename() == "data.json"
@@ -177,11 +135,24 @@ async def test_open_file_object_names_the_part(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_async_iterable_upload() -> None:
     """An async iterable of bytes is streamed chunk by chunk, without a Content-Length."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", _chunks(b"one,", b"two,", b"three"), filename="a.csv")
     assert _payload(server.parts()["file"]) == b"one,two,three"
     assert "content-length" not in server.requests[0].headers
+
+
+@pytest.mark.anyio
+async def test_empty_async_iterable_is_refused() -> None:
+    """An async iterable that yields nothing is an empty file: InvalidArgumentError, as for an empty path."""
+
+    async def nothing() -> AsyncIterator[bytes]:
+        for _ in ():
+            yield b""
+
+    async with make_client(Recorder()) as dify:
+        with pytest.raises(InvalidArgumentError, match="empty"):
+            await dify.datasets.upload_document("ds", nothing(), filename="a.txt")
 
 
 @pytest.mark.anyio
@@ -189,9 +160,9 @@ async def test_text_mode_file_is_refused(tmp_path: Path) -> None:
     """A text-mode file object raises InvalidArgumentError before anything is sent."""
     path = tmp_path / "a.txt"
     path.write_text("x")
-    server = Recorder()
+    server = upload_server()
     with path.open("r") as handle:
-        async with _client(server) as dify:
+        async with make_client(server, max_retries=0) as dify:
             with pytest.raises(InvalidArgumentError, match="binary"):
                 await dify.datasets.upload_document("d1", handle)  # type: ignore[arg-type]
     assert server.requests == []
@@ -201,8 +172,8 @@ async def test_text_mode_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("bad", [123, None, ["a"]])
 async def test_unsupported_file_type_is_refused(bad: Any) -> None:
     """A value that is no file kind raises InvalidArgumentError before anything is sent."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         with pytest.raises(InvalidArgumentError, match="file"):
             await dify.datasets.upload_document("d1", bad, filename="a.txt")
     assert server.requests == []
@@ -212,8 +183,8 @@ async def test_unsupported_file_type_is_refused(bad: Any) -> None:
 @pytest.mark.parametrize("name", ["../etc/passwd", "a\\b.txt", "nul\0.txt"])
 async def test_filename_with_path_separators_is_refused(name: str) -> None:
     """A filename that is not a bare name raises InvalidArgumentError before anything is sent."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         with pytest.raises(InvalidArgumentError, match="filename"):
             await dify.datasets.upload_document("d1", b"x", filename=name)
     assert server.requests == []
@@ -234,8 +205,8 @@ async def test_content_with_boundary_like_bytes_arrives_identical(tmp_path: Path
     """A file containing the generator's fixed boundary (\\r\\n--+++\\r\\n) arrives byte-identical, no extra parts."""
     path = tmp_path / "tricky.bin"
     path.write_bytes(content)
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", path, process_rule={"chunk_size": 100})
     parts = server.parts()
     assert set(parts) == {"file", "process_rule"}
@@ -246,10 +217,21 @@ async def test_content_with_boundary_like_bytes_arrives_identical(tmp_path: Path
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("bad", ["text/plain\r\nX-Injected: 1", "text plain", "text/plain; a=b\n"])
+async def test_content_type_must_be_a_media_type(bad: str) -> None:
+    """A content_type with line breaks (part-header injection) or no type/subtype is refused."""
+    server = Recorder()
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError, match="content_type"):
+            await dify.datasets.upload_document("ds", b"data", filename="a.txt", content_type=bad)
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 async def test_boundary_is_random_per_upload() -> None:
     """Two uploads use two different boundaries."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", b"x", filename="a.txt")
         await dify.datasets.upload_document("d1", b"x", filename="a.txt")
     first, second = (r.headers["content-type"] for r in server.requests)
@@ -267,8 +249,8 @@ async def test_boundary_is_random_per_upload() -> None:
 )
 async def test_process_rule_is_a_json_part(rule: Any) -> None:
     """process_rule (ProcessRule or dict) is sent as its own application/json part, before the file."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", b"x", filename="a.txt", process_rule=rule)
     parts = server.parts()
     assert list(parts) == ["process_rule", "file"]
@@ -280,8 +262,8 @@ async def test_process_rule_is_a_json_part(rule: Any) -> None:
 @pytest.mark.anyio
 async def test_process_rule_left_out_sends_no_part() -> None:
     """Without process_rule there is no process_rule part at all (no null, no "None")."""
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document("d1", b"x", filename="a.txt")
     assert set(server.parts()) == {"file"}
     assert b"None" not in server.requests[0].content and b"null" not in server.requests[0].content
@@ -296,8 +278,8 @@ async def test_progress_increases_to_the_total(tmp_path: Path, kind: str) -> Non
     path.write_bytes(content)
     file: Any = {"path": path, "bytes": content, "file-object": io.BytesIO(content)}[kind]
     calls: list[tuple[int, int | None]] = []
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document(
             "d1", file, filename="big.bin", on_progress=lambda sent, total: calls.append((sent, total))
         )
@@ -313,8 +295,8 @@ async def test_progress_increases_to_the_total(tmp_path: Path, kind: str) -> Non
 async def test_progress_for_async_iterable_has_no_total() -> None:
     """For an async iterable, on_progress gets the running count and None as total."""
     calls: list[tuple[int, int | None]] = []
-    server = Recorder()
-    async with _client(server) as dify:
+    server = upload_server()
+    async with make_client(server, max_retries=0) as dify:
         await dify.datasets.upload_document(
             "d1", _chunks(b"ab", b"cde"), filename="a.txt", on_progress=lambda s, t: calls.append((s, t))
         )
@@ -324,11 +306,48 @@ async def test_progress_for_async_iterable_has_no_total() -> None:
 @pytest.mark.anyio
 async def test_upload_error_maps_like_any_other(tmp_path: Path) -> None:
     """A 500 answer to an upload raises InternalServerError (max_retries=0)."""
-    server = Recorder(status=500)
-    async with _client(server) as dify:
+    server = upload_server(500)
+    async with make_client(server, max_retries=0) as dify:
         with pytest.raises(InternalServerError):
             await dify.datasets.upload_document("d1", b"x", filename="a.txt")
     assert len(server.requests) == 1
+
+
+class WrappingTransport(httpx.AsyncBaseTransport):
+    """Reads the body and, like the aiohttp transport, reports any failure while sending it as a
+    transport error (aiohttp wraps it as "Failed to send bytes")."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            await request.aread()
+        except Exception as exc:
+            raise httpx.WriteError("Failed to send bytes into the underlying connection", request=request) from exc
+        return httpx.Response(
+            201,
+            json={
+                "id": "d",
+                "name": "a.txt",
+                "created_at": 1,
+                "status": "enabled",
+                "indexing_status": "waiting",
+                "word_count": 0,
+            },
+        )
+
+
+@pytest.mark.anyio
+async def test_file_shrinking_mid_upload_reports_why() -> None:
+    """A file that yields fewer bytes than measured raises InvalidArgumentError naming the change,
+    not the transport's "failed to send" error that wraps it."""
+
+    class Shrinking(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            data = super().read(size)
+            return data[: len(data) // 2]
+
+    async with make_client(WrappingTransport()) as dify:
+        with pytest.raises(InvalidArgumentError, match="changed while uploading"):
+            await dify.datasets.upload_document("ds", Shrinking(b"y" * 1000), filename="a.txt")
 
 
 @pytest.mark.anyio
@@ -344,7 +363,7 @@ async def test_retried_upload_resends_identical_body(tmp_path: Path, kind: str) 
         seen.append(request)
         return httpx.Response(next(answers), json=DOCUMENT, headers={"retry-after": "0"})
 
-    async with _client(handler, max_retries=2) as dify:
+    async with make_client(handler, max_retries=2) as dify:
         if kind == "path":
             await dify.datasets.upload_document("d1", path)
         else:
@@ -357,8 +376,8 @@ async def test_retried_upload_resends_identical_body(tmp_path: Path, kind: str) 
 @pytest.mark.anyio
 async def test_async_iterable_upload_is_not_retried() -> None:
     """A one-shot async iterable is not retried on a 429 (retry-after 0): it cannot be replayed."""
-    server = Recorder(status=429)
-    async with _client(server, max_retries=2) as dify:
+    server = upload_server(429)
+    async with make_client(server, max_retries=2) as dify:
         with pytest.raises(RateLimitError) as info:
             await dify.datasets.upload_document("d1", _chunks(b"x"), filename="a.txt")
     assert len(server.requests) == 1

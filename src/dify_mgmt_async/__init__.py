@@ -6,7 +6,7 @@ async with DifyManagementClient(base_url="https://dify.example.com", token="..."
     app = await dify.apps.create(name="客服助手", mode="chat")
 """
 
-from . import bulk
+from . import _models, bulk
 from ._client import DifyManagementClient
 from ._core import RetryEvent
 from ._errors import (
@@ -23,12 +23,16 @@ from ._errors import (
     InternalServerError,
     InvalidArgumentError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
     RateLimitError,
+    UnsupportedMediaTypeError,
 )
-from ._generated import models as _models
-from ._generated.models import *  # noqa: F403 - every schema of the spec is a public model
 from ._generated.types import UNSET, Unset
+
+# Every schema of the spec is a public model. `_models` (generated) lists them in a literal `__all__`,
+# the form pyright and Pylance accept as a re-export; `_generated.models` would be private to them.
+from ._models import *  # noqa: F403
 from ._pagination import AsyncPager
 from ._ratelimit import Stats
 from ._resources import (
@@ -62,12 +66,14 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "ProgressCallback",
     "RateLimitError",
     "RetryEvent",
     "Stats",
     "Unset",
+    "UnsupportedMediaTypeError",
     "__version__",
     "bulk",
 ]

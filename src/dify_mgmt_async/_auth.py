@@ -20,7 +20,13 @@ def _header(token: object) -> str:
         raise ConfigurationError("token: must be a non-empty string")
     if any(c in token for c in "\r\n\0"):
         raise ConfigurationError("token: must not contain line breaks or NUL")
-    return f"Bearer {token.strip()}"
+    token = token.strip()
+    scheme, _, rest = token.partition(" ")
+    if scheme.lower() == "bearer":  # "Bearer sk-…" copied from a curl line: the scheme is ours to add
+        token = rest.strip()
+        if not token:
+            raise ConfigurationError("token: only the word 'Bearer' was given; pass the token itself")
+    return f"Bearer {token}"
 
 
 class BearerAuth(httpx.Auth):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import enum
 import os
+import warnings
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Final, Literal, Self, TypeVar
 
 import httpx
 
@@ -23,6 +25,7 @@ from ._constants import (
 from ._core import ClientState, Core, RawResponse, RequestOptions, RetryEvent, capture_raw, split_timeout
 from ._errors import ConfigurationError
 from ._logs import setup_from_env
+from ._netconfig import ProxyChooser, VerifyTypes, check_verify
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
@@ -30,7 +33,14 @@ from ._transport import ClientTransport, DefaultTransport
 
 __all__ = ["DifyManagementClient"]
 
-_NOT_GIVEN: object = object()
+
+class _NotGiven(enum.Enum):
+    """A keyword left out of ``with_options`` (``None`` means something there: no deadline, no hook)."""
+
+    NOT_GIVEN = enum.auto()
+
+
+_NOT_GIVEN: Final = _NotGiven.NOT_GIVEN
 T = TypeVar("T")
 
 setup_from_env()  # DIFY_MGMT_LOG=debug turns the SDK's logging on without code
@@ -70,6 +80,11 @@ class DifyManagementClient(Namespaces):
     ``max_rate_limit_retries`` (default 5) retries of 429; ``max_retries=0`` disables both.
     ``max_concurrency`` (default 64) bounds requests in flight across all tasks.
 
+    ``proxy`` (an ``http://`` or ``https://`` URL, credentials allowed), ``verify`` (``True``, ``False``,
+    a CA bundle file or directory, or an ``ssl.SSLContext``) and ``trust_env`` (default ``True``:
+    ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``)
+    configure the default transport as they would ``httpx.AsyncClient``.
+
     Use it as ``async with DifyManagementClient(...) as dify:`` or call ``aclose()``;
     a client belongs to the event loop it is first used on.
     """
@@ -87,6 +102,9 @@ class DifyManagementClient(Namespaces):
         on_retry: Callable[[RetryEvent], object] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
     ) -> None:
         self.base_url = _base_url(base_url)
         if token is None:
@@ -104,6 +122,18 @@ class DifyManagementClient(Namespaces):
         )
         if http_client is not None and transport is not None:
             raise ConfigurationError("http_client, transport: give one or the other")
+        verify = check_verify(verify)
+        if type(trust_env) is not bool:
+            raise ConfigurationError(f"trust_env: must be True or False (got {trust_env!r})")
+        if proxy is not None:
+            ProxyChooser(proxy, trust_env)  # a bad proxy URL fails here, before anything is sent
+        if (http_client is not None or transport is not None) and (
+            proxy is not None or verify is not True or trust_env is not True
+        ):
+            raise ConfigurationError(
+                "proxy, verify, trust_env: they configure the default transport; set them on your own "
+                "transport or http_client instead"
+            )
         # Every request takes one path, through a transport: ours by default, the caller's, or
         # the caller's http_client adapted to one. The client owns (and closes) all but the last.
         self._owns_transport = http_client is None
@@ -112,9 +142,12 @@ class DifyManagementClient(Namespaces):
         if http_client is not None:
             chosen = ClientTransport(http_client)
         else:
-            chosen = transport or DefaultTransport(max_connections=max_concurrency)
+            chosen = transport or DefaultTransport(
+                max_connections=max_concurrency, proxy=proxy, verify=verify, trust_env=trust_env
+            )
         self._state = ClientState(chosen, auth, RateLimitEngine(max_concurrency), self.base_url)
         self._core = Core(self._state, options)
+        self._parent: DifyManagementClient | None = None  # a with_options view keeps its client alive
         self._bind_namespaces(self._core)
 
     @staticmethod
@@ -134,12 +167,12 @@ class DifyManagementClient(Namespaces):
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | object | None = _NOT_GIVEN,
+        timeout: float | httpx.Timeout | Literal[_NotGiven.NOT_GIVEN] | None = _NOT_GIVEN,
         max_retries: int | None = None,
         max_rate_limit_retries: int | None = None,
         max_retry_wait: float | None = None,
-        on_retry: Callable[[RetryEvent], object] | object | None = _NOT_GIVEN,
-    ) -> DifyManagementClient:
+        on_retry: Callable[[RetryEvent], object] | Literal[_NotGiven.NOT_GIVEN] | None = _NOT_GIVEN,
+    ) -> Self:
         """A view with other retry/timeout settings that shares this client's connections, gate and limits.
 
         Closing the view does nothing; close the client it came from.
@@ -164,11 +197,12 @@ class DifyManagementClient(Namespaces):
         hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
         view = copy.copy(self)
         view._is_view = True
+        view._parent = self  # the pool's owner lives (and is not collected as unclosed) while views do
         if max_rate_limit_retries is not None:
             view._rate_limit_retries_given = max_rate_limit_retries
         view._core = Core(
             self._state,
-            RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),  # type: ignore[arg-type]
+            RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),
         )
         view._bind_namespaces(view._core)
         return view
@@ -218,3 +252,18 @@ class DifyManagementClient(Namespaces):
 
     def __repr__(self) -> str:
         return f"DifyManagementClient(base_url={self.base_url!r})"
+
+    def __del__(self) -> None:
+        # Collected without aclose(): close the default transport's pool quietly and say so once, in
+        # our words, instead of aiohttp's "Unclosed client session" and "Unclosed connector".
+        if getattr(self, "_is_view", True) or not getattr(self, "_owns_transport", False):
+            return
+        transport = self._state.transport
+        if isinstance(transport, DefaultTransport) and transport.abandon():
+            warnings.warn(
+                f"{self!r} was garbage-collected without being closed; its connections were closed now. "
+                "Use `async with DifyManagementClient(...) as dify:` or `await dify.aclose()`.",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )

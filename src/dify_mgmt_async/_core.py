@@ -269,6 +269,7 @@ class _Call:
     extra_headers: tuple[tuple[str, str], ...] = ()
     rate_limit_retries: int = 0
     other_retries: int = 0
+    limit: float | None = None  # the whole-call timeout in seconds, for the message when it passes
 
     @property
     def retried(self) -> bool:
@@ -426,6 +427,7 @@ class Core:
         call = _Call(
             method.upper(), url, self.state.base_url + url, params, json, upload, deadline, attempt_timeout, headers
         )
+        call.limit = deadline_seconds
         while True:
             outcome = await self._attempt(call)
             if outcome.decision is None:
@@ -485,7 +487,9 @@ class Core:
         except TimeoutError:
             # The request as it was (or would have been) sent, so the error says where it went.
             request = outcome.request if outcome is not None else httpx.Request(call.method, call.url)
-            raise APITimeoutError(f"{call.method} {call.url}: the per-call timeout passed", request=request) from None
+            raise APITimeoutError(
+                f"{call.method} {call.url}: no answer in time ({_limit(call.limit)})", request=request
+            ) from None
 
     def _judge(self, call: _Call, outcome: _Outcome) -> None:
         """Tell the engine and the budget about the answer; set ``outcome.decision`` unless it is a success."""
@@ -693,6 +697,11 @@ def _decode(raw: bytes, encoding: str) -> bytes:
         return decoder.decompress(raw, MAX_ERROR_BODY)
     except zlib.error:
         return raw
+
+
+def _limit(seconds: float | None) -> str:
+    """The whole-call timeout, as the message of an ``APITimeoutError`` states it."""
+    return f"timeout={seconds:g} s for the whole call, retries and waits included" if seconds else "timed out"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -24,8 +24,10 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "NotFoundError",
+    "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UnsupportedMediaTypeError",
     "from_response",
 ]
 
@@ -135,6 +137,14 @@ class ConflictError(APIStatusError):
     """409: the change conflicts with an existing resource, such as a duplicate name."""
 
 
+class PayloadTooLargeError(APIStatusError):
+    """413: the body (an upload, usually) is over the server's size limit."""
+
+
+class UnsupportedMediaTypeError(APIStatusError):
+    """415: the server does not accept this kind of file or body."""
+
+
 class RateLimitError(APIStatusError):
     """429: too many requests. ``retry_after`` is the server's hint in seconds, or ``None``."""
 
@@ -160,6 +170,8 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
     429: RateLimitError,
 }
 

@@ -8,6 +8,7 @@ core (``_core.Core``), which sends it (auth, limits, retries) and maps the answe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final, Literal
 from uuid import UUID
@@ -535,8 +536,18 @@ class DatasetsResource:
 
         Args:
             dataset_id: The dataset's id (a UUID).
+            file: What to upload: a path (``str`` or ``Path``), ``bytes``, a binary file object, or an async
+                iterable of ``bytes``. It is streamed in chunks, read off the event loop, never held whole in
+                memory; a retry re-sends it from the start (re-opened, seeked back or re-sent), except an
+                async iterable, which is sent once and not retried.
             process_rule: How a document is split into chunks for indexing; the server's defaults apply to
                 what is left out.
+            filename: The file's name as the server records it; defaults to a path's or a named file object's
+                name, and is required for ``bytes`` and async iterables. A bare name, no folders.
+            content_type: The file part's media type, such as ``text/markdown``; defaults to a guess from
+                ``filename``, else ``application/octet-stream``.
+            on_progress: Called as the body goes out, with ``(bytes_sent, total_bytes)`` (``total_bytes`` is
+                ``None`` when the size is unknown); it starts again from 0 on a retry.
 
         Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
         ``extra_headers``, ``extra_query``.
@@ -858,7 +869,7 @@ class ApiKeysResource:
         self,
         *,
         name: str,
-        expires_at: float | None = None,
+        expires_at: float | datetime | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
@@ -870,8 +881,8 @@ class ApiKeysResource:
 
         Args:
             name: The key's name.
-            expires_at: Unix seconds after which it stops working; left out, it never expires. A `Number` in
-                the contract, so fractions are accepted.
+            expires_at: When it stops working, in Unix seconds (the SDK also takes a datetime); it must be in
+                the future. Left out, it never expires. A `Number` in the contract, so fractions are accepted.
 
         Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
         ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).
@@ -881,7 +892,7 @@ class ApiKeysResource:
         kwargs: dict[str, Any] = {
             "body": ApiKeyCreate(
                 name=_v.text("name", name, required=True, min_length=1, max_length=255),
-                expires_at=_v.number("expires_at", expires_at, required=False, minimum=0),
+                expires_at=_v.future_timestamp("expires_at", expires_at, required=False),
             ),
         }
         return await self._core.request(_create_api_key, kwargs, ApiKeyCreated, extra)

@@ -31,11 +31,15 @@ other ``ClientOSError`` / ``ClientError``   ``ReadError``                maybe
 aiohttp has no write timeout; for streamed bodies a watchdog raises ``WriteTimeout`` when the
 writer has not asked for the next chunk within the write timeout. aiohttp's connect timeout
 covers waiting for a pooled connection plus connecting.
+
+Proxies and TLS (``proxy=``, ``verify=``, ``trust_env=``) are decided in ``_netconfig`` for both
+inner transports alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 from collections.abc import AsyncIterable, AsyncIterator
 
@@ -45,8 +49,9 @@ import httpx
 
 from ._constants import DEFAULT_MAX_CONCURRENCY, KEEPALIVE_EXPIRY, WRITER_RELEASE_WAIT
 from ._loop import asyncio_running
+from ._netconfig import ProxyChooser, VerifyTypes, ssl_context
 
-__all__ = ["AiohttpTransport", "ClientTransport", "DefaultTransport", "TransportClosedError"]
+__all__ = ["AiohttpTransport", "ClientTransport", "DefaultTransport", "HttpxTransport", "TransportClosedError"]
 
 
 class TransportClosedError(RuntimeError):
@@ -167,10 +172,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     """An httpx transport on an aiohttp session (asyncio only), opened on first use, never after ``aclose``."""
 
     def __init__(
-        self, *, max_connections: int = DEFAULT_MAX_CONCURRENCY, keepalive_expiry: float = KEEPALIVE_EXPIRY
+        self,
+        *,
+        max_connections: int = DEFAULT_MAX_CONCURRENCY,
+        keepalive_expiry: float = KEEPALIVE_EXPIRY,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
     ) -> None:
         self._max_connections = max_connections
         self._keepalive_expiry = keepalive_expiry
+        self._proxies = ProxyChooser(proxy, trust_env)
+        self._verify = verify
+        self._trust_env = trust_env
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
 
@@ -178,7 +192,10 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if self._closed:
             raise TransportClosedError("the transport is closed")
         connector = aiohttp.TCPConnector(
-            limit=self._max_connections, limit_per_host=0, keepalive_timeout=self._keepalive_expiry
+            limit=self._max_connections,
+            limit_per_host=0,
+            keepalive_timeout=self._keepalive_expiry,
+            ssl=ssl_context(self._verify, self._trust_env),
         )
         # httpx decodes Content-Encoding itself; aiohttp must hand over the raw bytes.
         self._session = aiohttp.ClientSession(
@@ -233,6 +250,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         # httpx marks a body of unknown length as chunked; aiohttp frames it so itself and refuses the header.
         headers = [(k, v) for k, v in request.headers.multi_items() if k != "transfer-encoding"]
         failure: httpx.TransportError | None = None
+        proxy, proxy_headers = _aiohttp_proxy(self._proxies(request.url)) if self._proxies.active else (None, None)
         try:
             response = await session.request(
                 request.method,
@@ -241,6 +259,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 data=data,
                 timeout=_client_timeout(timeouts),
                 allow_redirects=False,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
             )
             try:
                 if 200 <= response.status < 300:
@@ -280,27 +300,99 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             await self._session.close()
             self._session = None
 
+    def abandon(self) -> bool:
+        """Close the pool without awaiting, for a client collected unclosed; True if one was open."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is None or session.closed:
+            return False
+        connector = session.connector
+        session.detach()  # the session now counts as closed: aiohttp's own warning is not given
+        if connector is not None:
+            connector._close()  # closes every pooled socket now (what close() does before awaiting)
+        return True
+
+
+@functools.lru_cache(maxsize=8)
+def _aiohttp_proxy(proxy: httpx.URL | None) -> tuple[str | None, dict[str, str] | None]:
+    """aiohttp's ``proxy`` and ``proxy_headers``; credentials in the URL become ``Proxy-Authorization``."""
+    if proxy is None:
+        return None, None
+    headers = None
+    if proxy.username:
+        basic = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode("ascii")
+        headers = {"Proxy-Authorization": f"Basic {basic}"}
+    return str(proxy.copy_with(username=None, password=None)), headers
+
+
+class HttpxTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport with the same proxy choice as ``AiohttpTransport``: one pool per proxy."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = DEFAULT_MAX_CONCURRENCY,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+    ) -> None:
+        self._limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        )
+        self._proxies = ProxyChooser(proxy, trust_env)
+        self._verify = verify
+        self._trust_env = trust_env
+        self._pools: dict[httpx.URL | None, httpx.AsyncHTTPTransport] = {}
+
+    def _pool(self, proxy: httpx.URL | None) -> httpx.AsyncHTTPTransport:
+        pool = self._pools.get(proxy)
+        if pool is None:
+            verify = ssl_context(self._verify, self._trust_env)
+            # trust_env=False: the environment was read above; httpx must not read it a second time.
+            pool = httpx.AsyncHTTPTransport(
+                limits=self._limits, verify=verify, proxy=httpx.Proxy(proxy) if proxy else None, trust_env=False
+            )
+            self._pools[proxy] = pool
+        return pool
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        proxy = self._proxies(request.url) if self._proxies.active else None
+        return await self._pool(proxy).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            await pool.aclose()
+
 
 class DefaultTransport(httpx.AsyncBaseTransport):
-    """aiohttp under asyncio, ``httpx.AsyncHTTPTransport`` under trio; chosen on the first request."""
+    """aiohttp under asyncio, ``HttpxTransport`` under trio; chosen on the first request.
 
-    def __init__(self, *, max_connections: int) -> None:
+    ``proxy``, ``verify`` and ``trust_env`` mean what they mean to ``httpx.AsyncClient``.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        proxy: str | httpx.URL | None = None,
+        verify: VerifyTypes = True,
+        trust_env: bool = True,
+    ) -> None:
         self._max_connections = max_connections
+        self._proxy, self._verify, self._trust_env = proxy, verify, trust_env
         self._inner: httpx.AsyncBaseTransport | None = None
         self._closed = False
 
     def _choose(self) -> httpx.AsyncBaseTransport:
         if self._closed:
             raise TransportClosedError("the transport is closed")
-        if asyncio_running():
-            self._inner = AiohttpTransport(max_connections=self._max_connections)
-        else:
-            limits = httpx.Limits(
-                max_connections=self._max_connections,
-                max_keepalive_connections=self._max_connections,
-                keepalive_expiry=KEEPALIVE_EXPIRY,
-            )
-            self._inner = httpx.AsyncHTTPTransport(limits=limits)
+        kind: type[AiohttpTransport | HttpxTransport] = AiohttpTransport if asyncio_running() else HttpxTransport
+        self._inner = kind(
+            max_connections=self._max_connections, proxy=self._proxy, verify=self._verify, trust_env=self._trust_env
+        )
         return self._inner
 
     @property
@@ -314,6 +406,11 @@ class DefaultTransport(httpx.AsyncBaseTransport):
         self._closed = True
         if self._inner is not None:
             await self._inner.aclose()
+
+    def abandon(self) -> bool:
+        """See ``AiohttpTransport.abandon``; httpx's own pool needs nothing (it does not warn)."""
+        self._closed = True
+        return isinstance(self._inner, AiohttpTransport) and self._inner.abandon()
 
     def __repr__(self) -> str:
         return f"DefaultTransport(inner={self._inner!r})"

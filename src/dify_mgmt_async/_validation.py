@@ -12,8 +12,10 @@ import enum
 import functools
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 from ._errors import InvalidArgumentError
@@ -113,6 +115,28 @@ def integer(
     if maximum is not None and value > maximum:
         raise _fail(name, f"must be at most {maximum}", value)
     return value
+
+
+def future_timestamp(name: str, value: object, required: bool = False) -> float | Unset:
+    """Unix seconds from a number or a ``datetime`` (naive: local time), refused if not in the future.
+
+    An expiry in the past would make the server create something already dead (or refuse it after
+    the call was spent), so it is caught here, before anything is sent.
+    """
+    if value is None or value is UNSET:
+        if required:
+            raise _missing(name)
+        return UNSET
+    if isinstance(value, datetime):
+        seconds: float = int(value.timestamp())
+    elif isinstance(value, int | float) and not isinstance(value, bool) and value == value and abs(value) != _INF:
+        seconds = value
+    else:
+        raise _fail(name, "must be Unix seconds (a number) or a datetime", value)
+    if seconds <= time.time():
+        when = datetime.fromtimestamp(max(int(seconds), 0), UTC).isoformat()
+        raise _fail(name, f"must be in the future, and {when} is not", value)
+    return seconds
 
 
 @overload

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import anyio
 
+from ._constants import DEFAULT_MAX_CONCURRENCY
 from ._errors import InvalidArgumentError
 
 __all__ = ["map"]
@@ -24,7 +25,7 @@ __all__ = ["map"]
 T = TypeVar("T")
 R = TypeVar("R")
 
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = DEFAULT_MAX_CONCURRENCY  # as many as one client lets in flight by default
 
 
 async def _aiter(items: Iterable[T] | AsyncIterable[T]) -> AsyncIterator[T]:

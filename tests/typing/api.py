@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dify_mgmt_async import (
@@ -51,11 +52,25 @@ async def main() -> None:
         except RateLimitError as exc:
             wait: float | None = exc.retry_after
             print(wait)
+        await dify.api_keys.create(name="ci", expires_at=datetime(2100, 1, 1, tzinfo=UTC))
+        await dify.api_keys.create(name="ci", expires_at=4102444800)
         stats: Stats = dify.stats
         print(names, keys, doc, stats)
 
 
 async def wrong_usage(dify: DifyManagementClient) -> None:
-    await dify.apps.create(name="x", mode="chatbot")  # type: ignore[arg-type]
-    await dify.apps.list(limit="10")  # type: ignore[arg-type]
-    await dify.apps.get()  # type: ignore[call-arg]
+    # Each line must be an error: mypy checks its `type: ignore`, basedpyright its `pyright: ignore`
+    # (both report an ignore comment that is not needed).
+    await dify.apps.create(name="x", mode="chatbot")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await dify.apps.list(limit="10")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    await dify.apps.get()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    dify.with_options(timeout="soon")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    dify.with_options(on_retry=print, max_retries="2")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+class MyClient(DifyManagementClient):
+    pass
+
+
+def views(mine: MyClient) -> MyClient:
+    return mine.with_options(max_retries=0, timeout=None)

@@ -117,21 +117,39 @@ def _env(name: str, default: str) -> str:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m dify_mgmt_async.emulator",
-        description="A stateful local emulator of the Dify Management API. Every flag has a DIFY_EMULATOR_* env var.",
+        description="A stateful local emulator of the Dify Management API. Every flag has a DIFY_EMULATOR_* env var "
+        "(--max-upload-mb: DIFY_EMULATOR_MAX_UPLOAD_MB); a default shown below is the variable's value when set.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="env DIFY_EMULATOR_HOST (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=int(_env("PORT", "5001")), help="env DIFY_EMULATOR_PORT; 0: a free one")
-    p.add_argument("--token", default=_env("TOKEN", ""), help="bootstrap token; env DIFY_EMULATOR_TOKEN")
-    p.add_argument("--control-secret", default=_env("CONTROL_SECRET", ""), help="env DIFY_EMULATOR_CONTROL_SECRET")
-    p.add_argument("--rate", type=float, default=float(_env("RATE", "0")), help="requests/s per token (0: off)")
+    p.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="address to listen on")
+    p.add_argument("--port", type=int, default=int(_env("PORT", "5001")), help="port to listen on; 0 picks a free one")
+    p.add_argument("--token", default=_env("TOKEN", ""), help="bootstrap token; empty: one is generated and printed")
+    p.add_argument(
+        "--control-secret", default=_env("CONTROL_SECRET", ""), help="secret of /_emulator/*; empty: generated"
+    )
+    p.add_argument("--rate", type=float, default=float(_env("RATE", "0")), help="requests/s per token (0: no limit)")
     p.add_argument("--burst", type=int, default=int(_env("BURST", "10")), help="token bucket size")
     p.add_argument("--fail-rate", type=float, default=float(_env("FAIL_RATE", "0")), help="probability of a 5xx")
     p.add_argument("--latency-ms", type=float, default=float(_env("LATENCY_MS", "0")), help="added latency")
-    p.add_argument("--drop-rate", type=float, default=float(_env("DROP_RATE", "0")), help="probability of a drop")
-    p.add_argument("--indexing-seconds", type=float, default=float(_env("INDEXING_SECONDS", "2")))
-    p.add_argument("--indexing-fail-rate", type=float, default=float(_env("INDEXING_FAIL_RATE", "0")))
-    p.add_argument("--max-upload-mb", type=float, default=float(_env("MAX_UPLOAD_MB", "15")))
-    p.add_argument("--seed", type=int, default=None, help="seed of the fault dice; env DIFY_EMULATOR_SEED")
+    p.add_argument(
+        "--drop-rate", type=float, default=float(_env("DROP_RATE", "0")), help="probability of a dropped connection"
+    )
+    p.add_argument(
+        "--indexing-seconds",
+        type=float,
+        default=float(_env("INDEXING_SECONDS", "2")),
+        help="time a document takes from waiting to completed",
+    )
+    p.add_argument(
+        "--indexing-fail-rate",
+        type=float,
+        default=float(_env("INDEXING_FAIL_RATE", "0")),
+        help="probability that indexing ends in error",
+    )
+    p.add_argument(
+        "--max-upload-mb", type=float, default=float(_env("MAX_UPLOAD_MB", "15")), help="larger uploads get 413"
+    )
+    p.add_argument("--seed", type=int, default=None, help="seed of the fault dice (none: random)")
     p.add_argument("--port-file", default=_env("PORT_FILE", ""), help="write 'base_url token secret' here once up")
     args = p.parse_args(argv)
     if args.seed is None and _env("SEED", ""):

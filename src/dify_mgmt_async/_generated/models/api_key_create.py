@@ -17,8 +17,8 @@ class ApiKeyCreate:
 
     Attributes:
         name (str): The key's name.
-        expires_at (float | Unset): Unix seconds after which it stops working; left out, it never expires. A `Number` in
-            the contract, so fractions are accepted.
+        expires_at (float | Unset): When it stops working, in Unix seconds (the SDK also takes a datetime); it must be
+            in the future. Left out, it never expires. A `Number` in the contract, so fractions are accepted.
     """
 
     name: str
