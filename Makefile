@@ -14,7 +14,9 @@ LOWEST_STAMP := $(LOWEST)/.installed-stamp
 UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
 	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py
 
-.PHONY: install generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
+SPEC_BASE := $(or $(BASE),HEAD)
+
+.PHONY: spec-diff install generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
 
 ## install: create .venv with the package, its extras and the pinned dev tools (dependency group dev)
 install: $(STAMP)
@@ -38,6 +40,10 @@ $(NODE_STAMP): package.json package-lock.json
 ## generate: regenerate src/dify_mgmt_async/_generated and _resources.py from the spec
 generate: $(STAMP)
 	$(PY) generator/generate.py
+
+## spec-diff: breaking changes of the working spec against the committed one (or BASE=<git ref>)
+spec-diff: $(STAMP)
+	$(PY) generator/spec_diff.py --base $(SPEC_BASE)
 
 ## check-generated: fail if the committed generated code differs from a fresh `make generate`
 check-generated: $(STAMP)
