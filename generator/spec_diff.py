@@ -157,9 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     if not changes:
         print(f"spec-diff: no breaking changes against {args.base}")
         return 0
-    print(
-        f"spec-diff: {len(changes)} breaking change(s) against {args.base} (a major version bump; say each in CHANGELOG):"
-    )
+    print(f"spec-diff: {len(changes)} breaking change(s) against {args.base} (a major bump; say each in CHANGELOG):")
     for line in changes:
         print(f"  - {line}")
     return 0
