@@ -81,13 +81,13 @@ test: lint-spec check-generated lint typecheck pytest pytest-lowest docs
 
 ## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
 demo: $(STAMP)
-	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 20
+	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 5 --retry-after seconds
 
 ## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
 conformance: $(STAMP)
 	DIFY_CONFORMANCE_SCALE=25 $(BIN)/pytest -q tests/emulator/test_schemathesis.py
 
-## bench: the benchmark of issue 6 (list calls, 1 GiB upload, 429 storm; ~5 min, 2 cores); rewrites docs/benchmarks.md
+## bench: list calls, 1 GiB upload, 429 storm, rate-limit matrix (~12 min, 2 cores); rewrites docs/benchmarks.md
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
 

@@ -1,7 +1,7 @@
 """Run every benchmark, print the tables and rewrite docs/benchmarks.md (what ``make bench`` runs).
 
-    .venv/bin/python benchmarks/run.py            # full: 5,000 list calls, 1 GiB upload, 5,000 creates
-    .venv/bin/python benchmarks/run.py --quick    # fast check: 2,000 calls, 256 MiB, 2,000 creates
+    .venv/bin/python benchmarks/run.py            # full: list calls, 1 GiB upload, 5,000 creates, rate-limit matrix
+    .venv/bin/python benchmarks/run.py --quick    # fast check: 2,000 calls, 256 MiB, 2,000 creates, a matrix subset
 
 The fast server and the emulator run pinned to CPU 1, every client in its own process pinned to CPU 0.
 docs/benchmarks.md is rewritten only by a full run of every part (or with ``--write-docs``); its
@@ -26,6 +26,7 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import list_calls
+import ratelimit
 import storm
 import upload
 from _common import ROOT, BenchError, FastServer, install_signal_handlers, kill_children
@@ -37,7 +38,7 @@ DEFAULT_PROFILE_NOTES = (
     + "\n\nWhere the SDK's time goes (py-spy or cProfile of the list-call benchmark), the profile's top lines,"
     + " and what was cut. Kept verbatim by `benchmarks/run.py`.\n"
 )
-PARTS = ("list", "upload", "storm")
+PARTS = ("list", "upload", "storm", "ratelimit")
 
 # Targets of issue 6.
 LIST_RATIO_MAX = 2.0
@@ -178,6 +179,23 @@ def targets(results: dict[str, Any], errors: dict[str, str]) -> list[tuple[str, 
         ]
     else:
         rows.append(("429 storm", "**FAIL**", f"not measured: {errors.get('storm', 'skipped')}"))
+    rl = results.get("ratelimit")
+    if rl:
+        static = [c for c in rl if not c["case"]]
+        met = [c for c in static if ratelimit.static_ok(c)]
+        missed = ", ".join(c["key"] for c in static if c not in met)
+        rows.append(
+            (
+                "Rate-limit matrix: every static cell ≤ 1.10× ideal, 429s ≤ 3 %, 0 early retries, 0 errors",
+                _verdict(len(met) == len(static)),
+                f"{len(met)} of {len(static)} cells" + (f"; missed: {missed}" if missed else ""),
+            )
+        )
+        for c in rl:
+            if c["case"]:
+                rows.append((f"Rate-limit {c['case']}", _verdict(bool(c.get("ok"))), ratelimit.dynamic_text(c)))
+    else:
+        rows.append(("Rate-limit matrix", "**FAIL**", f"not measured: {errors.get('ratelimit', 'skipped')}"))
     return rows
 
 
@@ -296,9 +314,38 @@ def render(
         add(f"Not measured: {errors.get('storm', 'skipped')}")
     add("")
 
+    add("## Rate-limit matrix")
+    add("")
+    add(
+        "How close the default client gets to a rate-limited server's own best schedule (issue 9): each cell is N "
+        "`datasets.create` through `asyncio.gather` with `DifyManagementClient(url, token, max_concurrency=64)` "
+        "(256 where the cell says c256), N = burst + 10 s x R, against a fresh server: the emulator with "
+        "`--limiter` and `--retry-after`, or *independent*, `benchmarks/ratelimited_server.py` (aiohttp, a leaky "
+        "bucket as a meter, sharing no code with the emulator). Window limiters count L = burst requests per "
+        "W = burst / R seconds. Ideal: token bucket and GCRA (N - burst) / R; fixed window and sliding log, whose "
+        "best schedule sends L at once every W, (ceil(N / L) - 1) x W. 429s / N counts the server's 429s; *early* "
+        "counts retries sent before the hint their 429 gave (the client's transport is wrapped to check), which "
+        "must be 0. *Before* is the engine as it was on main before issue 9 "
+        "(`benchmarks/ratelimit_before.json`, measured with the same harness). Targets: elapsed <= 1.10x ideal, "
+        "429s <= 3 %, 0 early, 0 errors, 0 duplicates."
+    )
+    add("")
+    add(
+        "Dynamic cases run against the independent server (token bucket, whole-second hints unless said): "
+        "*blip*, R = 200/s burst 20, 429 to everything (`Retry-After: 1`) for 1.5 s from t = 4 s; *step-down*, "
+        "R from 200 to 50 at t = 4 s; *step-up*, R from 50 to 200 at t = 3 s; *processes*, 4 processes x 250 "
+        "creates sharing one token, R = 100/s burst 10, `retry-after-ms`."
+    )
+    add("")
+    if results.get("ratelimit"):
+        add(ratelimit.tables(results["ratelimit"], ratelimit.load_before()))
+    else:
+        add(f"Not measured: {errors.get('ratelimit', 'skipped')}")
+    add("")
+
     add("## Targets")
     add("")
-    add("From issue 6, measured by this run.")
+    add("From issues 6 and 9, measured by this run.")
     add("")
     add("| target | result | measured |")
     add("|---|---|---|")
@@ -365,6 +412,8 @@ def main() -> int:
             part("upload", lambda: upload.run(server.url, params["upload_mib"]))
         print(f"\n429 storm ({params['creates']:,} creates, R = {params['rate']:g}/s, 256 in flight):")
         part("storm", lambda: storm.run(params["creates"], params["rate"]))
+        print(f"\nRate-limit matrix ({'a subset' if args.quick else 'every cell'}):")
+        part("ratelimit", lambda: ratelimit.run(args.quick, ("static", "dynamic")))
     finally:
         kill_children()
     took = time.monotonic() - started
@@ -375,6 +424,8 @@ def main() -> int:
         print("\n" + upload.table(results["upload"]))
     if results.get("storm"):
         print("\n" + storm.table(results["storm"]))
+    if results.get("ratelimit"):
+        print("\n" + ratelimit.tables(results["ratelimit"], ratelimit.load_before()))
     print("\nTargets:")
     for target, verdict, measured in targets(results, errors):
         print(f"  {verdict.strip('*'):<4}  {target}: {measured}")

@@ -96,7 +96,13 @@ def main() -> int:
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=float(os.environ.get("DIFY_EMULATOR_RATE", "100")))
-    parser.add_argument("--burst", type=int, default=int(os.environ.get("DIFY_EMULATOR_BURST", "20")))
+    parser.add_argument("--burst", type=int, default=int(os.environ.get("DIFY_EMULATOR_BURST", "5")))
+    parser.add_argument(
+        "--retry-after",
+        choices=("seconds", "ms", "http-date", "none"),
+        default=os.environ.get("DIFY_EMULATOR_RETRY_AFTER", "seconds"),
+        help="how the embedded emulator's 429s say when to retry (real servers mostly send whole seconds)",
+    )
     args = parser.parse_args()
     base_url, token = os.environ.get("DIFY_MGMT_BASE_URL"), os.environ.get("DIFY_MGMT_TOKEN")
     emulator = None
@@ -104,9 +110,15 @@ def main() -> int:
         if not (base_url and token):
             from dify_mgmt_async.emulator import EmulatorServer
 
-            emulator = stack.enter_context(EmulatorServer(rate=args.rate, burst=args.burst, indexing_seconds=1.0))
+            server = EmulatorServer(
+                rate=args.rate, burst=args.burst, retry_after=args.retry_after, indexing_seconds=1.0
+            )
+            emulator = stack.enter_context(server)
             base_url, token = emulator.base_url, emulator.token
-            console.print(f"Embedded emulator on {base_url} (rate {args.rate:g}/s, burst {args.burst})")
+            console.print(
+                f"Embedded emulator on {base_url} (rate {args.rate:g}/s, burst {args.burst}, "
+                f"Retry-After: {args.retry_after})"
+            )
         else:
             console.print(f"Using {base_url}")
         code = anyio.run(run, base_url, token, args.documents, args.concurrency)

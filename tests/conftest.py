@@ -49,6 +49,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if metafunc.definition.get_closest_marker("virtual_time") or metafunc.definition.get_closest_marker("asyncio_only"):
         return  # one backend: the fixture picks it from the marker, and the test id stays unsuffixed
+    if any(m.args and m.args[0] == "anyio_backend" for m in metafunc.definition.iter_markers("parametrize")):
+        return  # the test chose its backends itself
     metafunc.parametrize("anyio_backend", BACKENDS, indirect=True)
 
 

@@ -191,6 +191,9 @@ def respond(
             await asyncio.sleep(delay)
         # A slice at a time, so a 20 MB body is never copied whole (tests measure the client's memory).
         size, pause = trickle or (256 * 1024, 0.0)
+        if trickle is None and len(body) <= size:
+            await ex.write(head + body)  # one segment: no wait for a delayed ACK between head and body
+            return not (close or truncated)
         await ex.write(head)
         view = memoryview(body)
         for start in range(0, len(body), size):

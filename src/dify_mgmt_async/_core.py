@@ -46,6 +46,7 @@ from ._errors import (
     InvalidArgumentError,
     from_response,
     request_id,
+    retry_after_hint,
 )
 from ._generated.client import Client as _GeneratedClient
 from ._loop import loop_identity, loop_time
@@ -445,10 +446,10 @@ class Core:
                 raise self._error(outcome, f"{decision.reason}; not retried: the client was closed")
             self._before_retry(call, outcome, decision)
             if decision.kind == "rate_limited":
-                call.rate_limit_retries += 1  # the wait happens at the gate, shared with every task
+                call.rate_limit_retries += 1  # this request waits its own hint; the engine paces the others
             else:
                 call.other_retries += 1
-                await anyio.sleep(decision.wait)
+            await anyio.sleep(decision.wait)
 
     def _before_retry(self, call: _Call, outcome: _Outcome, decision: Decision) -> None:
         self.state.retries += 1
@@ -495,7 +496,7 @@ class Core:
         """Tell the engine and the budget about the answer; set ``outcome.decision`` unless it is a success."""
         response = outcome.response
         if response is not None and response.is_success:
-            self.state.engine.on_success()
+            self.state.engine.on_success(headers=response.headers)
             if not call.retried:
                 self.state.budget.refund()
             return
@@ -510,7 +511,9 @@ class Core:
             time_left=time_left,
         )
         if decision.kind == "rate_limited":
-            self.state.engine.on_rate_limited(decision.cooldown)
+            hint = retry_after_hint(response.headers) if response is not None else None
+            # The hint (within max_retry_wait) and how precise it is; the engine decides what others do.
+            self.state.engine.on_rate_limited(decision.cooldown if hint else None, hint[1] if hint else None)
         outcome.decision = decision
 
     def _build(self, call: _Call, stream: AsyncGenerator[bytes, None] | None, authorization: str) -> httpx.Request:

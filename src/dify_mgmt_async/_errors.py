@@ -6,7 +6,7 @@ import email.utils
 import json
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -229,6 +229,16 @@ def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | N
 
     Returns ``None`` when absent or unparseable; a date in the past or a negative value gives 0.
     """
+    hint = retry_after_hint(headers, now=now)
+    return None if hint is None else hint[0]
+
+
+def retry_after_hint(
+    headers: httpx.Headers | dict[str, str], *, now: float | None = None
+) -> tuple[float, Literal["ms", "seconds", "date"]] | None:
+    """Like ``parse_retry_after``, with how precise the hint is: ``ms`` (``retry-after-ms``), ``seconds``
+    (``Retry-After`` delta-seconds, usually rounded up to a whole second) or ``date`` (an HTTP-date, whole
+    seconds and the server's clock)."""
     value: Any = headers.get("retry-after-ms")
     if value is not None:
         try:
@@ -236,11 +246,12 @@ def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | N
         except ValueError:
             millis = math.nan
         if math.isfinite(millis):
-            return max(millis / 1000.0, 0.0)
+            return max(millis / 1000.0, 0.0), "ms"
     value = headers.get("retry-after")
     if value is None:
         return None
     value = value.strip()
+    kind: Literal["seconds", "date"] = "seconds"
     try:
         seconds = float(value)
     except ValueError:
@@ -251,6 +262,7 @@ def parse_retry_after(headers: httpx.Headers | dict[str, str], *, now: float | N
         if when is None:
             return None
         seconds = when.timestamp() - (time.time() if now is None else now)
+        kind = "date"
     if not math.isfinite(seconds):
         return None
-    return max(seconds, 0.0)
+    return max(seconds, 0.0), kind

@@ -1,14 +1,13 @@
 """The client-wide rate-limit engine: one per client, shared by every task and every ``with_options`` view.
 
-Three parts, all on the event loop's clock (so tests run them in virtual time):
+All on the event loop's clock (so tests run them in virtual time):
 
-* ``CooldownGate``: a 429 pauses every new send until the resume time; waiters are released
-  with a small positive jitter so no herd forms.
-* ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``); the effective limit
-  shrinks ×0.7 on a 429, at most once per cooldown, and grows back by about one per window of
-  successes while the client is busy (AIMD).
-* ``RatePacer``: after a 429, sends are paced just under the rate the server let through, so
-  the next cooldown comes late and with few 429s (see its docstring).
+* ``CooldownGate``: closed, every new send waits until the resume time (an exact ``retry-after-ms``,
+  or short probe gaps while 429s keep coming with no success); waiters are released with a small jitter.
+* ``RateEstimator``: learns the rate the server lets through from this client's own successes and 429s.
+* the pacer: sends spaced ``1/rate`` apart on a GCRA schedule (``RateState.reserve``).
+* ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``), slow start then AIMD.
+* ``RateState``: the numbers a shared store would hold (resume time, rate, schedule).
 
 The core reaches the engine only through ``enter``/``leave`` (a slot), ``on_success`` and
 ``on_rate_limited``; the retry budget lives with the retry policy (``_retry.RetryBudget``).
@@ -20,13 +19,24 @@ import collections
 import logging
 import math
 import random
+import re
+import time
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import anyio
 
 from ._loop import loop_time
 
-__all__ = ["AdaptiveLimiter", "CooldownGate", "RateLimitEngine", "Stats"]
+__all__ = [
+    "AdaptiveLimiter",
+    "CooldownGate",
+    "HintKind",
+    "RateEstimator",
+    "RateLimitEngine",
+    "RateState",
+    "Stats",
+]
 
 logger = logging.getLogger("dify_mgmt_async")
 
@@ -57,18 +67,53 @@ class Stats:
     """Sends per second the client paces itself to after 429s; None until the first 429."""
 
 
-class CooldownGate:
-    """Closed until ``resume_at`` (loop time) after a 429; every new send waits here first."""
+class RateState:
+    """The engine's shared numbers, in this process: the gate's resume time, the learned rate and the pacing
+    schedule (GCRA's theoretical arrival time). A store shared by processes (Redis) implements the same four
+    operations atomically; the policy that decides what to write stays in the engine."""
 
-    def __init__(self, rng: random.Random, max_jitter: float = 0.25) -> None:
+    def __init__(self) -> None:
         self.resume_at = 0.0
+        self.rate: float | None = None
+        self.tat = 0.0
+
+    def close_until(self, until: float) -> float:
+        """Push the resume time to at least ``until``; return the resume time before."""
+        before = self.resume_at
+        if until > before:
+            self.resume_at = until
+        return before
+
+    def set_rate(self, rate: float | None) -> None:
+        self.rate = rate
+
+    def reserve(self, now: float, interval: float) -> float:
+        """Book the next send slot ``interval`` after the previous one (never in the past); its delay from now."""
+        at = self.tat if self.tat > now else now
+        self.tat = at + interval
+        return at - now
+
+    def unreserve(self, interval: float) -> None:
+        """Give back a slot booked by ``reserve`` for a send that did not happen."""
+        self.tat -= interval
+
+
+class CooldownGate:
+    """Closed until the state's ``resume_at`` (loop time); every new send waits here first."""
+
+    def __init__(self, state: RateState, rng: random.Random, max_jitter: float = 0.25) -> None:
+        self.state = state
         self.cooldown_seconds = 0.0
         self.generation = 0  # bumped when a new cooldown starts (the gate was open)
         self._rng = rng
         self._max_jitter = max_jitter
 
+    @property
+    def resume_at(self) -> float:
+        return self.state.resume_at
+
     def is_closed(self) -> bool:
-        return loop_time() < self.resume_at
+        return loop_time() < self.state.resume_at
 
     def close_for(self, seconds: float) -> bool:
         """Push the resume time to now + ``seconds``; True if this started a new cooldown."""
@@ -76,11 +121,11 @@ class CooldownGate:
             return False
         now = loop_time()
         until = now + max(seconds, 0.0)
-        if until <= self.resume_at:
+        before = self.state.close_until(until)
+        if until <= before:
             return False
-        started = self.resume_at <= now
-        self.cooldown_seconds += until - max(self.resume_at, now)
-        self.resume_at = until
+        self.cooldown_seconds += until - max(before, now)
+        started = before <= now
         if started:
             self.generation += 1
         return started
@@ -90,9 +135,10 @@ class CooldownGate:
         waited = 0.0
         while True:
             now = loop_time()
-            if now >= self.resume_at:
+            resume_at = self.state.resume_at
+            if now >= resume_at:
                 return waited
-            span = self.resume_at - now
+            span = resume_at - now
             delay = span + self._rng.uniform(0.0, min(self._max_jitter, 0.1 * span + 0.01))
             if deadline is not None and now + span > deadline:
                 raise TimeoutError("the per-call timeout would pass while waiting out a rate-limit cooldown")
@@ -102,121 +148,216 @@ class CooldownGate:
             waited += delay
 
 
-class RatePacer:
-    """Paces sends once the server has rate-limited us: a client-side token bucket at ``rate``/s.
+_PARAM = re.compile(r"(?:^|;)\s*([a-z]+)\s*=\s*([0-9.]+)")
 
-    Inactive (``rate`` None) until the first 429. A token-bucket server that answers 429 has
-    spent what it had banked, so the successes *since the previous 429* (while we kept pushing)
-    measure its rate: when a cooldown starts at least 0.1 s after the previous one, the rate
-    becomes 0.9 x that measurement. 429s in quick succession are the same episode's stragglers
-    and change nothing. The first estimate is successes since the first request (over at least
-    0.25 s); it may include the server's banked burst and is corrected by the next episode. A
-    sub-second hint (``retry-after-ms``) is the time to the server's next token and caps it.
-    While no 429 comes the rate grows 1 % a second, up to 5 % the longer it stays quiet, to find
-    capacity the server gains. The pacer's own bucket holds only 50 ms of tokens: bigger bursts
-    would meet a server running near its limit with 429s.
+
+def _params(value: str) -> dict[str, float]:
+    """``q``/``w``/``r``/``t`` of the first item of an IETF ``RateLimit``/``RateLimit-Policy`` field."""
+    first = value.split(",", 1)[0]
+    found = {k: float(v) for k, v in _PARAM.findall(first)}
+    bare = first.split(";", 1)[0].strip()  # an older draft's policy: ``100;w=60``
+    if bare.replace(".", "", 1).isdigit():
+        found.setdefault("q", float(bare))
+    return found
+
+
+def advertised_rate(headers: Any, room: int) -> float | None:
+    """The rate to pace at once a server's rate-limit fields say fewer than ``room`` requests are left: its
+    policy's quota/window (the sustainable rate), else what is left spread over the time to the reset.
+
+    Read: the IETF draft's ``RateLimit: "p";r=<remaining>;t=<seconds>`` with ``RateLimit-Policy: "p";q=<quota>;w=
+    <window>``, the older ``RateLimit-Remaining``/``-Reset`` (and ``-Policy``), and the common
+    ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (seconds, or a Unix time); with ``-Limit`` and no window
+    the reset time stands for it.
+    """
+    try:
+        policy = _params(headers.get("ratelimit-policy") or "")
+        current = headers.get("ratelimit")
+        if current is not None:
+            fields = _params(current)
+            remaining, reset = fields.get("r"), fields.get("t")
+        else:
+            prefix = "ratelimit-" if headers.get("ratelimit-remaining") is not None else "x-ratelimit-"
+            raw_remaining = headers.get(prefix + "remaining")
+            if raw_remaining is None:
+                return None
+            remaining = float(raw_remaining)
+            raw_reset = headers.get(prefix + "reset")
+            reset = float(raw_reset) if raw_reset is not None else None
+            if reset is not None and reset > 1e9:
+                reset -= time.time()  # a Unix time (GitHub's style)
+    except ValueError:
+        return None
+    if remaining is None or not math.isfinite(remaining) or remaining > room:
+        return None
+    if policy.get("q") and policy.get("w"):
+        return policy["q"] / policy["w"]
+    if reset is not None and math.isfinite(reset) and reset > 0:
+        return max(remaining, 1.0) / reset
+    return None
+
+
+_ADVERTISING = ("ratelimit", "ratelimit-policy", "ratelimit-remaining", "x-ratelimit-remaining")
+
+HintKind = Literal["ms", "seconds", "date"]
+"""How precise a 429's hint is: ``retry-after-ms``, or ``Retry-After`` whole seconds or HTTP-date."""
+
+
+class RateEstimator:
+    """Learns the rate a server lets through from this client's own successes and 429s.
+
+    A 429 means the server's allowance is used up at that instant. Between two such instants the server let
+    through exactly what it refilled, whatever our own sending pattern, as long as we kept it busy: so
+    successes counted between two 429s at least ``span`` apart (along 429s never ``SATURATED_GAP`` apart, so the
+    server was kept at its limit) measure its rate. That holds for token buckets and GCRA exactly and for
+    fixed windows and sliding logs on average, needs no hint, and a coarse hint cannot bias it.
+
+    * A 429 long after the previous one is a probe reaching the top: the rate drops to ``BACKOFF`` x, and
+      never below what the span measured (which the server did let through).
+    * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
+    * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
+      it, while quiet and held back by the pacer, it grows by ``GROWTH`` x the quiet seconds per second
+      (CUBIC-like: slow near the last known limit, faster the longer it holds) to find new capacity.
+    * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
-    WINDOW = 1.0
-    MIN_EPISODE_SPAN = 0.1
-    FIRST_SPAN = 0.25
-    HEADROOM = 0.9
-    GROWTH_PER_SECOND = 0.01
-    MAX_GROWTH_PER_SECOND = 0.05
-    BURST_SECONDS = 0.05
+    MIN_SPAN = 0.1
+    MAX_SPAN = 2.0
+    MIN_SUCCESSES = 5
+    SATURATED_GAP = 0.25
+    DROP = 0.5
+    BLIP_SPAN = 0.3
+    BACKOFF = 0.9
+    GROWTH = 0.03
+    MAX_GROWTH = 0.5
+    START_GROWTH = 3.0
+    BRACKET = 1.25
+    FIRST_SPAN = 0.1
     MIN_RATE = 0.5
+    IDLE = 1.0
 
     def __init__(self) -> None:
         self.rate: float | None = None
-        self._tokens = 0.0
-        self._stamp = 0.0
+        self.successes = 0
+        self.measured = False
         self._first: float | None = None
-        self._last_cooldown: float | None = None
-        self._successes: collections.deque[float] = collections.deque()
-        self._total = 0
+        self._quiet_since = 0.0
+        self._grown_at = 0.0
+        self._last_send = -math.inf
+        self._rate_at_mark = 0.0
+        self._before_probe = 0.0
+        self._floor = (0.0, -math.inf)
+        # (time, successes then) of recent 429s, the oldest first
+        self._marks: collections.deque[tuple[float, int]] = collections.deque()
 
-    def on_success(self) -> None:
-        self._total += 1
-        if self._first is None:
-            self._first = loop_time()
-        if self._last_cooldown is None:
-            return  # never rate limited: the first estimate needs only the count
-        now = loop_time()
-        self._successes.append(now)
-        while self._successes[0] < now - self.WINDOW:
-            self._successes.popleft()
-        if self.rate is not None:
-            self._refill(now)
+    def on_send(self, now: float) -> None:
+        if now - self._last_send > self.IDLE:
+            self._marks.clear()  # the server refilled meanwhile: no span may straddle the gap
+            self._quiet_since = max(self._quiet_since, now)
+            self._grown_at = now
+        self._last_send = now
 
-    def _measure(self, now: float) -> float | None:
-        """What the server let through: per second since the previous 429 (or since the start)."""
+    def on_success(self, now: float) -> None:
+        self.successes += 1
         if self._first is None:
+            self._first = now
+
+    def on_rate_limited(self, now: float) -> float:
+        """A 429 at ``now``: update and return the rate to pace at."""
+        marks = self._marks
+        self._last_send = max(self._last_send, now)  # it was sent just now: no idle gap before it
+        while marks and marks[0][0] < now - 5.0:
+            marks.popleft()
+        rate = self.rate
+        if rate is None:
+            first = self._first if self._first is not None else now
+            rate = max(1, self.successes) / max(now - first, self.FIRST_SPAN)
+        elif marks and self.successes == marks[-1][1]:
+            # Nothing got through since the previous 429 (a blip, or the gate's probes): nothing learned. Once
+            # 429s alone have come for BLIP_SPAN, it is a blip, not a probe reaching the top: undo that back-off.
+            since = now
+            for at, count in reversed(marks):
+                if count != self.successes:
+                    break
+                since = at
+            if now - since >= self.BLIP_SPAN and self._before_probe:
+                rate = max(rate, self._before_probe)
+        elif not marks or now - marks[-1][0] > self.SATURATED_GAP:
+            # The first 429 after a quiet spell: a probe reached the top. What got through since the
+            # previous 429 is a lower bound (we may not have kept the server busy all along).
+            measured = 0.0
+            if marks and self.successes - marks[-1][1] >= self.MIN_SUCCESSES:
+                measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
+            self._before_probe = rate
+            if self.measured:
+                rate = max(self.BACKOFF * rate, measured)
+            else:
+                # Still ramping up from the first guess: bisect (geometrically) between what passed and
+                # what did not, growing fast again from there, until the two are within BRACKET.
+                low = max(self._rate_at_mark, measured, self.MIN_RATE)
+                self.measured = rate <= low * self.BRACKET
+                rate = max(self.BACKOFF * rate, measured) if self.measured else math.sqrt(low * rate)
+        else:
+            # 429s keep coming: the server is held at its limit. The oldest earlier 429 (at most MAX_SPAN back,
+            # along a chain of 429s never SATURATED_GAP apart) at least MIN_SPAN back with MIN_SUCCESSES
+            # since gives its rate.
+            later, ref = now, None
+            for at, count in reversed(marks):
+                if later - at > self.SATURATED_GAP or now - at > self.MAX_SPAN:
+                    break
+                if now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES:
+                    ref = (at, count)  # the longest span along the chain measures most precisely
+                later = at
+            if ref is not None:
+                # At most DROP x per MIN_SPAN: a limiter with a burst of 1 drops more than its rate of
+                # requests sent between R and 2R, and one short span can be unlucky.
+                if now - self._floor[1] >= self.MIN_SPAN:
+                    self._floor = (self.DROP * rate, now)
+                rate = max((self.successes - ref[1]) / (now - ref[0]), self._floor[0])
+                self.measured = True
+        marks.append((now, self.successes))
+        self._quiet_since = self._grown_at = now
+        self.rate = max(self.MIN_RATE, rate)
+        self._rate_at_mark = self.rate
+        return self.rate
+
+    def adopt(self, rate: float, now: float) -> None:
+        """Start from a rate the server stated (rate-limit headers); 429s refine it as usual."""
+        self._quiet_since = self._grown_at = now
+        self.rate = max(self.MIN_RATE, rate)
+        self.measured = True
+        self._rate_at_mark = self.rate
+
+    def grow(self, now: float) -> float | None:
+        """While the pacer holds sends back and no 429 comes, raise the rate; return it."""
+        rate = self.rate
+        if rate is None:
             return None
-        if self._last_cooldown is None:
-            return self._total / max(now - self._first, self.FIRST_SPAN)
-        since = max(self._last_cooldown, now - self.WINDOW)
-        if now - since < self.MIN_EPISODE_SPAN:
-            return None  # a straggler of the same episode
-        while self._successes and self._successes[0] <= since:
-            self._successes.popleft()
-        return len(self._successes) / (now - since)
-
-    def on_cooldown(self, now: float, hint: float) -> None:
-        """A new cooldown of ``hint`` seconds started: pace just under what the server let through."""
-        measured = self._measure(now)
-        if self.rate is None and measured is not None and 0.0 < hint < 1.0:
-            # The first 429's sub-second hint (retry-after-ms) is the time to the server's next token.
-            measured = min(measured, 1.0 / hint)
-        if measured is not None:
-            if self.rate is not None:
-                self._refill(now)
-            self.rate = max(self.MIN_RATE, self.HEADROOM * measured)
-            self._tokens = min(self._tokens, 0.0)  # drop banked tokens, keep sends already scheduled
-            self._stamp = now
-            self._last_cooldown = now
-        elif self._last_cooldown is None:
-            self._last_cooldown = now
-
-    def _refill(self, now: float) -> None:
-        assert self.rate is not None
-        elapsed = max(now - self._stamp, 0.0)
-        quiet = now - (self._last_cooldown or now)
-        growth = min(self.MAX_GROWTH_PER_SECOND, self.GROWTH_PER_SECOND * (1.0 + quiet))
-        self.rate *= 1.0 + growth * elapsed
-        self._tokens = min(max(1.0, self.rate * self.BURST_SECONDS), self._tokens + elapsed * self.rate)
-        self._stamp = now
-
-    async def wait(self, deadline: float | None) -> None:
-        """Take one send's token, waiting for it if the bucket is empty."""
-        if self.rate is None:
-            return
-        now = loop_time()
-        self._refill(now)
-        self._tokens -= 1.0
-        if self._tokens >= 0:
-            return
-        delay = -self._tokens / self.rate
-        if deadline is not None and now + delay > deadline:
-            self.refund()
-            raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
-        try:
-            await anyio.sleep(delay)
-        except BaseException:
-            self.refund()  # cancelled while waiting: the slot in the schedule goes back
-            raise
-
-    def refund(self) -> None:
-        """Give back a token taken by ``wait`` for a send that did not happen."""
-        if self.rate is not None:
-            self._tokens += 1.0
+        dt = min(now - self._grown_at, 1.0)
+        if dt <= 0:
+            return rate
+        self._grown_at = now
+        if self.measured:
+            per_second = min(self.MAX_GROWTH, self.GROWTH * (now - self._quiet_since))
+        else:
+            per_second = self.START_GROWTH
+        self.rate = rate * (1.0 + per_second * dt)
+        return self.rate
 
 
 class AdaptiveLimiter:
-    """Requests in flight, bounded by an effective limit between 1 and ``maximum`` (AIMD)."""
+    """Requests in flight, bounded by an effective limit between 1 and ``maximum`` (AIMD).
+
+    It starts at ``INITIAL`` and grows by one per success until the first 429 (TCP's slow start): a
+    server with a small burst then meets about a burst of 429s at first, not ``maximum`` of them.
+    """
+
+    INITIAL = 4.0
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
-        self.limit = float(maximum)
+        self.limit = float(min(maximum, self.INITIAL))
+        self.slow_start = self.limit < maximum
         self.in_flight = 0
         self._waiters: collections.deque[anyio.Event] = collections.deque()
 
@@ -249,30 +390,53 @@ class AdaptiveLimiter:
             self._waiters.popleft().set()
 
     def decrease(self) -> None:
+        self.slow_start = False
         self.limit = max(1.0, self.limit * DECREASE_FACTOR)
 
     def increase(self) -> None:
-        """Additive increase: about +1 per ``limit`` successes, only while the client is using its limit."""
+        """+1 per success in slow start, then about +1 per ``limit`` successes, only while the limit is used."""
         if self.limit < self.maximum and self.in_flight + len(self._waiters) >= self.current - 1:
-            self.limit = min(float(self.maximum), self.limit + 1.0 / self.limit)
+            step = 1.0 if self.slow_start else 1.0 / self.limit
+            self.limit = min(float(self.maximum), self.limit + step)
+            self.slow_start = self.slow_start and self.limit < self.maximum
             self._wake()
 
 
 class RateLimitEngine:
-    """Gate, limiter, pacer and counters of one client; ``with_options`` views share it."""
+    """Gate, pacer, rate estimator, limiter and counters of one client; ``with_options`` views share it.
 
-    def __init__(self, max_concurrency: int, *, rng: random.Random | None = None) -> None:
+    The core calls ``enter``/``leave`` around each attempt and ``on_success``/``on_rate_limited`` with its
+    outcome. A 429's own request waits its hint in the core; what everyone else does is decided here:
+
+    * the pacer spaces sends ``1/rate`` apart (GCRA), ``rate`` learned by ``RateEstimator``;
+    * a ``retry-after-ms`` hint is exact, so the gate closes for it;
+    * a whole-second or HTTP-date hint is an upper bound rounded up, and no hint says nothing: the gate
+      stays open (the pacer has slowed down) unless 429s keep coming with no success between them, when it
+      closes for ``PROBE_GAP``, doubling while that lasts, never longer than the hint.
+    """
+
+    PROBE_GAP = 0.05
+    MAX_PROBE_GAP = 2.0
+    FAILS_BEFORE_GAP = 3
+
+    def __init__(
+        self, max_concurrency: int, *, rng: random.Random | None = None, state: RateState | None = None
+    ) -> None:
         self.rng = rng or random.Random()
-        self.gate = CooldownGate(self.rng)
+        self.state = state or RateState()
+        self.gate = CooldownGate(self.state, self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
-        self.pacer = RatePacer()
+        self.estimator = RateEstimator()
         self.requests = 0
         self.rate_limited = 0
+        self._fails = 0  # 429s since the last success
+        self._advertises: bool | None = None  # does the server send rate-limit fields?
+        self._probe_gap = self.PROBE_GAP
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
 
     async def enter(self, deadline: float | None) -> None:
-        """Take a slot, then wait for the gate; on return one request may be sent (call ``leave`` after).
+        """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave`` after).
 
         The slot is taken first so that during a cooldown only ``limit`` tasks wait at the gate
         and the rest queue quietly at the limiter: a long storm costs O(limit) wake-ups per
@@ -283,37 +447,86 @@ class RateLimitEngine:
         else:
             with anyio.fail_after(max(deadline - loop_time(), 0.0)):
                 await self.limiter.acquire()
-        if self.pacer.rate is None and loop_time() >= self.gate.resume_at:
+        state = self.state
+        if state.rate is None and loop_time() >= state.resume_at:
             self.requests += 1  # the common case: never rate limited, gate open
             return
         try:
             while True:
                 await self.gate.wait(deadline)
-                await self.pacer.wait(deadline)
-                if not self.gate.is_closed():
+                if await self._pace(deadline) and not self.gate.is_closed():
                     break
-                self.pacer.refund()  # a cooldown began while pacing: wait it out, then take a token again
         except BaseException:
             self.limiter.release()
             raise
+        self.estimator.on_send(loop_time())
         self.requests += 1
+
+    async def _pace(self, deadline: float | None) -> bool:
+        """Wait for this send's slot in the schedule; False (slot given back) if the gate closed meanwhile."""
+        rate = self.state.rate
+        if rate is None:
+            return True
+        now = loop_time()
+        interval = 1.0 / rate
+        delay = self.state.reserve(now, interval)
+        if delay <= 0:
+            return True
+        grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
+        if grown is not None:
+            self.state.set_rate(grown)
+        if deadline is not None and now + delay > deadline:
+            self.state.unreserve(interval)
+            raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
+        try:
+            await anyio.sleep(delay)
+        except BaseException:
+            self.state.unreserve(interval)  # cancelled while waiting: the slot goes back
+            raise
+        if self.gate.is_closed():
+            self.state.unreserve(interval)  # a cooldown began while pacing: wait it out, then book again
+            return False
+        return True
 
     def leave(self) -> None:
         self.limiter.release()
 
-    def on_success(self) -> None:
+    def on_success(self, *, headers: Any = None) -> None:
+        """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
+        if headers is not None and self._advertises is not False:
+            if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
+                self._advertises = any(name in headers for name in _ADVERTISING)
+            rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
+            if rate is not None and rate != self.state.rate:
+                # The server says its allowance is nearly used up: pace as it asks, before any 429.
+                self.estimator.adopt(rate, loop_time())
+                self.state.set_rate(rate)
         self.limiter.increase()
-        self.pacer.on_success()
+        estimator = self.estimator
+        estimator.successes += 1
+        if estimator._first is None:
+            estimator._first = loop_time()
+        if self._fails:
+            self._fails = 0
+            self._probe_gap = self.PROBE_GAP
 
-    def on_rate_limited(self, wait: float | None) -> None:
-        """A 429 arrived: close the gate for ``wait`` seconds (None: count only); shrink the limit once per cooldown."""
+    def on_rate_limited(self, hint: float | None, kind: HintKind | None = None) -> None:
+        """A 429 arrived with ``hint`` seconds (None: none, or one too long to wait) of ``kind`` precision.
+
+        Learn from it, and close the gate as the hint's precision allows; shrink the limit once per cooldown.
+        """
         self.rate_limited += 1
-        if wait is None:
-            return
-        started = self.gate.close_for(wait)
+        self._fails += 1
         now = loop_time()
-        if started:
-            self.pacer.on_cooldown(now, wait)
+        self.state.set_rate(self.estimator.on_rate_limited(now))
+        started = False
+        if hint is not None and kind == "ms":
+            started = self.gate.close_for(hint)
+        elif self._fails >= self.FAILS_BEFORE_GAP:
+            gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
+            started = self.gate.close_for(gap)
+            if started:
+                self._probe_gap = min(self.MAX_PROBE_GAP, 2 * self._probe_gap)
         # At most once per cooldown, and at most once a second (as TCP cuts once per round trip):
         # a server sending many millisecond cooldowns must not collapse the limit to 1.
         if self._decreased_in != self.gate.generation and now - self._decreased_at >= DECREASE_INTERVAL:
@@ -322,14 +535,15 @@ class RateLimitEngine:
             self.limiter.decrease()
         if started:
             logger.info(
-                "rate limited: cooldown %.2fs for every task; concurrency limit now %d, pacing at %.1f/s",
-                wait,
+                "rate limited: every task paused %.2fs; concurrency limit now %d, pacing at %.1f/s",
+                self.state.resume_at - now,
                 self.limiter.current,
-                self.pacer.rate or 0.0,
+                self.state.rate or 0.0,
             )
 
     def stats(self, *, retries: int, budget_left: float) -> Stats:
         """The engine's numbers, with the retry counters the core keeps."""
+        rate = self.state.rate
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,
@@ -338,5 +552,5 @@ class RateLimitEngine:
             concurrency_limit=self.limiter.current,
             in_flight=self.limiter.in_flight,
             budget_left=budget_left,
-            pacing_rate=None if self.pacer.rate is None else round(self.pacer.rate, 3),
+            pacing_rate=None if rate is None else round(rate, 3),
         )

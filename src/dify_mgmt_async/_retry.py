@@ -14,7 +14,7 @@ Rules (README "Retries and rate limits"):
 
 ``decide`` is the pure rule; ``RetryPolicy.judge`` applies it to one call: it adds what the rule
 cannot know (a one-shot upload, the call's deadline, the client-wide ``RetryBudget``) and the
-cooldown a 429 asks every task to wait.
+server's wait that a 429 hands to the rate-limit engine.
 """
 
 from __future__ import annotations
@@ -79,7 +79,9 @@ class Decision:
     kind: Kind | None = None
     #: For a 429: the server's hint (seconds), None when it gave none.
     retry_after: float | None = None
-    #: For a 429: how long every task pauses (the client-wide gate), None for no pause.
+    #: For a 429: the server's wait for this request, clamped to ``max_retry_wait`` (None beyond it
+    #: or without a hint); the rate-limit engine decides from it, and the hint's precision, what the
+    #: other tasks do.
     cooldown: float | None = None
 
 
@@ -201,8 +203,8 @@ class RetryPolicy:
             rng=self.rng,
         )
         if decision.kind == "rate_limited":
-            # Everyone pauses for the wait this task takes. A hint beyond max_retry_wait closes
-            # nothing: this call fails fast, and so will others if the server insists.
+            # The engine hears of the wait this task takes. A hint beyond max_retry_wait is not
+            # passed on: this call fails fast, and so will others if the server insists.
             cooldown = decision.wait if decision.retry else decision.retry_after
             if cooldown is not None and cooldown <= self.config.max_retry_wait:
                 decision = replace(decision, cooldown=cooldown)

@@ -41,11 +41,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import select
 from collections.abc import AsyncIterable, AsyncIterator
 
 import aiohttp
 import anyio
 import httpx
+from aiohttp.client_proto import ResponseHandler
 
 from ._constants import DEFAULT_MAX_CONCURRENCY, KEEPALIVE_EXPIRY, WRITER_RELEASE_WAIT
 from ._loop import asyncio_running
@@ -92,6 +94,37 @@ def _map_error(exc: BaseException, request: httpx.Request) -> httpx.TransportErr
     else:
         mapped = httpx.ReadError(message, request=request)
     return mapped
+
+
+class _FreshnessCheckedHandler(ResponseHandler):
+    """aiohttp's protocol, with httpcore's check before a pooled connection is reused.
+
+    aiohttp asks ``is_connected`` only of idle pooled connections (before reuse and when
+    sweeping the pool). An idle socket with something to read has been closed by the server
+    (or sent what nobody asked for), even if the event loop has not yet noticed: a loop kept
+    busy for a moment misses the FIN of a server with a short idle timeout (gunicorn: 2 s),
+    and a create written to that connection would fail after maybe reaching the server. So it
+    is not reused; a fresh connection is made instead.
+    """
+
+    def is_connected(self) -> bool:
+        if not super().is_connected():
+            return False
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
+
+def _check_before_reuse(connector: aiohttp.TCPConnector) -> None:
+    """Make ``connector`` build ``_FreshnessCheckedHandler`` protocols (aiohttp has no public hook for it)."""
+    factory = getattr(connector, "_factory", None)
+    if isinstance(factory, functools.partial) and factory.func is ResponseHandler:
+        connector._factory = functools.partial(_FreshnessCheckedHandler, *factory.args, **factory.keywords)  # type: ignore[assignment]
 
 
 class _RequestBody:
@@ -197,6 +230,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             keepalive_timeout=self._keepalive_expiry,
             ssl=ssl_context(self._verify, self._trust_env),
         )
+        _check_before_reuse(connector)
         # httpx decodes Content-Encoding itself; aiohttp must hand over the raw bytes.
         self._session = aiohttp.ClientSession(
             connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()

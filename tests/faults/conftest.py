@@ -1,17 +1,19 @@
 """Fixtures of the fault-path tests: the fault server, a client per transport, and the no-leak checks.
 
-Every test here runs under asyncio (the default transport is aiohttp there) against the raw-socket
-``FaultServer``, once with the client's default transport and once with httpx's own.
+Every test here is marked ``asyncio_only`` (the default transport is aiohttp there) and runs against
+the raw-socket ``FaultServer``, once with the client's default transport and once with httpx's own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 
@@ -21,11 +23,6 @@ from tests.faultserver import FaultServer
 from .invariants import TOKEN
 
 MakeClient = Callable[..., DifyManagementClient]
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -91,3 +88,36 @@ def no_unclosed_resources() -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         gc.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+async def aiohttp_orphaned_futures() -> AsyncIterator[list[BaseException]]:
+    """Keep aiohttp's own orphaned "Connection lost" futures out of the test's verdict, and list them.
+
+    When a peer resets a connection aiohttp has already given up on (a stalled write cut off by
+    our watchdog, a reset mid-body), aiohttp may set ``ConnectionError("Connection lost")`` on its
+    internal drain/closed futures that nobody awaits any more; asyncio reports them as "Future
+    exception was never retrieved" when they are collected, and anyio's test runner turns that into
+    a failure, depending on when the garbage collector runs. It is aiohttp's bookkeeping, not a
+    leak of ours (the no-leak checks above still run); anything else still fails the test.
+    """
+    loop = asyncio.get_running_loop()
+    previous = loop.get_exception_handler()
+    ignored: list[BaseException] = []
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        orphan = context.get("message") == "Future exception was never retrieved"
+        if orphan and isinstance(exc, ConnectionError | aiohttp.ClientConnectionError):
+            ignored.append(exc)
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+    try:
+        yield ignored
+    finally:
+        loop.set_exception_handler(previous)

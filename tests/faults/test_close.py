@@ -16,6 +16,8 @@ from tests.faultserver import FaultServer, respond
 from .conftest import MakeClient
 from .invariants import assert_token_absent
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 HELD = "/apps/held"
 
 
@@ -79,7 +81,8 @@ async def test_aclose_stops_a_get_waiting_to_retry(server: FaultServer, make_cli
 
 @pytest.mark.anyio
 async def test_call_after_aclose_sends_nothing(server: FaultServer, make_client: MakeClient) -> None:
-    """Defect 2: after ``aclose()`` a new call raises DifyError naming the closed client, before sending."""
+    """Defect 2 (guard; this part held before the fix too): after ``aclose()`` a new call, a GET or an
+    upload, raises DifyError naming the closed client, and sends nothing."""
     with anyio.fail_after(5):
         dify = make_client(server.url)
         await dify.apps.get("a1")

@@ -19,21 +19,14 @@ from dify_mgmt_async import (
     InternalServerError,
     RateLimitError,
 )
+from tests.conftest import APP
 from tests.faultserver import Action, FaultServer, respond
 
 from .conftest import MakeClient
 from .invariants import assert_healthy
+from .uploads import MIB
 
-MIB = 1024 * 1024
-APP = {
-    "id": "a1",
-    "name": "n",
-    "mode": "chat",
-    "icon": None,
-    "icon_background": None,
-    "description": None,
-    "created_at": 1,
-}
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
 
 
 def _html(size: int) -> bytes:

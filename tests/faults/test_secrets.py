@@ -26,6 +26,8 @@ from tests.faultserver import (
 from .conftest import MakeClient
 from .invariants import TOKEN, assert_healthy, exception_chain
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 BROKEN_ANSWERS: dict[str, Action] = {
     "malformed-status-line": malformed_status(),
     "bad-header-line": bad_header(),

@@ -10,6 +10,8 @@ from tests.faultserver import FaultServer, never_answer, respond
 from .conftest import MakeClient
 from .invariants import TOKEN, assert_full_concurrency, assert_healthy
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 
 @pytest.mark.anyio
 async def test_healthy_server_records_requests(server: FaultServer, make_client: MakeClient) -> None:

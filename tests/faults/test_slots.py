@@ -15,21 +15,16 @@ import anyio
 import pytest
 
 from dify_mgmt_async import APIConnectionError, APITimeoutError, DifyManagementClient
+from tests.conftest import DOCUMENT
 from tests.faultserver import FaultServer, reset_mid_body, respond
 
 from .conftest import MakeClient
 from .invariants import assert_healthy
 from .uploads import MIB, SlowFile
 
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
 UPLOAD = "/documents/upload"
-DOCUMENT = {
-    "id": "doc1",
-    "name": "a.txt",
-    "created_at": 1,
-    "status": "enabled",
-    "indexing_status": "waiting",
-    "word_count": 0,
-}
 
 
 def _file(kind: str, tmp_path: Path) -> Path | SlowFile:

@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from .app import CONTROL_HEADER, build_app
+from .limiters import HINT_STYLES, LIMITERS
 from .store import EmulatorConfig, Store
 
 __all__ = ["EmulatorServer", "main", "parse_args"]
@@ -128,7 +129,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--control-secret", default=_env("CONTROL_SECRET", ""), help="secret of /_emulator/*; empty: generated"
     )
     p.add_argument("--rate", type=float, default=float(_env("RATE", "0")), help="requests/s per token (0: no limit)")
-    p.add_argument("--burst", type=int, default=int(_env("BURST", "10")), help="token bucket size")
+    p.add_argument("--burst", type=int, default=int(_env("BURST", "10")), help="bucket size, or requests per window")
+    p.add_argument("--limiter", choices=tuple(LIMITERS), default=_env("LIMITER", "token-bucket"), help="algorithm")
+    p.add_argument(
+        "--retry-after", choices=HINT_STYLES, default=_env("RETRY_AFTER", "ms"), help="how a 429 says when to retry"
+    )
     p.add_argument("--fail-rate", type=float, default=float(_env("FAIL_RATE", "0")), help="probability of a 5xx")
     p.add_argument("--latency-ms", type=float, default=float(_env("LATENCY_MS", "0")), help="added latency")
     p.add_argument(
@@ -164,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         {
             "rate": args.rate,
             "burst": args.burst,
+            "limiter": args.limiter,
+            "retry_after": args.retry_after,
             "fail_rate": args.fail_rate,
             "latency_ms": args.latency_ms,
             "drop_rate": args.drop_rate,

@@ -7,7 +7,6 @@ the server's event loop serves requests.
 
 from __future__ import annotations
 
-import math
 import random
 import secrets
 import threading
@@ -15,7 +14,9 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
+
+from .limiters import HINT_STYLES, LIMITERS, Limiter, hint_headers, make_limiter
 
 __all__ = [
     "INDEXING_STAGES",
@@ -61,6 +62,10 @@ class EmulatorConfig:
     rate: float = 0.0
     """Requests per second per token; 0 turns rate limiting off."""
     burst: int = 10
+    limiter: str = "token-bucket"
+    """One of ``limiters.LIMITERS``."""
+    retry_after: str = "ms"
+    """How a 429 says when to retry: one of ``limiters.HINT_STYLES``."""
     fail_rate: float = 0.0
     latency_ms: float = 0.0
     drop_rate: float = 0.0
@@ -72,6 +77,8 @@ class EmulatorConfig:
     MUTABLE = (
         "rate",
         "burst",
+        "limiter",
+        "retry_after",
         "fail_rate",
         "latency_ms",
         "drop_rate",
@@ -80,6 +87,8 @@ class EmulatorConfig:
         "max_upload_mb",
     )
 
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"limiter": tuple(LIMITERS), "retry_after": HINT_STYLES}
+
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.MUTABLE}
 
@@ -87,12 +96,20 @@ class EmulatorConfig:
         for name, value in changes.items():
             if name not in self.MUTABLE:
                 raise invalid(f"{name}: unknown setting")
+            choices = self.CHOICES.get(name)
+            if choices is not None:
+                if value not in choices:
+                    raise invalid(f"{name}: must be one of {', '.join(choices)}")
+                continue
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise invalid(f"{name}: must be a number >= 0")
             if name.endswith("_rate") and name != "rate" and value > 1:
                 raise invalid(f"{name}: must be between 0 and 1")
         for name, value in changes.items():
-            setattr(self, name, int(value) if name == "burst" else float(value))
+            if name in self.CHOICES:
+                setattr(self, name, value)
+            else:
+                setattr(self, name, int(value) if name == "burst" else float(value))
 
 
 @dataclass
@@ -237,12 +254,6 @@ PROVIDERS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass
-class Bucket:
-    tokens: float
-    updated: float
-
-
 class Store:
     """Everything the emulator knows. Methods raise ``ApiError`` for error answers."""
 
@@ -256,7 +267,7 @@ class Store:
         self.apps: dict[str, App] = {}
         self.datasets: dict[str, Dataset] = {}
         self.credentials: dict[str, dict[str, Any]] = {}
-        self.buckets: dict[str, Bucket] = {}
+        self.limiters: dict[str, tuple[tuple[str, float, int], Limiter]] = {}
         self.workspace: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "name": "Emulated workspace",
@@ -313,28 +324,21 @@ class Store:
             return key
 
     def take(self, token: str) -> None:
-        """Take one request from the token's bucket, or raise 429 with ``Retry-After`` and ``retry-after-ms``."""
-        rate = self.config.rate
-        if rate <= 0:
+        """Let one request of ``token`` through its limiter, or raise 429 with the configured hint headers."""
+        config = self.config
+        if config.rate <= 0:
             return
-        burst = max(1, self.config.burst)
+        setting = (config.limiter, config.rate, config.burst)
         with self.lock:
             mono = time.monotonic()
-            bucket = self.buckets.get(token)
-            if bucket is None:
-                bucket = self.buckets[token] = Bucket(float(burst), mono)
-            bucket.tokens = min(float(burst), bucket.tokens + (mono - bucket.updated) * rate)
-            bucket.updated = mono
-            if bucket.tokens >= 1:
-                bucket.tokens -= 1
+            held = self.limiters.get(token)
+            if held is None or held[0] != setting:  # new token, or the settings changed: start afresh
+                held = self.limiters[token] = (setting, make_limiter(config.limiter, config.rate, config.burst, mono))
+            wait = held[1].take(mono)
+            if wait is None:
                 return
             self.rate_limited += 1
-            exact = (1 - bucket.tokens) / rate
-            wait = max(1, math.ceil(exact))
-        # Retry-After is whole seconds (at least 1); retry-after-ms, as some APIs send, is the
-        # exact time until the bucket holds a token again. Clients that know it waits less.
-        headers = {"Retry-After": str(wait), "retry-after-ms": str(max(1, math.ceil(exact * 1000)))}
-        raise ApiError(429, "rate_limited", "Too many requests", headers)
+        raise ApiError(429, "rate_limited", "Too many requests", hint_headers(wait, config.retry_after))
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.lock:
@@ -359,7 +363,7 @@ class Store:
             if key is None:
                 raise not_found("API key")
             self.by_token.pop(key.token, None)
-            self.buckets.pop(key.token, None)
+            self.limiters.pop(key.token, None)
 
     # -- apps ---------------------------------------------------------------------------------------------------------
 

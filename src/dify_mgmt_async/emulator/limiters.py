@@ -1,0 +1,115 @@
+"""The emulator's rate limiters and the ways it tells a client how long to wait.
+
+Real servers differ in both, and a client tuned to one of them does badly against the others, so the
+emulator offers four common algorithms (``--limiter``) and four hint styles (``--retry-after``). Every
+limiter is configured by a rate ``R`` per second and a ``burst``; the window-based ones count ``burst``
+requests per window of ``burst / R`` seconds, so all four allow the same long-run rate.
+
+* ``token-bucket``: a bucket of ``burst`` tokens refilled at ``R``/s; a request takes one.
+* ``gcra``: the generic cell rate algorithm (a theoretical arrival time advancing ``1/R`` per request,
+  ``(burst - 1)/R`` of tolerance); equivalent to the token bucket, computed differently.
+* ``fixed-window``: ``burst`` requests per window; windows start at multiples of ``burst/R`` seconds.
+* ``sliding-log``: at most ``burst`` accepted requests in any ``burst/R`` seconds (a log of their times).
+
+Each ``take(now)`` returns None when the request is let through, else the exact seconds until one would be.
+"""
+
+from __future__ import annotations
+
+import collections
+import email.utils
+import math
+import time
+from typing import Protocol
+
+__all__ = ["HINT_STYLES", "LIMITERS", "Limiter", "hint_headers", "make_limiter"]
+
+HINT_STYLES = ("ms", "seconds", "http-date", "none")
+
+
+class Limiter(Protocol):
+    def take(self, now: float) -> float | None: ...
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.updated = float(burst), now
+
+    def take(self, now: float) -> float | None:
+        self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        return (1 - self.tokens) / self.rate
+
+
+class Gcra:
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.interval = 1.0 / rate
+        self.tolerance = (burst - 1) * self.interval
+        self.tat = now  # theoretical arrival time of the next request
+
+    def take(self, now: float) -> float | None:
+        tat = max(self.tat, now)
+        allow_at = tat - self.tolerance
+        if now < allow_at:
+            return allow_at - now
+        self.tat = tat + self.interval
+        return None
+
+
+class FixedWindow:
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.limit, self.window = burst, burst / rate
+        self.index, self.count = -1, 0
+
+    def take(self, now: float) -> float | None:
+        index = math.floor(now / self.window)
+        if index != self.index:
+            self.index, self.count = index, 0
+        if self.count < self.limit:
+            self.count += 1
+            return None
+        return (index + 1) * self.window - now
+
+
+class SlidingLog:
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.limit, self.window = burst, burst / rate
+        self.log: collections.deque[float] = collections.deque()
+
+    def take(self, now: float) -> float | None:
+        while self.log and self.log[0] <= now - self.window:
+            self.log.popleft()
+        if len(self.log) < self.limit:
+            self.log.append(now)
+            return None
+        return self.log[0] + self.window - now
+
+
+LIMITERS: dict[str, type[TokenBucket | Gcra | FixedWindow | SlidingLog]] = {
+    "token-bucket": TokenBucket,
+    "gcra": Gcra,
+    "fixed-window": FixedWindow,
+    "sliding-log": SlidingLog,
+}
+
+
+def make_limiter(kind: str, rate: float, burst: int, now: float) -> Limiter:
+    return LIMITERS[kind](rate, max(1, burst), now)
+
+
+def hint_headers(wait: float, style: str) -> dict[str, str]:
+    """The 429's headers for an exact ``wait``: ``ms`` sends ``retry-after-ms`` beside ``Retry-After`` in
+    whole seconds; ``seconds`` only the latter (rounded up, at least 1, as most servers do); ``http-date``
+    an HTTP-date (whole seconds, rounded up); ``none`` nothing."""
+    whole = max(1, math.ceil(wait))
+    if style == "ms":
+        return {"Retry-After": str(whole), "retry-after-ms": str(max(1, math.ceil(wait * 1000)))}
+    if style == "seconds":
+        return {"Retry-After": str(whole)}
+    if style == "http-date":
+        return {"Retry-After": email.utils.formatdate(math.ceil(time.time() + wait), usegmt=True)}
+    return {}

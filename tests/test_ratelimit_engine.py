@@ -1,0 +1,315 @@
+"""The rate-limit engine in virtual time: the estimator, the pacer, the gate's use of hints.
+
+The module is marked ``virtual_time`` (tests/conftest.py): async tests run on trio with a MockClock that
+autojumps, and the servers are ``httpx.MockTransport`` handlers keeping the limiter's state on trio's clock,
+so elapsed times are exact and cost no real time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import httpx
+import pytest
+import trio
+import trio.testing
+
+from dify_mgmt_async import DifyManagementClient
+from dify_mgmt_async._errors import retry_after_hint
+from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine, advertised_rate
+from dify_mgmt_async.emulator.limiters import hint_headers, make_limiter
+
+pytestmark = pytest.mark.virtual_time  # tests/conftest.py: trio with a MockClock that autojumps
+
+
+class Server:
+    """A rate-limited create endpoint on trio's clock: 1 ms each way, the emulator's limiters and hint styles."""
+
+    def __init__(
+        self,
+        kind: str = "token-bucket",
+        rate: float = 100.0,
+        burst: int = 10,
+        hint: str = "seconds",
+        blackout: tuple[float, float] | None = None,
+    ) -> None:
+        self.limiter = make_limiter(kind, rate, burst, 0.0)
+        self.hint = hint
+        self.blackout = blackout
+        self.accepted: list[float] = []
+        self.rejected: list[float] = []
+        self.created: dict[str, int] = {}
+        self.due: dict[str, float] = {}  # a 429'd name may not come back before this
+        self.early = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        await trio.sleep(0.001)
+        now = trio.current_time()
+        name = json.loads(request.content)["name"]
+        if now < self.due.pop(name, -math.inf) - 1e-9:
+            self.early += 1
+        if self.blackout is not None and self.blackout[0] <= now < self.blackout[1]:
+            wait: float | None = self.blackout[1] - now
+        else:
+            wait = self.limiter.take(now)
+        await trio.sleep(0.001)
+        if wait is not None:
+            self.rejected.append(now)
+            headers = hint_headers(wait, self.hint) if self.hint != "http-date" else {"Retry-After": "1"}
+            hinted = retry_after_hint(headers)
+            if hinted is not None:
+                self.due[name] = trio.current_time() + hinted[0]
+            return httpx.Response(429, headers=headers, json={"error_code": "rate_limited", "error": "slow down"})
+        self.accepted.append(now)
+        self.created[name] = self.created.get(name, 0) + 1
+        return httpx.Response(200, json={"id": name, "name": name})
+
+    def rate_between(self, start: float, end: float) -> float:
+        return sum(start <= t < end for t in self.accepted) / (end - start)
+
+
+async def create_all(server: Server, names: list[str], concurrency: int = 64) -> tuple[float, DifyManagementClient]:
+    dify = DifyManagementClient(
+        "http://dify.test", "t", transport=httpx.MockTransport(server), max_concurrency=concurrency
+    )
+    async with dify:
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for name in names:
+                nursery.start_soon(_create, dify, name)
+        return trio.current_time() - start, dify
+
+
+async def _create(dify: DifyManagementClient, name: str) -> None:
+    await dify.datasets.create(name=name)
+
+
+def names(n: int, prefix: str = "d") -> list[str]:
+    return [f"{prefix}{i}" for i in range(n)]
+
+
+# --- the estimator on its own ----------------------------------------------------------------------------------
+
+
+def feed(estimator: RateEstimator, events: list[tuple[float, int]]) -> float:
+    """``(time, successes before the 429 at that time)``; the rate after the last one."""
+    rate = 0.0
+    for at, successes in events:
+        estimator.successes = successes
+        rate = estimator.on_rate_limited(at)
+    return rate
+
+
+def test_successes_between_close_429s_measure_the_rate_exactly() -> None:
+    """429s every 0.1 s with 20 successes between them: the server lets 200/s through, whatever was sent."""
+    estimator = RateEstimator()
+    feed(estimator, [(0.0, 10)])  # the first guess: 10 successes over at least FIRST_SPAN
+    assert estimator.rate == pytest.approx(10 / RateEstimator.FIRST_SPAN)
+    rate = feed(estimator, [(0.1 * k, 10 + 20 * k) for k in range(1, 6)])
+    assert rate == pytest.approx(200.0)
+    assert estimator.measured
+
+
+def test_a_window_without_successes_changes_nothing() -> None:
+    """A blip: 429s every 50 ms for 1.5 s and no success. Its first 429 looks like a probe reaching the top
+    (a back-off); once 429s keep coming with no success between them, the back-off is undone."""
+    estimator = RateEstimator()
+    feed(estimator, [(0.0, 0), *[(0.1 * k, 20 * k) for k in range(1, 11)]])
+    assert estimator.rate == pytest.approx(200.0)
+    # quiet for 2 s at 150/s, then the blip
+    assert feed(estimator, [(3.0, 500)]) == pytest.approx(RateEstimator.BACKOFF * 200.0)
+    assert feed(estimator, [(3.0 + 0.05 * k, 500) for k in range(1, 31)]) == pytest.approx(200.0)
+
+
+def test_a_probe_after_quiet_backs_off_but_not_below_what_got_through() -> None:
+    estimator = RateEstimator()
+    feed(estimator, [(0.0, 0), *[(0.1 * k, 10 * k) for k in range(1, 6)]])
+    assert estimator.rate == pytest.approx(100.0)
+    estimator.rate = 120.0  # grown while quiet
+    # 2 s later, 230 successes since the last 429: 115/s got through, more than 0.9 x 120
+    assert feed(estimator, [(2.5, 280)]) == pytest.approx(230 / 2.0)
+
+
+def test_growth_is_slow_near_the_limit_and_faster_the_longer_it_holds() -> None:
+    estimator = RateEstimator()
+    feed(estimator, [(0.0, 0), *[(0.1 * k, 10 * k) for k in range(1, 6)]])
+    estimator.rate = 100.0
+    assert estimator.grow(0.6) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 0.1 * 0.1))
+    estimator.rate = 100.0
+    estimator._grown_at = 10.4
+    assert estimator.grow(10.5) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 10.0 * 0.1))
+
+
+def test_an_idle_gap_starts_a_fresh_span() -> None:
+    """After an idle gap the server refilled: a 429 then is the first of an episode, not the end of a span."""
+    estimator = RateEstimator()
+    feed(estimator, [(0.0, 0), *[(0.1 * k, 10 * k) for k in range(1, 6)]])
+    estimator.on_send(0.55)
+    estimator.on_send(20.0)  # idle for 19 s
+    assert not estimator._marks
+    assert feed(estimator, [(20.01, 100)]) == pytest.approx(100.0 * RateEstimator.BACKOFF)
+
+
+# --- the pacer and the gate --------------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_the_pacer_spaces_sends_one_interval_apart() -> None:
+    engine = RateLimitEngine(64)
+    engine.state.set_rate(50.0)
+    sent: list[float] = []
+
+    async def send() -> None:
+        await engine.enter(None)
+        sent.append(trio.current_time())
+        engine.leave()
+
+    start = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        for _ in range(10):
+            nursery.start_soon(send)
+    assert [round(t - start, 6) for t in sorted(sent)] == [round(0.02 * k, 6) for k in range(10)]
+
+
+@pytest.mark.anyio
+async def test_only_a_millisecond_hint_closes_the_gate_for_everyone() -> None:
+    engine = RateLimitEngine(64)
+    engine.on_success()
+    engine.on_rate_limited(1.0, "seconds")
+    assert not engine.gate.is_closed()  # rounded up: the pacer slows down instead
+    engine.on_rate_limited(1.0, "date")
+    engine.on_rate_limited(None, None)
+    assert engine.gate.is_closed()  # the third 429 with no success between: a short probe gap
+    assert engine.state.resume_at - trio.current_time() == pytest.approx(RateLimitEngine.PROBE_GAP)
+    engine2 = RateLimitEngine(64)
+    engine2.on_rate_limited(0.25, "ms")
+    assert engine2.state.resume_at - trio.current_time() == pytest.approx(0.25)
+
+
+def test_retry_after_hint_says_how_precise_it_is() -> None:
+    assert retry_after_hint(httpx.Headers({"retry-after-ms": "12", "Retry-After": "1"})) == (0.012, "ms")
+    assert retry_after_hint(httpx.Headers({"Retry-After": "3"})) == (3.0, "seconds")
+    hint = retry_after_hint(httpx.Headers({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), now=1445412470.0)
+    assert hint == (10.0, "date")
+    assert retry_after_hint({}) is None
+
+
+# --- whole runs against limiters ----------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("hint", ["seconds", "none", "ms"])
+async def test_reaches_the_rate_of_a_small_burst_bucket_whatever_the_hint(hint: str) -> None:
+    """1,010 creates against 100/s with a burst of 10: near the ideal 10 s, few 429s, no retry before its hint."""
+    server = Server(rate=100.0, burst=10, hint=hint)
+    elapsed, dify = await create_all(server, names(1010))
+    assert len(server.created) == 1010 and set(server.created.values()) == {1}
+    assert server.early == 0
+    assert elapsed <= 1.12 * 10.0
+    assert len(server.rejected) <= 0.04 * 1010
+    assert dify.stats.pacing_rate is not None and 90.0 <= dify.stats.pacing_rate <= 110.0
+
+
+@pytest.mark.anyio
+async def test_a_coarse_hint_does_not_throttle_the_client_to_burst_per_second() -> None:
+    """Retry-After: 1 rounded up from milliseconds: the old engine sent ~burst a second; now ~R."""
+    server = Server(rate=200.0, burst=5, hint="seconds")
+    await create_all(server, names(1205))
+    assert server.rate_between(3.0, 6.0) >= 0.9 * 200.0
+
+
+@pytest.mark.anyio
+async def test_a_blip_recovers_in_seconds() -> None:
+    """429 to everything for 1.5 s (Retry-After 1): back to 90 % of the earlier throughput within 3 s of its end."""
+    server = Server(rate=100.0, burst=10, hint="seconds", blackout=(4.0, 5.5))
+    await create_all(server, names(1200))
+    before = server.rate_between(2.0, 4.0)
+    assert before >= 90.0
+    assert server.rate_between(6.5, 8.5) >= 0.9 * before
+    assert server.early == 0
+
+
+@pytest.mark.anyio
+async def test_a_restart_after_idle_does_not_start_from_a_low_estimate() -> None:
+    server = Server(rate=100.0, burst=10, hint="seconds")
+    dify = DifyManagementClient("http://dify.test", "t", transport=httpx.MockTransport(server), max_concurrency=64)
+    async with dify:
+        for batch in range(2):
+            async with trio.open_nursery() as nursery:
+                for name in names(500, f"b{batch}-"):
+                    nursery.start_soon(_create, dify, name)
+            rate = dify.stats.pacing_rate
+            assert rate is not None and rate >= 90.0
+            await trio.sleep(30.0)
+    second = [t for t in server.accepted if t > server.accepted[499] + 29.0]
+    assert len(second) == 500
+    assert second[-1] - second[0] <= 1.25 * (500 - 10) / 100.0  # a stale low estimate (50/s) would take 2x
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["fixed-window", "sliding-log", "gcra"])
+async def test_reaches_the_rate_of_window_limiters(kind: str) -> None:
+    server = Server(kind, rate=100.0, burst=10, hint="seconds")
+    elapsed, _ = await create_all(server, names(1010))
+    assert len(server.created) == 1010 and server.early == 0
+    assert elapsed <= 1.3 * 10.0
+    assert len(server.rejected) <= 0.05 * 1010
+
+
+# --- rate-limit headers, before the first 429 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "room", "expected"),
+    [
+        ({"RateLimit": '"default";r=3;t=2', "RateLimit-Policy": '"default";q=100;w=10'}, 4, 10.0),
+        ({"RateLimit": '"default";r=30;t=2', "RateLimit-Policy": '"default";q=100;w=10'}, 4, None),  # plenty left
+        ({"RateLimit": '"default";r=3;t=2'}, 4, 1.5),  # no policy: what is left over the time to the reset
+        ({"RateLimit-Remaining": "0", "RateLimit-Reset": "4", "RateLimit-Policy": "100;w=60"}, 4, 100 / 60),
+        ({"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "2", "X-RateLimit-Reset": "2"}, 4, 1.0),
+        ({"X-RateLimit-Remaining": "oops", "X-RateLimit-Reset": "2"}, 4, None),
+        ({"Content-Type": "application/json"}, 4, None),
+    ],
+)
+def test_advertised_rate_reads_the_ietf_and_x_ratelimit_fields(
+    headers: dict[str, str], room: int, expected: float | None
+) -> None:
+    rate = advertised_rate(httpx.Headers(headers), room)
+    assert rate == (None if expected is None else pytest.approx(expected))
+
+
+def test_advertised_rate_takes_a_unix_reset_time() -> None:
+    reset = str(int(time.time()) + 10)
+    rate = advertised_rate(httpx.Headers({"X-RateLimit-Remaining": "5", "X-RateLimit-Reset": reset}), 8)
+    assert rate is not None and 5 / 11 <= rate <= 5 / 9
+
+
+@pytest.mark.anyio
+async def test_rate_limit_headers_pace_the_client_before_any_429() -> None:
+    """A token bucket advertising 50/s (RateLimit-Policy q=50;w=1, RateLimit r=<tokens>): paced from the first
+    answers, so 500 creates meet no 429 and take about (500 - 10) / 50 s."""
+    limiter = make_limiter("token-bucket", 50.0, 10, 0.0)
+    rejected: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(0.001)
+        wait = limiter.take(trio.current_time())
+        left = int(limiter.tokens)  # type: ignore[attr-defined]
+        fields = {"RateLimit": f'"b";r={left};t={math.ceil((10 - left) / 50)}', "RateLimit-Policy": '"b";q=50;w=1'}
+        if wait is not None:
+            rejected.append(trio.current_time())
+            return httpx.Response(429, headers={"Retry-After": "1", **fields})
+        return httpx.Response(200, headers=fields, json={"id": "x", "name": "x"})
+
+    dify = DifyManagementClient("http://dify.test", "t", transport=httpx.MockTransport(handler), max_concurrency=64)
+    async with dify:
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for name in names(500):
+                nursery.start_soon(_create, dify, name)
+        elapsed = trio.current_time() - start
+        assert dify.stats.pacing_rate == pytest.approx(50.0, rel=0.1)
+    assert rejected == []
+    assert elapsed <= 1.05 * (500 - 10) / 50
