@@ -12,7 +12,8 @@ LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
 # The unit tests: everything but the generator's, the spec's and the emulator's own suites.
 UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
-	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py
+	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py \
+	--ignore=tests/test_regenerate_mutations.py --ignore=tests/test_spec_diff.py
 
 SPEC_BASE := $(or $(BASE),HEAD)
 
