@@ -10,22 +10,27 @@ SPEC   := openapi/management.yaml
 
 LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
-# The unit tests: everything but the generator's, the spec's and the emulator's own suites.
+# The unit tests: everything but the generator's, the spec's, the emulator's, the Redis store's and the CLI's
+# (end to end, [cli]) suites.
 UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
-	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py \
-	--ignore=tests/test_regenerate_mutations.py --ignore=tests/test_spec_diff.py
+	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py --ignore=tests/test_store.py \
+	--ignore=tests/cli --ignore=tests/test_regenerate_mutations.py --ignore=tests/test_spec_diff.py
 
 SPEC_BASE := $(or $(BASE),HEAD)
 
-.PHONY: spec-diff install generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
+.PHONY: spec-diff install redis-server generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance clean
 
-## install: create .venv with the package, its extras and the pinned dev tools (dependency group dev)
-install: $(STAMP)
+## install: create .venv with the package, its extras and the pinned dev tools (dependency group dev), and Debian's redis-server
+install: $(STAMP) redis-server
+
+## redis-server: the tests of the shared rate-limit store start a real one; apt-get installs it when missing
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[emulator,examples]' --group dev
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[emulator,examples,redis,cli]' --group dev
 	touch $@
 
 # A second environment at the lowest versions pyproject.toml allows of httpx, aiohttp, attrs and anyio.
@@ -66,7 +71,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src tests/typing
 	$(BIN)/basedpyright -p tests/typing
 
-pytest: $(STAMP)
+pytest: $(STAMP) redis-server
 	$(BIN)/pytest
 
 ## pytest-lowest: the unit tests at the lowest allowed httpx, aiohttp, attrs and anyio (.venv-lowest)
@@ -80,17 +85,21 @@ docs: $(STAMP)
 ## test: everything CI checks
 test: lint-spec check-generated lint typecheck pytest pytest-lowest docs
 
-## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it
+## demo: the embedded emulator on a free port, rate-limited (429s happen), and examples/bulk_upload.py against it;
+##       then the CLI's resume (examples/cli_resume.py): an upload SIGKILLed half-way, rerun, one document per file
 demo: $(STAMP)
 	$(PY) examples/bulk_upload.py --documents 200 --concurrency 32 --rate 100 --burst 5 --retry-after seconds
+	$(PY) examples/cli_resume.py --files 200 --kill-after 1.0
 
 ## conformance: a larger schemathesis run (stateless and stateful) against the emulator than `make test` does
 conformance: $(STAMP)
 	DIFY_CONFORMANCE_SCALE=25 $(BIN)/pytest -q tests/emulator/test_schemathesis.py
 
-## bench: list calls, 1 GiB upload, 429 storm, rate-limit matrix (~12 min, 2 cores); rewrites docs/benchmarks.md
-bench: $(STAMP)
+## bench: list calls, 1 GiB upload, 429 storm, rate-limit matrix (~12 min, 2 cores); rewrites docs/benchmarks.md;
+## then P processes sharing one token, with and without the Redis store (~5 min), its own section of it
+bench: $(STAMP) redis-server
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/shared_store.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) site node_modules .mypy_cache .pytest_cache .ruff_cache

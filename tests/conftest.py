@@ -5,7 +5,7 @@ The helpers are plain objects; test modules import them with ``from tests.confte
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -18,6 +18,7 @@ import trio.testing
 import yaml
 
 from dify_mgmt_async import DifyManagementClient
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi" / "management.yaml"
@@ -148,3 +149,23 @@ def make_client(
     if server is not None:
         kwargs["transport"] = server if isinstance(server, httpx.AsyncBaseTransport) else httpx.MockTransport(server)
     return DifyManagementClient(base_url, token, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session (tests use their own namespaces), stopped at the end."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own, for tests that kill it and start it again."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.kill()

@@ -397,9 +397,15 @@ class FaultServer:
     async def _shutdown(self) -> None:
         assert self._server is not None
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # A connection asyncio accepted just before the close reaches ``_accept`` a few loop turns
+        # later (asyncio sets it up in a task of its own): keep cancelling until none arrives.
+        for _ in range(20):
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.sleep(0.005)
+            if not self._tasks:
+                break
         await self._server.wait_closed()
 
     # --- serving (the server's thread) --------------------------------------------------------

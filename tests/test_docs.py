@@ -34,6 +34,7 @@ def test_every_guide_the_issue_asks_for_is_in_the_nav() -> None:
         "Getting started",
         "Rate limits and retries",
         "Bulk ingestion",
+        "Many processes, one token",
         "Uploads",
         "Testing your code",
         "Proxies and TLS",

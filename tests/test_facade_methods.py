@@ -394,9 +394,12 @@ def facade_methods() -> set[str]:
     }
 
 
+HAND_WRITTEN_HELPERS = {"datasets.wait_for_indexing"}  # _datasets.DatasetsNamespace, not an operation of the spec
+
+
 def test_facade_has_exactly_the_spec_operations(spec: dict[str, Any]) -> None:
-    """Each operation of the spec is a method on the namespace of its tag, and there is no other method."""
-    assert facade_methods() == spec_methods(spec)
+    """Each operation of the spec is a method on the namespace of its tag; the only others are the helpers."""
+    assert facade_methods() == spec_methods(spec) | HAND_WRITTEN_HELPERS
 
 
 def test_every_spec_operation_is_covered(spec: dict[str, Any]) -> None:

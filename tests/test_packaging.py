@@ -38,7 +38,7 @@ def test_lowest_environment_is_at_the_declared_lower_bounds() -> None:
 def test_no_dev_tools_in_the_published_metadata() -> None:
     """Exact pins live in the dev dependency group (not published); extras carry ranges only."""
     extras = PROJECT["optional-dependencies"]
-    assert sorted(extras) == ["emulator", "examples"]
+    assert sorted(extras) == ["cli", "emulator", "examples", "redis"]
     assert [spec for specs in extras.values() for spec in specs if "==" in spec] == []
     assert "pytest==9.2.0" in PYPROJECT["dependency-groups"]["dev"]
 

@@ -149,6 +149,22 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def run_check(regenerated: Path, name: str, source: str) -> Any:
+    """Run ``source`` with the regenerated package first on sys.path; its JSON report."""
+    script = regenerated.parent / name
+    script.write_text(source, encoding="utf-8")
+    result = subprocess.run(
+        [str(PYTHON), str(script), str(regenerated)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(regenerated), "COLUMNS": "200"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_regenerated_code_has_the_new_method(regenerated: Path) -> None:
     """The regenerated namespace layer has AppsResource.get_stats and a generated get_app_stats module."""
     package = regenerated / "dify_mgmt_async"
@@ -161,18 +177,7 @@ def test_regenerated_code_has_the_new_method(regenerated: Path) -> None:
 
 def test_new_method_works_with_auth_errors_and_retries(regenerated: Path) -> None:
     """dify.apps.get_stats sends GET with auth, parses AppStats, maps 404, and retries a 503."""
-    script = regenerated.parent / "runtime_check.py"
-    script.write_text(RUNTIME_CHECK, encoding="utf-8")
-    result = subprocess.run(
-        [str(PYTHON), str(script), str(regenerated)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(regenerated)},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_check(regenerated, "runtime_check.py", RUNTIME_CHECK)
     assert report["type"] == "AppStats" and report["is_app_stats"]
     assert report["values"] == ["a1", 42]
     assert report["first_request"] == ["GET", "/api/management/apps/a1/stats", "Bearer tok-x"]
@@ -207,3 +212,59 @@ def test_new_method_is_typed(regenerated: Path) -> None:
     assert 'Revealed type is "dify_mgmt_async._generated.models.app_stats.AppStats"' in output, output
     assert "error" not in output.replace("0 errors", ""), output
     assert "unused" not in output, output
+
+
+CLI_CHECK = textwrap.dedent(
+    """
+    import contextlib, io, json, sys, threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import dify_mgmt_async
+    from dify_mgmt_async.cli import main
+
+    assert dify_mgmt_async.__file__.startswith(sys.argv[1]), dify_mgmt_async.__file__
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append([self.path, self.headers.get("authorization")])
+            body = json.dumps({"app_id": "a1", "messages": 42}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def run(*args):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            try:
+                main(list(args))
+                code = 0
+            except SystemExit as exc:
+                code = exc.code
+        return code, out.getvalue()
+
+    help_code, help_text = run("apps", "get-stats", "--help")
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    code, output = run("--base-url", url, "--token", "tok-x", "--output", "json", "apps", "get-stats", "a1")
+    print(json.dumps({"help_code": help_code, "help": help_text, "code": code, "output": output, "seen": seen}))
+    """
+)
+
+
+def test_new_operation_is_a_cli_command(regenerated: Path) -> None:
+    """`dify-mgmt apps get-stats APP_ID` exists after regenerating, with the spec's summary, and calls the API."""
+    report = run_check(regenerated, "cli_check.py", CLI_CHECK)
+    assert report["help_code"] == 0
+    assert "Get an app's statistics: GET /api/management/apps/{app_id}/stats" in report["help"]
+    assert "APP_ID" in report["help"]
+    assert report["code"] == 0
+    assert json.loads(report["output"]) == {"app_id": "a1", "messages": 42}
+    assert report["seen"] == [["/api/management/apps/a1/stats", "Bearer tok-x"]]

@@ -41,6 +41,7 @@ from ._resources import (
     DatasetPermissionLiteral,
     IndexingStatusLiteral,
 )
+from ._store import Admission, RateLimitStore
 from ._uploads import FileInput, ProgressCallback
 from ._version import __version__
 
@@ -51,6 +52,7 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "Admission",
     "ApiKeyResetTypeLiteral",
     "AppModeLiteral",
     "AsyncPager",
@@ -70,6 +72,7 @@ __all__ = [
     "PermissionDeniedError",
     "ProgressCallback",
     "RateLimitError",
+    "RateLimitStore",
     "RetryEvent",
     "Stats",
     "Unset",

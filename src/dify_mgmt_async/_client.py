@@ -23,12 +23,14 @@ from ._constants import (
     ENV_TOKEN,
 )
 from ._core import ClientState, Core, RawResponse, RequestOptions, RetryEvent, capture_raw, split_timeout
+from ._datasets import DatasetsNamespace
 from ._errors import ConfigurationError
 from ._logs import setup_from_env
 from ._netconfig import ProxyChooser, VerifyTypes, check_verify
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
+from ._store import RateLimitStore, SharedState, namespace_for
 from ._transport import ClientTransport, DefaultTransport
 
 __all__ = ["DifyManagementClient"]
@@ -60,6 +62,22 @@ def _base_url(value: str | None) -> str:
     return url.rstrip("/")
 
 
+def _shared_state(store: str | RateLimitStore | None, base_url: str, token: object) -> SharedState | None:
+    """The engine's link to ``rate_limit_store``: a URL opens a Redis store the client owns."""
+    if store is None:
+        return None
+    owned = isinstance(store, str)
+    if isinstance(store, str):
+        from ._redis_store import RedisRateLimitStore  # redis-py only when asked for
+
+        store = RedisRateLimitStore(store)
+    elif not isinstance(store, RateLimitStore):
+        raise ConfigurationError(
+            f"rate_limit_store: expected a redis:// URL or a RateLimitStore (got {type(store).__name__})"
+        )
+    return SharedState(store, namespace_for(base_url, token if isinstance(token, str) else None), owned=owned)
+
+
 def _count(name: str, value: int, minimum: int) -> int:
     if type(value) is not int or value < minimum:
         raise ConfigurationError(f"{name}: must be an integer >= {minimum} (got {value!r})")
@@ -85,9 +103,20 @@ class DifyManagementClient(Namespaces):
     ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR``)
     configure the default transport as they would ``httpx.AsyncClient``.
 
+    ``rate_limit_store``: ``"redis://host:port/db"`` or a ``RateLimitStore`` shares the cooldown
+    gate, the learned rate and the pacing schedule with every process using the same store, server
+    and token (needs the ``[redis]`` extra; asyncio only). Default: this client's own, in-process.
+
     Use it as ``async with DifyManagementClient(...) as dify:`` or call ``aclose()``;
     a client belongs to the event loop it is first used on.
     """
+
+    datasets: DatasetsNamespace
+    """Knowledge datasets and their documents, plus ``wait_for_indexing``."""
+
+    def _bind_namespaces(self, core: Core) -> None:
+        super()._bind_namespaces(core)
+        self.datasets = DatasetsNamespace(core)  # the generated namespace plus hand-written helpers (_datasets)
 
     def __init__(
         self,
@@ -105,6 +134,7 @@ class DifyManagementClient(Namespaces):
         proxy: str | httpx.URL | None = None,
         verify: VerifyTypes = True,
         trust_env: bool = True,
+        rate_limit_store: str | RateLimitStore | None = None,
     ) -> None:
         self.base_url = _base_url(base_url)
         if token is None:
@@ -136,6 +166,7 @@ class DifyManagementClient(Namespaces):
             )
         # Every request takes one path, through a transport: ours by default, the caller's, or
         # the caller's http_client adapted to one. The client owns (and closes) all but the last.
+        shared = _shared_state(rate_limit_store, self.base_url, token)  # checked before anything is opened
         self._owns_transport = http_client is None
         self._is_view = False
         chosen: httpx.AsyncBaseTransport
@@ -145,7 +176,8 @@ class DifyManagementClient(Namespaces):
             chosen = transport or DefaultTransport(
                 max_connections=max_concurrency, proxy=proxy, verify=verify, trust_env=trust_env
             )
-        self._state = ClientState(chosen, auth, RateLimitEngine(max_concurrency), self.base_url)
+        engine = RateLimitEngine(max_concurrency, shared=shared)
+        self._state = ClientState(chosen, auth, engine, self.base_url)
         self._core = Core(self._state, options)
         self._parent: DifyManagementClient | None = None  # a with_options view keeps its client alive
         self._bind_namespaces(self._core)
@@ -238,6 +270,8 @@ class DifyManagementClient(Namespaces):
         self._state.closed = True
         if self._owns_transport:
             await self._state.transport.aclose()
+        if self._state.engine.shared is not None:
+            await self._state.engine.shared.aclose()
 
     async def __aenter__(self) -> Self:
         return self

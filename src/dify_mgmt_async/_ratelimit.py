@@ -22,11 +22,14 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
 from ._loop import loop_time
+
+if TYPE_CHECKING:
+    from ._store import SharedState
 
 __all__ = [
     "AdaptiveLimiter",
@@ -420,10 +423,19 @@ class RateLimitEngine:
     FAILS_BEFORE_GAP = 3
 
     def __init__(
-        self, max_concurrency: int, *, rng: random.Random | None = None, state: RateState | None = None
+        self,
+        max_concurrency: int,
+        *,
+        rng: random.Random | None = None,
+        state: RateState | None = None,
+        shared: SharedState | None = None,
     ) -> None:
         self.rng = rng or random.Random()
         self.state = state or RateState()
+        # rate_limit_store=: the gate, the learned rate and the schedule of every process with the same
+        # store and token (_store.py). The local numbers keep learning this process's share meanwhile,
+        # which is what it paces at if the store goes away.
+        self.shared = shared
         self.gate = CooldownGate(self.state, self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
         self.estimator = RateEstimator()
@@ -447,6 +459,8 @@ class RateLimitEngine:
         else:
             with anyio.fail_after(max(deadline - loop_time(), 0.0)):
                 await self.limiter.acquire()
+        if self.shared is not None and await self._enter_shared(deadline):
+            return
         state = self.state
         if state.rate is None and loop_time() >= state.resume_at:
             self.requests += 1  # the common case: never rate limited, gate open
@@ -461,6 +475,26 @@ class RateLimitEngine:
             raise
         self.estimator.on_send(loop_time())
         self.requests += 1
+
+    async def _enter_shared(self, deadline: float | None) -> bool:
+        """Wait for the shared gate and schedule; False when the store is set aside (a fault): then the
+        local numbers decide, starting from this process's share of the shared rate if they know none."""
+        assert self.shared is not None
+        try:
+            await self.gate.wait(deadline)  # this process's own 429s, before the store has them
+            admitted = await self.shared.admit(deadline)
+        except BaseException:
+            self.limiter.release()
+            raise
+        if admitted:
+            self.estimator.on_send(loop_time())
+            self.requests += 1
+            return True
+        share = self.shared.take_share()
+        if share is not None and self.state.rate is None:
+            self.estimator.adopt(share, loop_time())
+            self.state.set_rate(share)
+        return False
 
     async def _pace(self, deadline: float | None) -> bool:
         """Wait for this send's slot in the schedule; False (slot given back) if the gate closed meanwhile."""
@@ -490,9 +524,13 @@ class RateLimitEngine:
 
     def leave(self) -> None:
         self.limiter.release()
+        if self.shared is not None:
+            self.shared.leave()
 
     def on_success(self, *, headers: Any = None) -> None:
         """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
+        if self.shared is not None:
+            self.shared.on_success()
         if headers is not None and self._advertises is not False:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
                 self._advertises = any(name in headers for name in _ADVERTISING)
@@ -520,13 +558,17 @@ class RateLimitEngine:
         now = loop_time()
         self.state.set_rate(self.estimator.on_rate_limited(now))
         started = False
+        closed_for = 0.0
         if hint is not None and kind == "ms":
+            closed_for = hint
             started = self.gate.close_for(hint)
         elif self._fails >= self.FAILS_BEFORE_GAP:
-            gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
+            closed_for = gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
             started = self.gate.close_for(gap)
             if started:
                 self._probe_gap = min(self.MAX_PROBE_GAP, 2 * self._probe_gap)
+        if self.shared is not None:
+            self.shared.on_rate_limited(closed_for)  # the same gate for every process; the store learns
         # At most once per cooldown, and at most once a second (as TCP cuts once per round trip):
         # a server sending many millisecond cooldowns must not collapse the limit to 1.
         if self._decreased_in != self.gate.generation and now - self._decreased_at >= DECREASE_INTERVAL:
@@ -543,7 +585,8 @@ class RateLimitEngine:
 
     def stats(self, *, retries: int, budget_left: float) -> Stats:
         """The engine's numbers, with the retry counters the core keeps."""
-        rate = self.state.rate
+        shared = self.shared
+        rate = shared.rate if shared is not None and shared.active else self.state.rate
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,

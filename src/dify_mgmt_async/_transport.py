@@ -144,6 +144,8 @@ class _RequestBody:
         self._idle.set()
         self._released = False
         self._timer: asyncio.TimerHandle | None = None
+        #: True once the stream ran out: the whole body was handed to the writer.
+        self.finished = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -156,6 +158,9 @@ class _RequestBody:
         self._idle.clear()
         try:
             chunk = await anext(self._chunks)
+        except StopAsyncIteration:
+            self.finished = True
+            raise
         finally:
             self._pulling = False
             self._idle.set()
@@ -180,9 +185,10 @@ class _RequestBody:
 class _ErrorBodyStream(httpx.AsyncByteStream):
     """A non-2xx body, read from aiohttp only as far as the core wants it."""
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request, *, reusable: bool) -> None:
         self._response = response
         self._request = request
+        self._reusable = reusable
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         failure: httpx.TransportError | None = None
@@ -195,10 +201,12 @@ class _ErrorBodyStream(httpx.AsyncByteStream):
             raise failure  # raised outside the except block: no aiohttp exception in its chain
 
     async def aclose(self) -> None:
-        if self._response.content.at_eof():
+        if self._reusable and self._response.content.at_eof():
             self._response.release()  # read to the end: the connection can serve the next request (429 storms)
         else:
-            self._response.close()  # left unread (capped, broken): the connection cannot be reused
+            # Left unread (capped, broken), or answered while a streamed body may still be going
+            # out (an early 429 or 5xx to an upload): the connection cannot carry another request.
+            self._response.close()
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -300,7 +308,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 if 200 <= response.status < 300:
                     content = await response.read()
                     return self._response(request, response, httpx.ByteStream(content), content)
-                return self._response(request, response, _ErrorBodyStream(response, request), None)
+                reusable = not isinstance(data, _RequestBody)
+                return self._response(request, response, _ErrorBodyStream(response, request, reusable=reusable), None)
             except BaseException:
                 response.close()
                 raise

@@ -68,9 +68,12 @@ class _PathSource(_Source):
         self.size = size
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
-        async with await anyio.open_file(self._path, "rb") as handle:
-            while chunk := await handle.read(UPLOAD_CHUNK_SIZE):
+        handle = await anyio.to_thread.run_sync(open, self._path, "rb")
+        try:
+            while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
                 yield chunk
+        finally:
+            handle.close()  # at once and without awaiting, so no cancellation can skip it
 
 
 class _FileObjectSource(_Source):

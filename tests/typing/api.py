@@ -43,6 +43,10 @@ async def main() -> None:
             on_progress=lambda sent, total: None,
         )
         await dify.datasets.upload_document("ds-1", b"hello", filename="a.txt", process_rule={"chunk_size": 200})
+        indexed: list[Document] = await dify.datasets.wait_for_indexing(
+            "ds-1", [doc.id], timeout=600, poll_interval=2, on_progress=lambda done, total: print(done, total)
+        )
+        print(indexed[0].parsing_error)
         try:
             await dify.with_options(max_retries=0, timeout=5.0).apps.delete(app.id)
         except NotFoundError as exc:
@@ -61,6 +65,7 @@ async def main() -> None:
 async def wrong_usage(dify: DifyManagementClient) -> None:
     # Each line must be an error: mypy checks its `type: ignore`, basedpyright its `pyright: ignore`
     # (both report an ignore comment that is not needed).
+    await dify.datasets.wait_for_indexing("ds-1", ["d"], timeout="60")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await dify.apps.create(name="x", mode="chatbot")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await dify.apps.list(limit="10")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     await dify.apps.get()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]

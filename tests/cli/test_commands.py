@@ -1,0 +1,203 @@
+"""``dify-mgmt <namespace> <method>``: every generated command against the emulator, exit codes, errors, secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import Result
+
+from dify_mgmt_async.cli._commands import REVEAL_NOTE, operations
+from dify_mgmt_async.cli._output import HIDDEN
+from dify_mgmt_async.emulator.server import EmulatorServer
+
+from .conftest import Cli, flat, invoke
+
+
+def as_json(result: Result) -> Any:
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+    return json.loads(result.stdout)
+
+
+def test_every_generated_command_runs_once(cli: Cli, dify_emulator_server: EmulatorServer, tmp_path: Path) -> None:
+    """Each operation's command runs against the emulator and prints the answer as JSON (the default off a TTY)."""
+    ran: set[str] = set()
+
+    def run(*args: str) -> Any:
+        ran.add(f"{args[0]} {args[1]}")
+        return as_json(cli(*args))
+
+    app = run("apps", "create", "--name", "客服助手", "--mode", "chat", "--description", "bot")
+    assert (app["name"], app["mode"], app["description"]) == ("客服助手", "chat", "bot")
+    assert run("apps", "get", app["id"])["id"] == app["id"]
+    assert run("apps", "update", app["id"], "--description", "new")["description"] == "new"
+    assert run("apps", "list", "--mode", "chat", "--limit", "5")["data"][0]["id"] == app["id"]
+    keys = run("apps", "get-api-keys", app["id"])
+    assert keys["api_secret"] == HIDDEN and keys["api_key"].startswith("app-")
+    reset = run("apps", "reset-api-keys", app["id"], "--type", "api_key")
+    assert reset["api_key"] != keys["api_key"]
+
+    ds = run("datasets", "create", "--name", "手册", "--permission", "all_team_members")
+    assert ds["permission"] == "all_team_members"
+    assert run("datasets", "get", ds["id"])["name"] == "手册"
+    assert run("datasets", "update", ds["id"], "--description", "faq")["description"] == "faq"
+    assert [d["id"] for d in run("datasets", "list")["data"]] == [ds["id"]]
+    file = tmp_path / "faq.md"
+    file.write_text("# FAQ\nhello\n", encoding="utf-8")
+    doc = run("datasets", "upload-document", ds["id"], str(file), "--process-rule", '{"chunk_size": 500}')
+    assert doc["name"] == "faq.md"
+    waited = run("datasets", "wait-for-indexing", ds["id"], doc["id"], "--poll-interval", "0.05")
+    assert [(d["id"], d["indexing_status"]) for d in waited] == [(doc["id"], "completed")]
+    assert [d["id"] for d in run("datasets", "list-documents", ds["id"], "--status", "completed")["data"]] == [
+        doc["id"]
+    ]
+    assert run("datasets", "delete-document", ds["id"], doc["id"]) == {"result": "success"}
+
+    assert "gpt-4o" in {m["id"] for m in run("models", "list")["data"]}
+    creds = run("model-providers", "update-credentials", "openai", "--credentials", '{"openai_api_key": "sk-x"}')
+    assert creds == {"result": "success"}
+    assert {p["provider"]: p["is_configured"] for p in run("model-providers", "list")["data"]}["openai"] is True
+    assert run("workspaces", "update-current", "--name", "Acme", "--plan-settings", "{}")["name"] == "Acme"
+    assert run("workspaces", "get-current")["name"] == "Acme"
+    assert run("users", "get-current")["role"] == "owner"
+
+    key = run("api-keys", "create", "--name", "ci")
+    assert key["token"].startswith("dify-pat-")  # shown once, in full: the one exception
+    listed = run("api-keys", "list")["data"]
+    assert key["id"] in [k["id"] for k in listed]
+    assert key["token"] not in json.dumps(listed)
+    assert run("api-keys", "delete", key["id"]) == {"result": "success"}
+    assert run("datasets", "delete", ds["id"]) == {"result": "success"}
+    assert run("apps", "delete", app["id"]) == {"result": "success"}
+
+    assert ran == {op.command for op in operations()}
+    assert dify_emulator_server.token not in json.dumps(sorted(ran))
+
+
+def test_all_streams_every_page_as_ndjson(cli: Cli) -> None:
+    """`--all` follows every page: 25 apps with --limit 10 are 25 NDJSON lines, newest first, none twice."""
+    names = [f"app-{i:02}" for i in range(25)]
+    for name in names:
+        as_json(cli("apps", "create", "--name", name, "--mode", "chat"))
+    result = cli("apps", "list", "--limit", "10", "--all")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [json.loads(line)["name"] for line in lines] == names[::-1]
+    table = cli("--output", "table", "apps", "list", "--limit", "10", "--all")
+    assert table.exit_code == 0 and all(name in table.stdout for name in names)
+
+
+def test_output_modes(cli: Cli) -> None:
+    """json is indented, ndjson one line per result, table a key/value table."""
+    as_json(cli("datasets", "create", "--name", "kb"))
+    page = cli("--output", "ndjson", "datasets", "list")
+    assert page.exit_code == 0 and len(page.stdout.splitlines()) == 1
+    assert json.loads(page.stdout)["total"] == 1
+    record = cli("-o", "table", "users", "get-current")
+    assert record.exit_code == 0 and "role" in record.stdout and "owner" in record.stdout
+
+
+def test_api_error_404_is_one_line_and_exit_1(cli: Cli) -> None:
+    result = cli("apps", "get", "missing")
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", "not_found: App not found (HTTP 404)\n")
+
+
+def test_api_error_401_is_one_line_and_exit_1(cli: Cli) -> None:
+    result = cli("users", "get-current", DIFY_MGMT_TOKEN="wrong-token")
+    assert (result.exit_code, result.stderr) == (1, "unauthorized: Invalid or expired token (HTTP 401)\n")
+    assert "wrong-token" not in result.stdout + result.stderr
+
+
+def test_verbose_adds_the_traceback(cli: Cli) -> None:
+    result = cli("-v", "apps", "get", "missing")
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.rstrip().endswith("not_found: App not found (HTTP 404)")
+    assert "GET http://127.0.0.1" in result.stderr and "-> 404" in result.stderr  # the SDK's log line per attempt
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (
+            ("apps", "create", "--name", "x", "--mode", "chat", "--icon-background", "red"),
+            "invalid_argument: icon_background: must match ^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$ (got 'red')\n",
+        ),
+        (
+            ("apps", "list", "--limit", "500"),
+            "invalid_argument: limit: must be between 1 and 100 (got 500)\n",
+        ),
+    ],
+)
+def test_sdk_bad_input_is_exit_2_and_nothing_sent(
+    cli: Cli, dify_emulator_server: EmulatorServer, args: tuple[str, ...], stderr: str
+) -> None:
+    result = cli(*args)
+    assert (result.exit_code, result.stderr) == (2, stderr)
+    assert sum(dify_emulator_server.stats()["requests"].values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("apps", "create", "--name", "x", "--mode", "chatbot"), "'chatbot' is not one of"),
+        (("apps", "create", "--mode", "chat"), "Missing option '--name'"),
+        (("model-providers", "update-credentials", "openai", "--credentials", "{oops"), "not valid JSON"),
+        (("model-providers", "update-credentials", "openai", "--credentials", "[1]"), "must be a JSON object"),
+        (("datasets", "upload-document", "ds", "/no/such/file.txt"), "does not exist"),
+        (("apps", "nope"), "No such command 'nope'"),
+    ],
+)
+def test_usage_errors_exit_2(cli: Cli, args: tuple[str, ...], fragment: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert fragment in flat(result.stderr)
+
+
+def test_missing_configuration_is_exit_2() -> None:
+    """No --base-url and no DIFY_MGMT_BASE_URL: the SDK's ConfigurationError, exit 2, naming the variable."""
+    result = invoke("users", "get-current")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "configuration_error: base_url: not given, and the environment variable DIFY_MGMT_BASE_URL is not set\n"
+    )
+
+
+def test_help_at_every_level_without_a_server() -> None:
+    """`--help` of the root, each namespace and each command works with no server and no configuration."""
+    root = invoke("--help")
+    assert root.exit_code == 0 and "datasets" in root.stdout and "emulator" in root.stdout
+    namespaces = {op.command.split()[0] for op in operations()}
+    for namespace in namespaces:
+        result = invoke(namespace, "--help")
+        assert result.exit_code == 0, result.stderr
+    for op in operations():
+        result = invoke(*op.command.split(), "--help")
+        assert result.exit_code == 0, (op.command, result.stderr)
+        assert op.summary.split(":")[0] in result.stdout
+    upload = invoke("datasets", "upload", "--help")
+    assert upload.exit_code == 0 and "--replace-changed" in upload.stdout
+
+
+def test_only_api_keys_create_reveals_and_its_help_says_so() -> None:
+    note = " ".join(REVEAL_NOTE.split())
+    assert note in " ".join(invoke("api-keys", "create", "--help").stdout.split())
+    others = [op for op in operations() if op.command != "api-keys create"]
+    assert all(note not in " ".join(invoke(*op.command.split(), "--help").stdout.split()) for op in others)
+
+
+def test_secret_fields_are_hidden(cli: Cli) -> None:
+    """`apps create` answers with api_secret: hidden; the api key (not a secret in the spec) is shown."""
+    app = as_json(cli("apps", "create", "--name", "bot", "--mode", "chat"))
+    assert app["api_secret"] == HIDDEN
+    assert app["api_key"].startswith("app-")
+
+
+def test_global_options_are_used(cli: Cli, dify_emulator_server: EmulatorServer) -> None:
+    """--base-url and --token override the environment."""
+    result = invoke(
+        "--base-url", dify_emulator_server.base_url, "--token", dify_emulator_server.token, "users", "get-current"
+    )
+    assert as_json(result)["role"] == "owner"

@@ -1,0 +1,41 @@
+"""``_output.plain``: wire names, nested models, enums, UNSET left out, secrets hidden unless revealed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+import typer
+
+from dify_mgmt_async import ApiKeyCreated, ApiKeyResetType, App, AppApiKeysReset, AppPage
+from dify_mgmt_async.cli._output import HIDDEN, plain
+from dify_mgmt_async.cli._upload import LocalFile, _hashes
+
+
+def test_nested_secrets_hidden_and_wire_names_kept() -> None:
+    app = App.from_dict({"id": "a1", "name": "bot", "mode": "chat", "api_key": "app-k", "api_secret": "s3cret"})
+    page = AppPage.from_dict({"data": [app.to_dict()], "page": 1, "limit": 20, "total": 1, "has_more": False})
+    data = plain(page)
+    assert data["data"] == [{"id": "a1", "name": "bot", "mode": "chat", "api_key": "app-k", "api_secret": HIDDEN}]
+    assert (data["page"], data["total"], data["has_more"]) == (1, 1, False)
+    assert plain(page, reveal=True)["data"][0]["api_secret"] == "s3cret"
+    assert "s3cret" not in repr(plain(page))
+
+
+def test_renamed_fields_use_the_wire_name_and_enums_their_value() -> None:
+    assert plain(AppApiKeysReset(type_=ApiKeyResetType.API_SECRET)) == {"type": "api_secret"}
+
+
+def test_new_key_token_hidden_unless_revealed() -> None:
+    key = ApiKeyCreated(id="k1", name="ci", token="dify-pat-xyz")
+    assert plain(key) == {"id": "k1", "name": "ci", "token": HIDDEN}
+    assert plain(key, reveal=True)["token"] == "dify-pat-xyz"
+
+
+def test_a_file_gone_before_hashing_is_one_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gone = LocalFile(tmp_path / "gone.txt", "gone.txt", 3, 1)
+    with pytest.raises(typer.Exit) as info:
+        anyio.run(_hashes, [gone], {}, False)
+    assert info.value.exit_code == 1
+    assert capsys.readouterr().err == f"file_error: {gone.path}: No such file or directory\n"

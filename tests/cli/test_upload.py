@@ -1,0 +1,278 @@
+"""``dify-mgmt datasets upload``: naming, the journal, rerun/resume, reconcile, replace, dry run, partial failure."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from dify_mgmt_async.cli._journal import Journal, Row, default_journal_path
+from dify_mgmt_async.cli._upload import document_name, scan
+from dify_mgmt_async.emulator.server import EmulatorServer
+
+from .conftest import Cli, flat
+
+
+def make_tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+TREE = {
+    "a/README.md": "alpha readme",
+    "b/README.md": "beta readme",
+    "b/deep/notes.txt": "notes",
+    "top.txt": "top",
+    "skip.log": "log",
+}
+
+
+def journal_rows(path: Path) -> dict[str, tuple[str, str | None, str | None]]:
+    with sqlite3.connect(path) as db:
+        return {p: (s, d, e) for p, s, d, e in db.execute("SELECT path, state, document_id, last_error FROM files")}
+
+
+def documents(server: EmulatorServer, dataset_id: str) -> dict[str, str]:
+    """name -> id of the dataset's documents; fails on a duplicate name."""
+    docs = server.store.list_documents(dataset_id, None)
+    names = [d["name"] for d in docs]
+    assert len(names) == len(set(names)), f"duplicate documents: {sorted(names)}"
+    return {d["name"]: d["id"] for d in docs}
+
+
+def summary(result: Any, code: int = 0) -> dict[str, Any]:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.fixture
+def dataset(cli: Cli) -> str:
+    result = cli("datasets", "create", "--name", "kb")
+    assert result.exit_code == 0, result.stderr
+    return str(json.loads(result.stdout)["id"])
+
+
+# --- scanning and naming ------------------------------------------------------------------------
+
+
+def test_document_name_keeps_the_relative_path_reversibly() -> None:
+    assert document_name("a/README.md") == "a%2FREADME.md"
+    assert document_name("100%/x.txt") == "100%25%2Fx.txt"
+    assert document_name("top.txt") == "top.txt"
+    assert document_name("a%2Fb.txt") != document_name("a/b.txt")
+
+
+def test_scan_names_files_relative_to_their_root(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "root", TREE)
+    found = scan([root], recursive=True, include=[], exclude=["*.log"])
+    assert [f.relative for f in found] == ["top.txt", "a/README.md", "b/README.md", "b/deep/notes.txt"]
+    assert [f.relative for f in scan([root], recursive=False, include=[], exclude=[])] == ["skip.log", "top.txt"]
+    assert [f.relative for f in scan([root], recursive=True, include=["*.md"], exclude=[])] == [
+        "a/README.md",
+        "b/README.md",
+    ]
+    assert [f.relative for f in scan([root], recursive=True, include=["b/*"], exclude=["*.txt"])] == ["b/README.md"]
+    assert [f.relative for f in scan([root / "top.txt"], recursive=False, include=[], exclude=[])] == ["top.txt"]
+
+
+def test_scan_refuses_two_files_with_one_name(tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "root", TREE)
+    with pytest.raises(typer.BadParameter, match=r"would both be the document 'README\.md'"):
+        scan([root / "a", root / "b"], recursive=False, include=[], exclude=[])
+    with pytest.raises(typer.BadParameter, match="no such file or directory"):
+        scan([root / "missing"], recursive=True, include=[], exclude=[])
+
+
+def test_default_journal_is_per_dataset_in_the_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_journal_path("ds/1") == tmp_path / "dify-mgmt" / "journals" / "ds_1.sqlite3"
+
+
+def test_journal_is_wal_and_each_change_is_committed(tmp_path: Path) -> None:
+    """Another connection sees a row as soon as `record` returns: nothing waits for a later commit."""
+    path = tmp_path / "j.sqlite3"
+    with Journal(path) as journal:
+        journal.record("ds", Row("a.txt", 1, 2, "ff", "sending", None, None, None))
+        with sqlite3.connect(path) as other:
+            assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert other.execute("SELECT path, state FROM files").fetchall() == [("a.txt", "sending")]
+        journal.record("ds", Row("a.txt", 1, 2, "ff", "done", "doc-1", None, None))
+        assert journal_rows(path) == {"a.txt": ("done", "doc-1", None)}
+
+
+# --- end to end -----------------------------------------------------------------------------------
+
+
+def test_upload_then_rerun_skips_everything(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "root", TREE)
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--recursive", "--exclude", "*.log", "--journal", str(journal))
+    first = summary(cli(*args))
+    assert {k: first[k] for k in ("files", "uploaded", "reconciled", "skipped_unchanged", "failed", "replaced")} == {
+        "files": 4,
+        "uploaded": 4,
+        "reconciled": 0,
+        "skipped_unchanged": 0,
+        "failed": [],
+        "replaced": 0,
+    }
+    docs = documents(dify_emulator_server, dataset)
+    assert set(docs) == {"top.txt", "a%2FREADME.md", "b%2FREADME.md", "b%2Fdeep%2Fnotes.txt"}
+    rows = journal_rows(journal)
+    assert {p: (s, d) for p, (s, d, _) in rows.items()} == {
+        "top.txt": ("done", docs["top.txt"]),
+        "a/README.md": ("done", docs["a%2FREADME.md"]),
+        "b/README.md": ("done", docs["b%2FREADME.md"]),
+        "b/deep/notes.txt": ("done", docs["b%2Fdeep%2Fnotes.txt"]),
+    }
+    uploads_before = dify_emulator_server.stats()["creates"]["documents"]
+    second = summary(cli(*args))
+    assert (second["uploaded"], second["skipped_unchanged"]) == (0, 4)
+    assert dify_emulator_server.stats()["creates"]["documents"] == uploads_before == 4
+
+
+def test_changed_file_is_reported_then_replaced(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    """A changed file is only reported; with --replace-changed the new document is uploaded, then the old deleted."""
+    root = make_tree(tmp_path / "root", {"a.txt": "one", "b.txt": "two"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal))
+    summary(cli(*args))
+    old = documents(dify_emulator_server, dataset)["a.txt"]
+    (root / "a.txt").write_text("one, edited", encoding="utf-8")
+    reported = summary(cli(*args))
+    assert (reported["changed_not_uploaded"], reported["uploaded"], reported["skipped_unchanged"]) == (["a.txt"], 0, 1)
+    table = cli("--output", "table", *args)
+    assert table.exit_code == 0 and "changed_not_uploaded  a.txt" in table.stdout
+    assert documents(dify_emulator_server, dataset)["a.txt"] == old
+    replaced = summary(cli(*args, "--replace-changed"))
+    assert (replaced["uploaded"], replaced["replaced"], replaced["changed_not_uploaded"]) == (1, 1, [])
+    docs = documents(dify_emulator_server, dataset)
+    assert set(docs) == {"a.txt", "b.txt"} and docs["a.txt"] != old
+    assert journal_rows(journal)["a.txt"] == ("done", docs["a.txt"], None)
+    sizes = {u["name"]: u["size"] for u in dify_emulator_server.store.uploads() if u["name"] == "a.txt"}
+    assert sizes == {"a.txt": len("one, edited")}
+
+
+def test_sending_rows_are_reconciled_by_name(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    """After a crash: a `sending` file whose document exists becomes done (not resent); one without is resent."""
+    root = make_tree(tmp_path / "root", {"kept.txt": "k", "lost.txt": "l", "fine.txt": "f"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal))
+    summary(cli(*args))
+    docs = documents(dify_emulator_server, dataset)
+    dify_emulator_server.store.delete_document(dataset, docs["lost.txt"])  # the crash came before the server made it
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE files SET state = 'sending', document_id = NULL WHERE path IN ('kept.txt', 'lost.txt')")
+    dry = summary(cli(*args, "--dry-run"))
+    assert dry["counts"] == {"reconcile": 2, "skip_unchanged": 1}
+    result = summary(cli(*args))
+    assert (result["reconciled"], result["uploaded"], result["skipped_unchanged"]) == (1, 1, 1)
+    after = documents(dify_emulator_server, dataset)
+    assert after["kept.txt"] == docs["kept.txt"]
+    assert set(after) == {"kept.txt", "lost.txt", "fine.txt"}
+    assert {p: s for p, (s, _, _) in journal_rows(journal).items()} == dict.fromkeys(after, "done")
+
+
+def test_dry_run_sends_nothing_and_writes_no_journal(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "root", TREE)
+    journal = tmp_path / "j.sqlite3"
+    dify_emulator_server.store.reset_counters()
+    result = summary(cli("datasets", "upload", dataset, str(root), "-r", "--journal", str(journal), "--dry-run"))
+    assert result["counts"] == {"upload": 5}
+    assert sorted(a["path"] for a in result["actions"]) == sorted(TREE)
+    assert dify_emulator_server.stats()["requests_total"] == 0
+    assert not journal.exists()
+
+
+@pytest.mark.dify_emulator(max_upload_mb=0.001)
+def test_partial_failure_exits_3_and_a_rerun_finishes(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    """Uploads refused (413 over the size limit, 415 a type not indexed): exit 3, reasons listed; a rerun ends it."""
+    files = {f"f{i:02}.txt": f"file {i}" for i in range(10)}
+    files |= {"big-1.txt": "x" * 2000, "big-2.txt": "y" * 2000, "tool.exe": "MZ"}
+    root = make_tree(tmp_path / "root", files)
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal))
+    first = summary(cli(*args), code=3)
+    assert first["uploaded"] == 10
+    too_large = "file_too_large: file: is larger than 0.001 MiB (HTTP 413)"
+    unsupported = "unsupported_file_type: file: file type .exe is not supported (HTTP 415)"
+    assert sorted((f["path"], f["error"]) for f in first["failed"]) == [
+        ("big-1.txt", too_large),
+        ("big-2.txt", too_large),
+        ("tool.exe", unsupported),
+    ]
+    rows = journal_rows(journal)
+    assert sorted((p, e) for p, (s, _, e) in rows.items() if s == "failed") == [
+        ("big-1.txt", too_large),
+        ("big-2.txt", too_large),
+        ("tool.exe", unsupported),
+    ]
+    dify_emulator_server.configure(max_upload_mb=15)
+    second = summary(cli(*args, "--exclude", "*.exe"))
+    assert (second["uploaded"], second["reconciled"], second["failed"], second["skipped_unchanged"]) == (2, 0, [], 10)
+    assert set(documents(dify_emulator_server, dataset)) == {name for name in files if name != "tool.exe"}
+
+
+@pytest.mark.dify_emulator(indexing_fail_rate=1.0, indexing_seconds=0.05)
+def test_wait_reports_indexing_errors_and_exits_3(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "root", {"a.txt": "a", "b.txt": "b"})
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(tmp_path / "j.sqlite3"), "--wait")
+    result = summary(cli(*args), code=3)
+    assert result["uploaded"] == 2 and result["failed"] == [] and result["indexing_completed"] == 0
+    errors = sorted(result["indexing_errors"], key=lambda e: e["path"])
+    assert [e["path"] for e in errors] == ["a.txt", "b.txt"]
+    assert all(e["parsing_error"] for e in errors)
+
+
+def test_wait_all_completed_exits_0(cli: Cli, dataset: str, tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "root", {"a.txt": "a", "b.txt": "b"})
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(tmp_path / "j.sqlite3"), "--wait")
+    result = summary(cli(*args))
+    assert (result["indexing_completed"], result["indexing_errors"]) == (2, [])
+
+
+def test_usage_errors_exit_2_before_anything_is_sent(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    root = make_tree(tmp_path / "root", TREE)
+    dify_emulator_server.store.reset_counters()
+    journal = tmp_path / "j.sqlite3"
+    base = ("datasets", "upload", dataset)
+    collision = cli(*base, str(root / "a"), str(root / "b"), "--journal", str(journal))
+    assert collision.exit_code == 2 and "would both be the document 'README.md'" in flat(collision.stderr)
+    rule = cli(*base, str(root), "--journal", str(journal), "--process-rule", '{"chunk_sise": 5}')
+    assert rule.exit_code == 2
+    assert rule.stderr.startswith("invalid_argument: process_rule: unknown field(s) chunk_sise")
+    assert dify_emulator_server.stats()["requests_total"] == 0
+    missing = cli("datasets", "upload", "no-such-dataset", str(root), "--journal", str(journal))
+    assert (missing.exit_code, missing.stderr) == (1, "not_found: Dataset not found (HTTP 404)\n")
+    assert not journal.exists()
+
+
+def test_a_second_run_on_the_same_journal_is_refused(cli: Cli, dataset: str, tmp_path: Path) -> None:
+    root = make_tree(tmp_path / "root", {"a.txt": "a"})
+    journal = tmp_path / "j.sqlite3"
+    with Journal(journal):
+        result = cli("datasets", "upload", dataset, str(root), "--journal", str(journal))
+    assert result.exit_code == 2
+    assert result.stderr == f"journal_busy: journal {journal} is in use by another upload\n"

@@ -1,0 +1,55 @@
+"""An upload answered before its body was read (an early 429 or 5xx) leaves no half-sent body behind.
+
+The server answers from the head alone and keeps the connection open, as uvicorn does; were the
+client to send its next request on that connection while the upload's body was still going out,
+the server would read the rest of that body as the next request's head.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+
+from dify_mgmt_async import InternalServerError
+from tests.conftest import APP
+from tests.faultserver import Exchange, FaultServer, respond
+
+from .conftest import MakeClient
+from .invariants import assert_healthy
+
+pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
+
+UPLOAD = "/documents/upload"
+FAILURE = b'{"error_code":"internal_server_error","error":"busy"}'
+
+
+async def answer_before_reading(ex: Exchange) -> bool:
+    """503 from the head alone, then the body is read and discarded, and the connection stays open."""
+    await ex.write(
+        b"HTTP/1.1 503 X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(FAILURE), FAILURE)
+    )
+    await ex.read_body()
+    return True
+
+
+@pytest.mark.anyio
+async def test_next_request_after_an_early_answer_is_well_formed(
+    server: FaultServer, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """After a 503 sent before the upload's body was read, the next GETs reach the server intact."""
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(2 * 1024 * 1024))
+    server.route(UPLOAD, answer_before_reading)
+    server.route("/apps/", respond(200, json=APP))
+    with anyio.fail_after(15):
+        async with make_client(server.url, max_concurrency=1, max_retries=0) as dify:
+            with pytest.raises(InternalServerError):
+                await dify.datasets.upload_document("d1", path)
+            for _ in range(3):
+                assert (await dify.apps.get("a1")).id == "a1"
+            gets = server.received("/apps/")
+            assert [(r.method, r.path) for r in gets] == [("GET", "/api/management/apps/a1")] * 3
+            await assert_healthy(dify, server, 1)
