@@ -113,7 +113,7 @@ def test_stateful_sequences_conform(schema: Any, dify_emulator_server: EmulatorS
     Emulated.run(
         settings=hypothesis.settings(
             max_examples=15 * SCALE,
-            stateful_step_count=5,
+            stateful_step_count=6,
             deadline=None,
             database=None,
             derandomize=True,
