@@ -14,9 +14,11 @@ LOWEST_STAMP := $(LOWEST)/.installed-stamp
 # (end to end, [cli]) suites.
 UNIT_TESTS := tests --ignore=tests/e2e --ignore=tests/emulator --ignore=tests/test_generated.py \
 	--ignore=tests/test_regenerate_new_operation.py --ignore=tests/test_spec.py --ignore=tests/test_store.py \
-	--ignore=tests/cli
+	--ignore=tests/cli --ignore=tests/test_regenerate_mutations.py --ignore=tests/test_spec_diff.py
 
-.PHONY: install redis-server generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance mutation clean
+SPEC_BASE := $(or $(BASE),HEAD)
+
+.PHONY: spec-diff install redis-server generate check-generated lint-spec lint typecheck pytest pytest-lowest docs test demo bench conformance mutation clean
 
 ## install: create .venv with the package, its extras and the pinned dev tools (dependency group dev), and Debian's redis-server
 install: $(STAMP) redis-server
@@ -44,6 +46,10 @@ $(NODE_STAMP): package.json package-lock.json
 ## generate: regenerate src/dify_mgmt_async/_generated and _resources.py from the spec
 generate: $(STAMP)
 	$(PY) generator/generate.py
+
+## spec-diff: breaking changes of the working spec against the committed one (or BASE=<git ref>)
+spec-diff: $(STAMP)
+	$(PY) generator/spec_diff.py --base $(SPEC_BASE)
 
 ## check-generated: fail if the committed generated code differs from a fresh `make generate`
 check-generated: $(STAMP)

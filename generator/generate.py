@@ -5,10 +5,13 @@ One command (``make generate``) turns the hand-written spec into:
 * ``src/dify_mgmt_async/_generated/``: httpx + attrs code from the pinned openapi-python-client,
   followed by the post-generation steps below;
 * ``src/dify_mgmt_async/_resources.py``: the namespace layer (``dify.apps.create(...)``), rendered
-  from ``generator/templates/`` by our own Jinja step that reads the spec;
+  from ``generator/templates/`` by our own Jinja step that reads the spec and opc's output;
+* ``src/dify_mgmt_async/_shapes.py``: every parsed answer's JSON shape, for response validation;
 * ``src/dify_mgmt_async/_models.py``: every model by name in a literal ``__all__``, which the
   package root re-exports (pyright and Pylance accept a name only from a literal ``__all__`` of
   the package itself or of a direct submodule, not one reached through ``_generated``).
+
+A construct the namespace layer cannot expose fails with one line naming its place in the spec.
 
 Post-generation steps, each fixing something openapi-python-client 0.29.x gets wrong for us:
 
@@ -18,6 +21,8 @@ Post-generation steps, each fixing something openapi-python-client 0.29.x gets w
 * ``redact_secrets``: properties with ``format: password`` (``api_secret``, a new key's ``token``)
   get ``repr=False`` so a logged model does not leak them.
 * ``readable_unset``: ``UNSET`` reprs as ``UNSET`` so models print legibly;
+* ``absent_as_none``: properties marked ``x-sdk-absent-as-none`` (the page envelopes' ``total``,
+  ``page``, ``has_more``) are typed ``X | None`` and read as ``None`` when left out, not ``Unset``;
 * a stamp module records the spec's sha256 and the generator version;
 * every file gets a header saying it is generated; formatting is a pinned, isolated ruff.
 
@@ -51,8 +56,11 @@ OPC_VERSION = "0.29.1"
 HEADER = "# Generated from openapi/management.yaml by `make generate`. Do not edit by hand."
 # Outputs, relative to the package folder: a folder and the files rendered beside it.
 GENERATED_DIR = "_generated"
-RENDERED_FILES: tuple[str, ...] = ("_resources.py", "_models.py")
+RENDERED_FILES: tuple[str, ...] = ("_resources.py", "_shapes.py", "_models.py")
 RUFF_SETTINGS = ["--isolated", "--line-length", "120", "--target-version", "py311"]
+
+
+MARK = "x-sdk-absent-as-none"
 
 
 class GenerationError(RuntimeError):
@@ -156,6 +164,44 @@ def readable_unset(pkg: Path) -> None:
     )
 
 
+def absent_as_none(pkg: Path, spec: dict[str, Any]) -> int:
+    """Type ``x-sdk-absent-as-none`` properties ``X | None``, read as ``None`` when absent. Returns files changed."""
+    from openapi_python_client.strings import snake_case
+
+    schemas = spec.get("components", {}).get("schemas", {})
+
+    def marked(schema: dict[str, Any]) -> set[str]:
+        while "$ref" in schema:
+            schema = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        names = {k for k, v in (schema.get("properties") or {}).items() if isinstance(v, dict) and v.get(MARK)}
+        for part in schema.get("allOf") or []:
+            names |= marked(part)
+        return names - set(schema.get("required") or [])
+
+    changed = 0
+    for name, schema in schemas.items():
+        props = marked(schema)
+        path = pkg / "models" / f"{snake_case(name)}.py"
+        if not props or not path.exists():
+            continue
+        text = path.read_text(encoding="utf-8")
+        for prop in sorted(props):
+            p = re.escape(prop)
+            rules = [
+                (rf"^(    {p}: )(\w+) \| Unset = UNSET$", r"\1\2 | None = None"),
+                (rf"^(\s+{p} \()(\w+) \| Unset\)", r"\1\2 | None)"),
+                (rf'^(\s+{p} = d\.pop\("{p}", )UNSET\)$', r"\1None)"),
+                (rf"^(\s+if {p} is not )UNSET:$", r"\1None:"),
+            ]
+            for pattern, replacement in rules:
+                text, count = re.subn(pattern, replacement, text, flags=re.M)
+                if count != 1:
+                    raise GenerationError(f"{path.name}: {MARK} on {prop!r}: expected one {pattern!r}, found {count}")
+        path.write_text(text, encoding="utf-8")
+        changed += 1
+    return changed
+
+
 def write_stamp(pkg: Path, spec_path: Path) -> None:
     digest = hashlib.sha256(spec_path.read_bytes()).hexdigest()
     (pkg / "_stamp.py").write_text(
@@ -195,24 +241,32 @@ def build(spec_path: Path, dest: Path) -> None:
         fix_multipart_boundary(pkg)
         redact_secrets(pkg, spec)
         readable_unset(pkg)
+        absent_as_none(pkg, spec)
         write_stamp(pkg, spec_path)
+        rendered = render_namespaces(spec, dest, pkg)
         shutil.copytree(pkg, dest / GENERATED_DIR)
-    rendered = [*render_namespaces(spec, dest), render_model_exports(dest)]
+    rendered.append(render_model_exports(dest))
     outputs = [dest / GENERATED_DIR, *rendered]
     ruff_format(outputs)
     add_headers(outputs)
 
 
-def render_namespaces(spec: dict[str, Any], dest: Path) -> list[Path]:
-    """Render the namespace layer beside ``_generated``; returns the files written."""
+def render_namespaces(spec: dict[str, Any], dest: Path, opc_pkg: Path) -> list[Path]:
+    """Render the namespace layer and the shapes beside ``_generated``; returns the files written."""
     sys.path.insert(0, str(ROOT / "generator"))
     try:
-        from namespaces import render  # type: ignore[import-not-found]
+        from namespaces import Unsupported, render  # type: ignore[import-not-found]
     finally:
         sys.path.pop(0)
-    out = dest / "_resources.py"
-    out.write_text(render(spec), encoding="utf-8")
-    return [out]
+    try:
+        resources, shapes = render(spec, opc_pkg)
+    except Unsupported as exc:
+        raise GenerationError(str(exc)) from None
+    dest.mkdir(parents=True, exist_ok=True)
+    written = [dest / "_resources.py", dest / "_shapes.py"]
+    for path, text in zip(written, (resources, shapes), strict=True):
+        path.write_text(text, encoding="utf-8")
+    return written
 
 
 def render_model_exports(dest: Path) -> Path:

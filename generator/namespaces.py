@@ -12,11 +12,18 @@ Spec extensions read here:
   and refuses a time in the past before sending;
 * ``x-sdk-pagination: page``: the method returns an ``AsyncPager`` (await it for one page,
   ``async for`` over every item).
+
+Names that openapi-python-client makes up (inline schemas, inline enums, inline bodies) are read
+from the code it generated (``OpcModule``), so whatever it generates is exposed here under the
+same name. Operations without tags go to the ``default`` namespace (``dify.default``), as
+openapi-python-client puts them in ``api/default``. A construct this layer cannot expose stops
+``make generate`` with one line naming its place in the spec (``Unsupported``).
 """
 
 from __future__ import annotations
 
 import keyword
+import re
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +35,51 @@ from openapi_python_client.strings import PythonIdentifier, pascal_case, snake_c
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ID_SCHEMA = "#/components/schemas/Id"
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
+DEFAULT_TAG = "default"
+SHAPE_KINDS = {"string": "str", "integer": "int", "number": "num", "boolean": "bool"}
+
+
+class Unsupported(Exception):
+    """A spec construct the namespace layer cannot expose; the message is one line naming where."""
+
+    def __init__(self, where: str, construct: str) -> None:
+        super().__init__(f"{where}: {construct} is not supported by the namespace generator")
+
+
+@dataclass
+class OpcModule:
+    """What openapi-python-client generated for one operation, read from its source."""
+
+    source: str
+
+    @classmethod
+    def load(cls, opc_pkg: Path | None, tag: str, op_id: str) -> OpcModule:
+        if opc_pkg is None:
+            return cls("")
+        path = opc_pkg / "api" / snake_case(tag) / f"{snake_case(op_id)}.py"
+        return cls(path.read_text(encoding="utf-8") if path.exists() else "")
+
+    def annotation(self, gen_name: str) -> str:
+        """The type ``_get_kwargs`` gives one keyword, without ``| Unset``."""
+        head = self.source.split(") -> dict[str, Any]:", 1)[0]
+        match = re.search(rf"^\s*{re.escape(gen_name)}: (?P<type>[^=\n]+?)(?: = UNSET)?,\s*$", head, re.M)
+        if match is None:
+            return ""
+        return match["type"].replace(" | Unset", "").strip()
+
+    def success(self, code: str) -> str:
+        """What opc parses a 2xx answer into: a model class, ``str``, ``bytes``, ``None`` (or ``""``)."""
+        match = re.search(rf"status_code == {code}:\s*\n\s*response_{code} = (?P<expr>[^\n]*)", self.source)
+        if match is None:
+            return ""
+        expr = match["expr"]
+        if ".from_dict(" in expr:
+            return expr.split(".from_dict(", 1)[0].strip()
+        if expr.startswith("response.text"):
+            return "str"
+        if expr.startswith("File("):
+            return "bytes"
+        return "None" if "None" in expr else ""
 
 
 @dataclass
@@ -47,6 +99,7 @@ class Arg:
 class Method:
     name: str
     operation_id: str
+    module: str
     module_alias: str
     http_method: str
     path: str
@@ -79,6 +132,8 @@ class Context:
     imports_models: set[str] = field(default_factory=set)
     literals: dict[str, list[str]] = field(default_factory=dict)  # enum class -> values
     field_rules: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # model class -> (wire, checker)
+    shapes: dict[str, str] = field(default_factory=dict)  # response model class -> its shape, as source
+    opc_pkg: Path | None = None
 
     def resolve(self, schema: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
         """Follow ``$ref``s; return the schema and the name of the last component referenced."""
@@ -111,25 +166,34 @@ def literal_alias(enum_class: str) -> str:
 
 
 def checker(
-    ctx: Context, label: str, schema: dict[str, Any], owner: str, *, path: bool = False
+    ctx: Context, label: str, schema: dict[str, Any], owner: str, *, path: bool = False, hint: str = ""
 ) -> tuple[str, str, str]:
     """(annotation, checker function, its keyword arguments as source) for one value.
 
     Checkers live in ``_validation`` and are called as ``f(label, value, required=..., **extras)``;
-    ``ident`` (path segments, always required) takes no ``required``.
+    ``ident`` (path segments, always required) takes no ``required``. ``hint`` is the type opc
+    gave the value, which names the classes it made up for inline schemas.
     """
     if path:  # a path segment: ids also as UUID; never empty, "." or ".."
         return ("str | UUID" if schema.get("$ref") == ID_SCHEMA else "str"), "_v.ident", ""
     resolved, ref = ctx.resolve(schema)
     if "enum" in resolved:
-        assert ref is not None, f"{label}: enums must be components so they have a class"
-        cls = pascal_case(ref)
+        cls = pascal_case(ref) if ref else hint.strip()
+        if not cls.isidentifier():
+            raise Unsupported(f"{owner}.{label}", "an inline enum openapi-python-client gave no class")
         ctx.imports_models.add(cls)
         ctx.literals[cls] = [str(v) for v in resolved["enum"]]
         return f"{cls} | {literal_alias(cls)}", "_v.choice", f"enum={cls}"
     kind = resolved.get("type")
+    if kind == "array":
+        item_hint = hint[5:-1] if hint.startswith("list[") and hint.endswith("]") else ""
+        item_ann, item_func, item_extras = checker(ctx, label, resolved.get("items") or {}, owner, hint=item_hint)
+        if item_func == "_v.model":
+            raise Unsupported(f"{owner}.{label}", "an array of objects as an argument")
+        item = f"partial({item_func}, {item_extras})" if item_extras else item_func
+        return f"Sequence[{item_ann}]", "_v.array", f"item={item}"
     if kind == "object":
-        cls = pascal_case(ref) if ref else pascal_case(f"{owner}_{label}")
+        cls = pascal_case(ref) if ref else (hint.strip() or pascal_case(f"{owner}_{label}"))
         ctx.imports_models.add(cls)
         rules = "None"
         if resolved.get("properties") and resolved.get("additionalProperties") is False:
@@ -146,23 +210,43 @@ def checker(
             if key in resolved:
                 bounds.append(f"{arg}={resolved[key]!r}")
         return "str", "_v.text", ", ".join(bounds)
-    if kind == "integer" and resolved.get("x-sdk-timestamp") == "future":
-        return "int | datetime", "_v.future_timestamp", ""
+    if kind in ("integer", "number") and resolved.get("x-sdk-timestamp") == "future":
+        return f"{'int' if kind == 'integer' else 'float'} | datetime", "_v.future_timestamp", ""
     if kind == "integer":
         for key in ("minimum", "maximum"):
             if key in resolved:
                 bounds.append(f"{key}={resolved[key]!r}")
         return "int", "_v.integer", ", ".join(bounds)
+    if kind == "number":
+        for key in ("minimum", "maximum"):
+            if key in resolved:
+                bounds.append(f"{key}={resolved[key]!r}")
+        return "float", "_v.number", ", ".join(bounds)
     if kind == "boolean":
         return "bool", "_v.boolean", ""
-    raise ValueError(f"{owner}.{label}: no SDK mapping for schema {resolved!r}")
+    if "anyOf" in resolved and all(ctx.resolve(s)[0].get("type") == "string" for s in resolved["anyOf"]):
+        return "str", "_v.text", ""  # known values or any string: any string goes
+    raise Unsupported(f"{owner}.{label}", f"the argument schema {_brief(resolved)}")
+
+
+def _brief(schema: dict[str, Any]) -> str:
+    keys = [k for k in ("type", "anyOf", "oneOf", "allOf", "not", "const") if k in schema]
+    return "{" + ", ".join(keys) + "}"
 
 
 def make_arg(
-    ctx: Context, wire: str, schema: dict[str, Any], required: bool, owner: str, *, path: bool = False, doc: str = ""
+    ctx: Context,
+    wire: str,
+    schema: dict[str, Any],
+    required: bool,
+    owner: str,
+    *,
+    path: bool = False,
+    doc: str = "",
+    hint: str = "",
 ) -> Arg:
     name = py_name(wire)
-    annotation, func, extras = checker(ctx, wire, schema, owner, path=path)
+    annotation, func, extras = checker(ctx, wire, schema, owner, path=path, hint=hint)
     # Path segments are always required; the other checkers take ``required``.
     flag = "" if path else f", required={required}"
     call = f"{func}({wire!r}, {name}{flag}{', ' + extras if extras else ''})"
@@ -179,36 +263,99 @@ def make_arg(
 
 
 def success_responses(op: dict[str, Any]) -> dict[str, Any]:
-    return {code: r for code, r in op["responses"].items() if str(code).startswith("2")}
+    return {str(code): r for code, r in op["responses"].items() if str(code).startswith("2")}
 
 
-def response_class(ctx: Context, op: dict[str, Any]) -> str:
-    """The one model every documented 2xx answer parses to, or ``None`` for no-content answers."""
-    classes: set[str] = set()
-    for response in success_responses(op).values():
+def response_class(ctx: Context, op: dict[str, Any], where: str, opc: OpcModule) -> str:
+    """What every documented 2xx answer parses to: a model class, ``str``, ``bytes`` or ``None``.
+
+    The class is the one openapi-python-client made for the answer (named by it for inline schemas);
+    the answer's JSON schema is recorded as that class's shape for response validation.
+    """
+    found: dict[str, str] = {}
+    for code, response in success_responses(op).items():
         if "$ref" in response:
             response = ctx.spec["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
         content = response.get("content") or {}
-        if "application/json" in content:
-            _, ref = ctx.resolve(content["application/json"]["schema"])
-            assert ref, "2xx bodies must be components"
-            classes.add(pascal_case(ref))
-    if not classes:
+        if not content:
+            found[code] = "None"
+            continue
+        if len(content) > 1:
+            raise Unsupported(f"{where}.responses.{code}", f"more than one media type ({', '.join(content)})")
+        media, body = next(iter(content.items()))
+        schema = body.get("schema") or {}
+        parsed = opc.success(code) or (pascal_case(ctx.resolve(schema)[1] or "") or "")
+        if media == "application/json" or media.endswith("+json"):
+            if ctx.resolve(schema)[0].get("type") != "object" and "allOf" not in ctx.resolve(schema)[0]:
+                raise Unsupported(f"{where}.responses.{code}", "a JSON answer that is not an object")
+            if not parsed or parsed in ("str", "bytes", "None"):
+                raise Unsupported(f"{where}.responses.{code}", "a JSON answer openapi-python-client gave no model")
+            ctx.shapes.setdefault(parsed, shape(ctx, schema))
+        elif media.startswith("text/"):
+            parsed = "str"
+        elif ctx.resolve(schema)[0].get("format") == "binary" or media == "application/octet-stream":
+            parsed = "bytes"
+        else:
+            raise Unsupported(f"{where}.responses.{code}", f"the answer media type {media}")
+        found[code] = parsed
+    kinds = set(found.values())
+    if len(kinds - {"None"}) > 1:
+        raise Unsupported(f"{where}.responses", f"2xx answers of different types ({', '.join(sorted(kinds))})")
+    if not kinds or kinds == {"None"}:
         return "None"
-    assert len(classes) == 1, f"{op['operationId']}: 2xx answers parse to {classes}"
-    return classes.pop()
+    if "None" in kinds:
+        return "None"  # a delete answers 200 {result} or 204: either way the caller gets None
+    return kinds.pop()
 
 
-def has_no_content(op: dict[str, Any]) -> bool:
-    return "204" in success_responses(op)
+def shape(ctx: Context, schema: dict[str, Any]) -> str:
+    """A response schema as the nested tuples ``_response_check`` walks (source code).
+
+    ``("obj", required, {name: shape})``, ``("list", item)``, ``("null", shape)`` for nullable,
+    ``(kind,)`` for str/int/number/bool, ``("any",)`` where anything goes. Enums check their
+    base type only: an unknown value is kept as a string.
+    """
+    resolved, _ = ctx.resolve(schema)
+    types = resolved.get("type")
+    if isinstance(types, list):
+        rest = [t for t in types if t != "null"]
+        inner = shape(ctx, {**resolved, "type": rest[0] if len(rest) == 1 else rest})
+        return f'("null", {inner})' if "null" in types else inner
+    if "allOf" in resolved or types == "object" or "properties" in resolved:
+        props, required = ctx.properties(resolved)
+        fields = ", ".join(f"{k!r}: {_nullable_if_marked(ctx, v)}" for k, v in props.items())
+        return f'("obj", {tuple(required)!r}, {{{fields}}})'
+    if types == "array":
+        return f'("list", {shape(ctx, resolved.get("items") or {})})'
+    if isinstance(types, str) and types in SHAPE_KINDS:
+        return f'("{SHAPE_KINDS[types]}",)'
+    branches = resolved.get("anyOf") or resolved.get("oneOf")
+    if branches:
+        kinds = {shape(ctx, b) for b in branches}
+        if len(kinds) == 1:
+            return kinds.pop()
+    return '("any",)'
 
 
-def build_method(ctx: Context, path: str, http_method: str, op: dict[str, Any], path_item: dict[str, Any]) -> Method:
-    op_id = op["operationId"]
+def _nullable_if_marked(ctx: Context, schema: dict[str, Any]) -> str:
+    """A property the SDK reads as ``None`` when absent (``x-sdk-absent-as-none``) may also be null."""
+    inner = shape(ctx, schema)
+    return f'("null", {inner})' if schema.get("x-sdk-absent-as-none") and not inner.startswith('("null"') else inner
+
+
+def build_method(
+    ctx: Context, path: str, http_method: str, op: dict[str, Any], path_item: dict[str, Any], tag: str
+) -> Method:
+    where = f"paths.{path}.{http_method}"
+    op_id = op.get("operationId")
+    if not op_id:
+        raise Unsupported(where, "an operation without operationId")
+    opc = OpcModule.load(ctx.opc_pkg, tag, op_id)
     method = Method(
-        name=op.get("x-sdk-method", op_id),
+        name=py_name(op.get("x-sdk-method", op_id)),
         operation_id=op_id,
-        module_alias=f"_{op_id}",
+        module=snake_case(op_id),
+        module_alias=f"_{snake_case(op_id)}",
         http_method=http_method.upper(),
         path=path,
         summary=op.get("summary", op_id),
@@ -218,38 +365,57 @@ def build_method(ctx: Context, path: str, http_method: str, op: dict[str, Any], 
         ctx.spec["components"]["parameters"][p["$ref"].rsplit("/", 1)[-1]] if "$ref" in p else p
         for p in [*path_item.get("parameters", []), *op.get("parameters", [])]
     ]
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for p in params:  # an operation's parameter overrides the path's of the same name and place
+        merged[(p["in"], p["name"])] = p
+    params = list(merged.values())
     path_params = {p["name"]: p for p in params if p["in"] == "path"}
     # Positional path arguments in the order they appear in the path template.
     for segment in path.split("/"):
         if segment.startswith("{"):
-            p = path_params[segment[1:-1]]
+            p = path_params.get(segment[1:-1])
+            if p is None:
+                raise Unsupported(where, f"the path parameter {segment} without a declaration")
             method.path_args.append(
                 make_arg(ctx, p["name"], p["schema"], True, op_id, path=True, doc=p.get("description", ""))
             )
     for p in params:
-        if p["in"] == "query":
+        if p["in"] in ("query", "header"):
+            gen = str(PythonIdentifier(p["name"], "field_"))
             method.kw_args.append(
-                make_arg(ctx, p["name"], p["schema"], bool(p.get("required")), op_id, doc=p.get("description", ""))
+                make_arg(
+                    ctx,
+                    p["name"],
+                    p.get("schema") or {},
+                    bool(p.get("required")),
+                    op_id,
+                    doc=p.get("description", ""),
+                    hint=opc.annotation(gen),
+                )
             )
+        elif p["in"] != "path":
+            raise Unsupported(f"{where}.parameters.{p['name']}", f"a parameter in {p['in']}")
 
     body = (op.get("requestBody") or {}).get("content") or {}
+    body_hint = opc.annotation("body")
     if "application/json" in body:
-        _, body_ref = ctx.resolve(body["application/json"]["schema"])
-        assert body_ref, f"{op_id}: JSON bodies must be components"
-        method.body_class = pascal_case(body_ref)
+        schema = body["application/json"].get("schema") or {}
+        _, body_ref = ctx.resolve(schema)
+        method.body_class = pascal_case(body_ref) if body_ref else body_hint
+        if not method.body_class.isidentifier():
+            raise Unsupported(f"{where}.requestBody", "a JSON body that is not an object")
         method.body_built_from_args = True
         ctx.imports_models.add(method.body_class)
-        props, required = ctx.properties(body["application/json"]["schema"])
+        props, required = ctx.properties(schema)
         args = [make_arg(ctx, wire, s, wire in required, method.body_class) for wire, s in props.items()]
         method.kw_args += sorted(args, key=lambda a: not a.required)
     elif "multipart/form-data" in body:
         media = body["multipart/form-data"]
-        _, body_ref = ctx.resolve(media["schema"])
-        assert body_ref, f"{op_id}: multipart bodies must be components"
+        _, body_ref = ctx.resolve(media.get("schema") or {})
         method.kind = "upload"
-        method.body_class = pascal_case(body_ref)
+        method.body_class = pascal_case(body_ref) if body_ref else body_hint
         ctx.imports_models.add(method.body_class)
-        props, _ = ctx.properties(media["schema"])
+        props, _ = ctx.properties(media.get("schema") or {})
         encoding = media.get("encoding") or {}
         for wire, s in props.items():
             if ctx.resolve(s)[0].get("format") == "binary":
@@ -259,29 +425,37 @@ def build_method(ctx: Context, path: str, http_method: str, op: dict[str, Any], 
             method.kw_args.append(arg)
             content_type = (encoding.get(wire) or {}).get("contentType", "text/plain")
             method.form_parts.append((wire, content_type, arg.check))
-        assert method.file_field, f"{op_id}: a multipart upload needs one binary property"
+        if not method.file_field:
+            raise Unsupported(f"{where}.requestBody", "a multipart body without one binary property")
+    elif body:
+        raise Unsupported(f"{where}.requestBody", f"a request body of type {', '.join(body)}")
+    names = [a.name for a in method.path_args + method.kw_args]
+    if len(set(names)) != len(names):
+        raise Unsupported(where, f"two arguments with the same Python name ({', '.join(names)})")
 
-    method.expect = response_class(ctx, op)
-    if method.expect != "None":
+    method.expect = response_class(ctx, op, where, opc)
+    if method.expect not in ("None", "str", "bytes"):
         ctx.imports_models.add(method.expect)
-    if has_no_content(op):
-        method.expect = "None"  # a delete answers 200 {result} or 204: either way the caller gets None
     method.returns = method.expect
 
     if op.get("x-sdk-pagination") == "page":
         method.kind = "paginate"
-        page_schema = ctx.spec["components"]["schemas"][method.expect]
-        props, _ = ctx.properties(page_schema)
-        _, item_ref = ctx.resolve(props["data"]["items"])
-        assert item_ref
+        props, _ = ctx.properties(ctx.spec["components"]["schemas"].get(method.expect) or {})
+        items = (props.get("data") or {}).get("items") or {}
+        _, item_ref = ctx.resolve(items)
+        if not item_ref:
+            raise Unsupported(f"{where}.x-sdk-pagination", "a page whose data is not an array of a component")
         method.page_type, method.item_type = method.expect, pascal_case(item_ref)
         ctx.imports_models.add(method.item_type)
         method.returns = f"AsyncPager[{method.page_type}, {method.item_type}]"
     return method
 
 
-def build(spec: dict[str, Any]) -> tuple[Context, list[Namespace]]:
-    ctx = Context(spec)
+def build(spec: dict[str, Any], opc_pkg: Path | None = None) -> tuple[Context, list[Namespace]]:
+    ctx = Context(spec, opc_pkg=opc_pkg)
+    for name, schema in (spec.get("components", {}).get("schemas") or {}).items():
+        if isinstance(schema, dict) and "enum" in schema:  # every enum component gets its Literal alias
+            ctx.literals[pascal_case(name)] = [str(v) for v in schema["enum"]]
     namespaces: dict[str, Namespace] = {}
     for tag in spec.get("tags", []):
         namespaces[tag["name"]] = Namespace(
@@ -292,9 +466,9 @@ def build(spec: dict[str, Any]) -> tuple[Context, list[Namespace]]:
             if http_method not in item:
                 continue
             op = item[http_method]
-            tag = op["tags"][0]
-            ns = namespaces.setdefault(tag, Namespace(tag, f"{pascal_case(tag)}Resource", ""))
-            ns.methods.append(build_method(ctx, path, http_method, op, item))
+            tag = (op.get("tags") or [DEFAULT_TAG])[0]
+            ns = namespaces.setdefault(tag, Namespace(tag, f"{pascal_case(tag)}Resource", "Operations without tags."))
+            ns.methods.append(build_method(ctx, path, http_method, op, item, tag))
     return ctx, [ns for ns in namespaces.values() if ns.methods]
 
 
@@ -304,8 +478,9 @@ def wrap(text: str, indent: int, width: int = 110) -> str:
     return textwrap.fill(text, width=width, initial_indent=pad, subsequent_indent=pad + "    " * (indent > 8))
 
 
-def render(spec: dict[str, Any]) -> str:
-    ctx, namespaces = build(spec)
+def render(spec: dict[str, Any], opc_pkg: Path | None = None) -> tuple[str, str]:
+    """The namespace layer and the response shapes module, as source."""
+    ctx, namespaces = build(spec, opc_pkg)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
@@ -315,7 +490,7 @@ def render(spec: dict[str, Any]) -> str:
     )
     env.filters["snake"] = snake_case
     env.filters["wrap"] = wrap
-    return env.get_template("resources.py.jinja").render(
+    resources = env.get_template("resources.py.jinja").render(
         namespaces=namespaces,
         models=sorted(ctx.imports_models),
         literals=dict(sorted(ctx.literals.items())),
@@ -325,3 +500,5 @@ def render(spec: dict[str, Any]) -> str:
             [ns.class_name for ns in namespaces] + [literal_alias(c) for c in ctx.literals] + ["Namespaces"]
         ),
     )
+    shapes = env.get_template("shapes.py.jinja").render(shapes=dict(sorted(ctx.shapes.items())))
+    return resources, shapes

@@ -69,8 +69,26 @@ def anyio_backend(request: pytest.FixtureRequest) -> str | tuple[str, dict[str, 
 
 BASE = "https://dify.example.com"
 TOKEN = "dify-pat-SUPERSECRET-123456"
-APP: dict[str, Any] = {"id": "a1", "name": "n", "mode": "chat"}
-DOCUMENT: dict[str, Any] = {"id": "doc1", "name": "a.txt", "indexing_status": "waiting"}
+# Every field the spec requires (the seed's fields), with the values an empty app/new document has.
+APP: dict[str, Any] = {
+    "id": "a1",
+    "name": "n",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1688000000,
+}
+DOCUMENT: dict[str, Any] = {
+    "id": "doc1",
+    "name": "a.txt",
+    "created_at": 1689900000,
+    "status": "enabled",
+    "indexing_status": "waiting",
+    "word_count": 0,
+}
+# An App that is also a Document and an (empty) page: an answer every operation tests call can parse.
+FITS_ALL: dict[str, Any] = {**APP, **DOCUMENT, "data": [], "limit": 1}
 
 Handler = Callable[[httpx.Request], httpx.Response]
 TokenArg = str | Callable[[], Awaitable[str]]

@@ -47,7 +47,15 @@ __all__ = [
 KEEP_BODY = 8 * 1024 * 1024
 _HEAD_LIMIT = 64 * 1024
 
-APP = {"id": "a1", "name": "n", "mode": "chat"}
+APP = {
+    "id": "a1",
+    "name": "n",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1,
+}
 
 
 @dataclass

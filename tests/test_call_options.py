@@ -251,7 +251,7 @@ def test_dify_mgmt_log_env_turns_logging_on() -> None:
         "import asyncio, httpx\n"
         "from dify_mgmt_async import DifyManagementClient\n"
         "async def main():\n"
-        "    t = httpx.MockTransport(lambda r: httpx.Response(200, json={'id': 'a1', 'name': 'n', 'mode': 'chat'}))\n"
+        f"    t = httpx.MockTransport(lambda r: httpx.Response(200, json={APP!r}))\n"
         f"    async with DifyManagementClient('{BASE}', '{TOKEN}', transport=t) as d:\n"
         "        await d.apps.get('a1')\n"
         "asyncio.run(main())\n"

@@ -22,7 +22,7 @@ from dify_mgmt_async import (
     __version__,
 )
 from dify_mgmt_async._generated.client import Client as GeneratedClient
-from tests.conftest import APP, BASE, TOKEN, Recorder, make_client
+from tests.conftest import APP, BASE, FITS_ALL, TOKEN, Recorder, make_client
 
 
 @pytest.fixture
@@ -110,7 +110,7 @@ async def test_async_token_provider_rotates() -> None:
     server = Recorder()
     async with make_client(server, token=provider, max_retries=0) as dify:
         await dify.apps.get("a1")
-        await dify.users.get_current()
+        await dify.apps.get("a2")
         await dify.apps.delete("a1")
     assert [r.headers["authorization"] for r in server.requests] == [
         "Bearer first",
@@ -204,7 +204,7 @@ def test_http_client_and_transport_are_exclusive() -> None:
 @pytest.mark.anyio
 async def test_default_timeout_reaches_every_request() -> None:
     """Each request carries connect/read/write/pool timeouts, none of them None."""
-    server = Recorder(body={**APP, "data": [], "limit": 1})  # fits both App and AppPage
+    server = Recorder(body=FITS_ALL)  # fits App, Document and the pages
     async with make_client(server) as dify:
         await dify.apps.get("a1")
         await dify.apps.create(name="n", mode="chat")
@@ -327,9 +327,11 @@ async def test_secrets_hidden_in_model_repr() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/api-keys") and request.method == "POST":
-            return httpx.Response(201, json={"id": "k", "name": "ci", "token": "FULL-PAT-TOKEN"})
+            return httpx.Response(
+                201, json={"id": "k", "name": "ci", "token": "FULL-PAT-TOKEN", "created_at": 1, "expires_at": None}
+            )
         if request.url.path.endswith("/api-keys"):
-            return httpx.Response(200, json={"api_key": "ak-visible", "api_secret": "APP-SECRET-2"})
+            return httpx.Response(200, json={"api_key": "ak-visible", "api_secret": "APP-SECRET-2", "created_at": 1})
         return httpx.Response(201, json={**APP, "api_key": "ak-visible", "api_secret": "APP-SECRET-1"})
 
     async with make_client(handler) as dify:

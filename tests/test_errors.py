@@ -234,10 +234,39 @@ async def test_unknown_enum_values_in_responses_parse() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/apps"):
-            return httpx.Response(200, json={"data": [{"id": "a", "name": "n", "mode": "advanced-chat"}], "limit": 1})
+            return httpx.Response(
+                200,
+                json={
+                    "data": [
+                        {
+                            "id": "a",
+                            "name": "n",
+                            "mode": "advanced-chat",
+                            "icon": None,
+                            "icon_background": None,
+                            "description": None,
+                            "created_at": 1,
+                        }
+                    ],
+                    "limit": 1,
+                },
+            )
         if request.url.path.endswith("/documents"):
             return httpx.Response(
-                200, json={"data": [{"id": "x", "name": "n", "indexing_status": "queued"}], "limit": 1}
+                200,
+                json={
+                    "data": [
+                        {
+                            "id": "x",
+                            "name": "n",
+                            "created_at": 1,
+                            "status": "enabled",
+                            "indexing_status": "queued",
+                            "word_count": 0,
+                        }
+                    ],
+                    "limit": 1,
+                },
             )
         return httpx.Response(200, json={"id": "d", "name": "n", "permission": "partial_members"})
 
@@ -321,4 +350,12 @@ async def test_huge_retry_after_does_not_block_later_calls() -> None:
             await dify.apps.get("a1")
 
 
-APP_BODY = {"id": "a1", "name": "n", "mode": "chat"}
+APP_BODY = {
+    "id": "a1",
+    "name": "n",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1,
+}

@@ -44,12 +44,38 @@ from tests.conftest import BASE, TOKEN, Recorder, make_client
 API = "/api/management"
 UID = uuid.UUID("12345678-1234-5678-1234-567812345678")
 
-APP = {"id": "a1", "name": "客服助手", "mode": "chat", "api_key": "ak-1", "api_secret": "sk-1"}
+APP = {
+    "id": "a1",
+    "name": "客服助手",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1688000000,
+    "api_key": "ak-1",
+    "api_secret": "sk-1",
+}
 DATASET = {"id": "d1", "name": "产品手册", "permission": "only_me"}
-DOCUMENT = {"id": "doc1", "name": "a.txt", "indexing_status": "waiting"}
-WORKSPACE = {"id": "w1", "name": "ws"}
-USER = {"id": "u1", "name": "me"}
-KEY = {"id": "k1", "name": "ci"}
+DOCUMENT = {
+    "id": "doc1",
+    "name": "a.txt",
+    "created_at": 1689900000,
+    "status": "enabled",
+    "indexing_status": "waiting",
+    "word_count": 0,
+}
+WORKSPACE = {"id": "w1", "name": "ws", "created_at": 1, "plan": "team", "features": {}, "usage": {}}
+USER = {"id": "u1", "name": "me", "email": "me@example.com", "avatar": None, "created_at": 1, "role": "owner"}
+MODEL = {
+    "id": "m",
+    "name": "M",
+    "model_type": "llm",
+    "provider": "p",
+    "features": [],
+    "parameter_rules": {},
+    "pricing": {},
+}
+KEY = {"id": "k1", "name": "ci", "last_used_at": None, "created_at": 1, "expires_at": None}
 
 
 @dataclass
@@ -136,7 +162,7 @@ CASES = [
         lambda d: d.apps.get_api_keys("a1"),
         "GET",
         "/apps/a1/api-keys",
-        {"api_key": "ak", "api_secret": "sk"},
+        {"api_key": "ak", "api_secret": "sk", "created_at": 1},
         AppApiKeys,
     ),
     Case(
@@ -144,7 +170,7 @@ CASES = [
         lambda d: d.apps.reset_api_keys(UID, type="api_secret"),
         "POST",
         f"/apps/{UID}/api-keys/reset",
-        {"api_secret": "sk-new"},
+        {"api_secret": "sk-new", "created_at": 1},
         AppApiKeys,
         body={"type": "api_secret"},
     ),
@@ -215,13 +241,17 @@ CASES = [
         None,
         status=204,
     ),
-    Case("models.list", lambda d: d.models.list(), "GET", "/models", {"data": [{"id": "m", "name": "M"}]}, ModelList),
+    Case("models.list", lambda d: d.models.list(), "GET", "/models", {"data": [MODEL]}, ModelList),
     Case(
         "model_providers.list",
         lambda d: d.model_providers.list(),
         "GET",
         "/model-providers",
-        {"data": [{"provider": "openai"}]},
+        {
+            "data": [
+                {"provider": "openai", "provider_name": "OpenAI", "is_configured": True, "supported_model_types": []}
+            ]
+        },
         ModelProviderList,
     ),
     Case(
@@ -408,13 +438,10 @@ async def test_upload_document_sends_multipart(mock: respx.MockRouter, tmp_path:
 
 BAD_INPUT = [
     ("unknown-mode", lambda d: d.apps.create(name="n", mode="advanced")),
-    ("list-unknown-mode", lambda d: d.apps.list(mode="nope")),
     ("limit-over-100", lambda d: d.apps.list(limit=101)),
     ("limit-0", lambda d: d.datasets.list(limit=0)),
     ("page-0", lambda d: d.api_keys.list(page=0)),
     ("limit-bool", lambda d: d.api_keys.list(limit=True)),
-    ("documents-limit", lambda d: d.datasets.list_documents("d1", limit=101)),
-    ("documents-status", lambda d: d.datasets.list_documents("d1", status="done")),
     ("empty-name", lambda d: d.apps.create(name="", mode="chat")),
     ("empty-dataset-name", lambda d: d.datasets.create(name="")),
     ("empty-key-name", lambda d: d.api_keys.create(name="")),
@@ -461,6 +488,51 @@ async def test_bad_input_raises_before_sending(
     assert isinstance(info.value, DifyError) and isinstance(info.value, ValueError)
     assert route.call_count == 0
     assert len(mock.calls) == 0
+
+
+LOOSENED = [
+    ("apps.list", lambda d: d.apps.list(mode="advanced-chat"), "/apps", {"mode": "advanced-chat"}),
+    (
+        "documents-limit",
+        lambda d: d.datasets.list_documents("d1", limit=200),
+        "/datasets/d1/documents",
+        {"limit": "200"},
+    ),
+    (
+        "documents-status",
+        lambda d: d.datasets.list_documents("d1", status="enabled"),
+        "/datasets/d1/documents",
+        {"status": "enabled"},
+    ),
+    ("api_keys-limit", lambda d: d.api_keys.list(limit=500), "/api-keys", {"limit": "500"}),
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("name", "call", "path", "query"), LOOSENED, ids=[c[0] for c in LOOSENED])
+async def test_what_the_contract_allows_is_sent(
+    name: str, call: Callable[[DifyManagementClient], Any], path: str, query: dict[str, str], mock: respx.MockRouter
+) -> None:
+    """Where the seed states no limit (no maximum, free `status`, servers' `mode`s), the value is sent as given."""
+    route = mock.get(path=f"{API}{path}").mock(return_value=httpx.Response(200, json={"data": [], "limit": 20}))
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
+        page = await _invoke(call, dify)
+    assert route.call_count == 1
+    assert dict(route.calls[0].request.url.params) == query
+    assert page.data == [] and page.total is None and page.has_more is None
+
+
+@pytest.mark.anyio
+async def test_expires_at_takes_a_fractional_number(mock: respx.MockRouter) -> None:
+    """The seed types `expires_at` as Number: a float is sent as given, an int stays an int."""
+    created = {"id": "k1", "name": "ci", "token": "t", "created_at": 1, "expires_at": 4102444800}
+    route = mock.post(path=f"{API}/api-keys").mock(return_value=httpx.Response(201, json=created))
+    async with make_client(httpx.AsyncHTTPTransport(), max_retries=0) as dify:
+        await dify.api_keys.create(name="ci", expires_at=4102444800.5)
+        await dify.api_keys.create(name="ci", expires_at=4102444800)
+        with pytest.raises(InvalidArgumentError, match="expires_at: must be Unix seconds"):
+            await dify.api_keys.create(name="ci", expires_at=float("nan"))
+    assert [json.loads(c.request.content)["expires_at"] for c in route.calls] == [4102444800.5, 4102444800]
 
 
 @pytest.mark.anyio

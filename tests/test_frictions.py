@@ -25,7 +25,15 @@ from dify_mgmt_async._errors import from_response
 from dify_mgmt_async.emulator import EmulatorServer
 
 BASE = "http://dify.test"
-APP = {"id": "a1", "name": "n", "mode": "chat"}
+APP = {
+    "id": "a1",
+    "name": "n",
+    "mode": "chat",
+    "icon": None,
+    "icon_background": None,
+    "description": None,
+    "created_at": 1,
+}
 
 
 def recording(seen: list[httpx.Request], answer: dict[str, object] = APP) -> httpx.MockTransport:
@@ -182,7 +190,7 @@ async def test_expires_at_takes_a_datetime_and_refuses_the_past_before_sending()
     from dify_mgmt_async import InvalidArgumentError
 
     seen: list[httpx.Request] = []
-    key = {"id": "k1", "name": "k", "token": "sk-new"}
+    key = {"id": "k1", "name": "k", "token": "sk-new", "created_at": 1, "expires_at": 4102444800}
     async with DifyManagementClient(BASE, "t", transport=recording(seen, key)) as dify:
         with pytest.raises(InvalidArgumentError) as info:
             await dify.api_keys.create(name="k", expires_at=datetime(2020, 1, 1, tzinfo=UTC))

@@ -134,7 +134,17 @@ async def test_defect1_multipart_boundary_is_not_fixed(tmp_path: Path) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return httpx.Response(201, json={"id": "d1", "name": "a.txt"})
+        return httpx.Response(
+            201,
+            json={
+                "id": "d1",
+                "name": "a.txt",
+                "created_at": 1,
+                "status": "enabled",
+                "indexing_status": "waiting",
+                "word_count": 0,
+            },
+        )
 
     client = Client(base_url="http://test").set_async_httpx_client(
         httpx.AsyncClient(base_url="http://test", transport=httpx.MockTransport(handler))
@@ -149,13 +159,25 @@ async def test_defect1_multipart_boundary_is_not_fixed(tmp_path: Path) -> None:
     assert parts[0][2] == evil
 
 
+APP_FIELDS = {"id": "1", "name": "n", "mode": "chat", "icon": None, "icon_background": None, "description": None}
+APP_FIELDS["created_at"] = 1
+DOC_FIELDS = {
+    "id": "1",
+    "name": "n",
+    "created_at": 1,
+    "status": "enabled",
+    "indexing_status": "waiting",
+    "word_count": 0,
+}
+
+
 def test_defect2_unknown_enum_values_parse() -> None:
     """A value outside a closed set (`advanced-chat`, a new permission or status) is kept as a string."""
     page = AppPage.from_dict(
         {
             "data": [
-                {"id": "a1b2c3d4-5678-90ab-cdef-ghijklmnopqr", "name": "x", "mode": "advanced-chat"},
-                {"id": "2", "name": "y", "mode": "chat"},
+                {**APP_FIELDS, "id": "a1b2c3d4-5678-90ab-cdef-ghijklmnopqr", "mode": "advanced-chat"},
+                {**APP_FIELDS, "id": "2", "name": "y", "mode": "chat"},
             ],
             "total": 2,
             "page": 1,
@@ -167,10 +189,10 @@ def test_defect2_unknown_enum_values_parse() -> None:
     assert page.data[1].mode == "chat"
     assert Dataset.from_dict({"id": "1", "name": "d", "permission": "partial_members"}).permission == "partial_members"
     docs = DocumentPage.from_dict(
-        {"data": [{"id": "1", "name": "n", "indexing_status": "queuing"}], "limit": 20, "has_more": False}
+        {"data": [{**DOC_FIELDS, "indexing_status": "queuing"}], "limit": 20, "has_more": False}
     )
     assert docs.data[0].indexing_status == "queuing"
-    assert App.from_dict({"id": "1", "name": "n", "mode": "workflow"}).to_dict()["mode"] == "workflow"
+    assert App.from_dict({**APP_FIELDS, "mode": "workflow"}).to_dict()["mode"] == "workflow"
 
 
 def test_defect1_and_2_fixes_live_in_the_spec_and_generator(spec: dict[str, Any]) -> None:
@@ -185,9 +207,23 @@ def test_secrets_are_hidden_from_model_repr() -> None:
     """format: password fields (api_secret, a new key's token) never show in repr."""
     from dify_mgmt_async._generated.models import ApiKeyCreated, AppApiKeys
 
-    app = App.from_dict({"id": "1", "name": "n", "mode": "chat", "api_key": "ak-1", "api_secret": "sk-SECRET"})
-    key = ApiKeyCreated.from_dict({"id": "1", "name": "n", "token": "dify-pat-SECRET"})
-    keys = AppApiKeys.from_dict({"api_key": "ak", "api_secret": "sk-SECRET"})
+    app = App.from_dict(
+        {
+            "id": "1",
+            "name": "n",
+            "mode": "chat",
+            "icon": None,
+            "icon_background": None,
+            "description": None,
+            "created_at": 1,
+            "api_key": "ak-1",
+            "api_secret": "sk-SECRET",
+        }
+    )
+    key = ApiKeyCreated.from_dict(
+        {"id": "1", "name": "n", "token": "dify-pat-SECRET", "created_at": 1, "expires_at": None}
+    )
+    keys = AppApiKeys.from_dict({"api_key": "ak", "api_secret": "sk-SECRET", "created_at": 1})
     for model in (app, key, keys):
         assert "SECRET" not in repr(model)
     assert app.api_secret == "sk-SECRET" and key.token == "dify-pat-SECRET"

@@ -11,9 +11,19 @@ import pytest
 from dify_mgmt_async import App, AppPage, AsyncPager, Document
 from tests.conftest import make_client
 
+KEY_FIELDS = {"last_used_at": None, "created_at": 1, "expires_at": None}  # ApiKey fields a Dataset may carry too
+
 
 def _app(n: int) -> dict[str, Any]:
-    return {"id": f"a{n}", "name": f"app {n}", "mode": "chat"}
+    return {
+        "id": f"a{n}",
+        "name": f"app {n}",
+        "mode": "chat",
+        "icon": None,
+        "icon_background": None,
+        "description": None,
+        "created_at": 1,
+    }
 
 
 class Server:
@@ -103,7 +113,18 @@ async def test_repeated_item_across_pages_is_yielded_once() -> None:
     pages = {1: ["a1", "a2"], 2: ["a2", "a3"], 3: ["a4"]}
 
     def respond(page: int, limit: int) -> dict[str, Any]:
-        data = [{"id": i, "name": i, "mode": "chat"} for i in pages[page]]
+        data = [
+            {
+                "id": i,
+                "name": i,
+                "mode": "chat",
+                "icon": None,
+                "icon_background": None,
+                "description": None,
+                "created_at": 1,
+            }
+            for i in pages[page]
+        ]
         return {"data": data, "total": 5, "page": page, "limit": 2}
 
     server = Server(respond)
@@ -130,7 +151,18 @@ async def test_items_shifting_down_a_page_are_not_lost() -> None:
     def respond(page: int, limit: int) -> dict[str, Any]:
         listing = (["x", "y"] if page > 1 else []) + newest_first  # x, y created after page 1 was read
         chunk = listing[(page - 1) * limit : page * limit]
-        data = [{"id": i, "name": i, "mode": "chat"} for i in chunk]
+        data = [
+            {
+                "id": i,
+                "name": i,
+                "mode": "chat",
+                "icon": None,
+                "icon_background": None,
+                "description": None,
+                "created_at": 1,
+            }
+            for i in chunk
+        ]
         return {"data": data, "limit": limit, "has_more": page * limit < len(listing)}
 
     server = Server(respond)
@@ -180,7 +212,8 @@ async def test_list_documents_paginates_with_path_param() -> None:
     """datasets.list_documents pages through the dataset's documents, keeping the path and status."""
 
     def respond(page: int, limit: int) -> dict[str, Any]:
-        data = [{"id": f"doc{page}", "name": "x"}]
+        data = [{"id": f"doc{page}", "name": "x", "created_at": 1, "status": "enabled", "indexing_status": "completed"}]
+        data[0]["word_count"] = 3
         return {"data": data, "total": 2, "page": page, "limit": 1}
 
     server = Server(respond)
@@ -197,7 +230,12 @@ async def test_list_documents_paginates_with_path_param() -> None:
 async def test_other_lists_paginate(namespace: str) -> None:
     """datasets.list and api_keys.list iterate across pages too."""
     server = Server(
-        lambda page, limit: {"data": [{"id": f"x{page}", "name": "n"}], "total": 3, "page": page, "limit": 1}
+        lambda page, limit: {
+            "data": [{"id": f"x{page}", "name": "n", **KEY_FIELDS}],
+            "total": 3,
+            "page": page,
+            "limit": 1,
+        }
     )
     async with make_client(server, max_retries=0) as dify:
         items = [i async for i in getattr(dify, namespace).list(limit=1)]

@@ -39,7 +39,15 @@ pytestmark = pytest.mark.virtual_time
 
 
 def app_json(name: str = "a") -> dict[str, Any]:
-    return {"id": f"id-{name}", "name": name, "mode": "chat"}
+    return {
+        "id": f"id-{name}",
+        "name": name,
+        "mode": "chat",
+        "icon": None,
+        "icon_background": None,
+        "description": None,
+        "created_at": 1,
+    }
 
 
 # --- Retry-After parsing ------------------------------------------------------------------------
@@ -359,7 +367,17 @@ def upload_server(received: list[str]) -> Handler:
         part = next(p for p in body.split(b"--" + boundary) if b'name="file"' in p)
         payload = part.split(b"\r\n\r\n", 1)[1][:-2]
         received.append(hashlib.sha256(payload).hexdigest())
-        return httpx.Response(201, json={"id": "d", "name": "f.txt"})
+        return httpx.Response(
+            201,
+            json={
+                "id": "d",
+                "name": "f.txt",
+                "created_at": 1,
+                "status": "enabled",
+                "indexing_status": "waiting",
+                "word_count": 0,
+            },
+        )
 
     return handler
 
@@ -447,7 +465,17 @@ async def test_cancel_mid_upload_releases_the_slot(tmp_path: Path) -> None:
                     await anyio.sleep(10)
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
-            return httpx.Response(201, json={"id": "d", "name": "f.txt"})
+            return httpx.Response(
+                201,
+                json={
+                    "id": "d",
+                    "name": "f.txt",
+                    "created_at": 1,
+                    "status": "enabled",
+                    "indexing_status": "waiting",
+                    "word_count": 0,
+                },
+            )
 
     path = tmp_path / "f.txt"
     path.write_bytes(b"x" * 1_000_000)

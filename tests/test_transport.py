@@ -184,7 +184,9 @@ async def test_connection_limit_follows_max_concurrency() -> None:
 
     async def ok(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
-        body = b'{"id":"a","name":"n","mode":"chat"}'
+        body = (
+            b'{"id":"a","name":"n","mode":"chat","icon":null,"icon_background":null,"description":null,"created_at":1}'
+        )
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
         )
@@ -215,7 +217,7 @@ async def test_streaming_body_stays_streaming() -> None:
             data = await reader.read(min(length, 65536))
             received.update(data)
             length -= len(data)
-        body = b'{"id":"d","name":"f.txt"}'
+        body = b'{"id":"d","name":"f.txt","created_at":1,"status":"enabled","indexing_status":"waiting","word_count":0}'
         writer.write(b"HTTP/1.1 201 Created\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
         await writer.drain()
 
@@ -271,7 +273,9 @@ class PartialReader(httpx.AsyncBaseTransport):
             await anext(chunks)  # the file's first chunk: the file is open now
             await chunks.aclose()  # type: ignore[attr-defined]
             return httpx.Response(429, headers={"retry-after-ms": "300"}, json={"error_code": "rate_limited"})
-        body = b'{"id":"a1","name":"n","mode":"chat"}'
+        body = (
+            b'{"id":"a1","name":"n","mode":"chat","icon":null,"icon_background":null,"description":null,"created_at":1}'
+        )
         return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
 
 

@@ -322,7 +322,17 @@ class WrappingTransport(httpx.AsyncBaseTransport):
             await request.aread()
         except Exception as exc:
             raise httpx.WriteError("Failed to send bytes into the underlying connection", request=request) from exc
-        return httpx.Response(201, json={"id": "d", "name": "a.txt"})
+        return httpx.Response(
+            201,
+            json={
+                "id": "d",
+                "name": "a.txt",
+                "created_at": 1,
+                "status": "enabled",
+                "indexing_status": "waiting",
+                "word_count": 0,
+            },
+        )
 
 
 @pytest.mark.anyio
@@ -392,7 +402,8 @@ MEMORY_SCRIPT = textwrap.dedent(
         async def handle_async_request(self, request):
             async for chunk in request.stream:
                 self.received += len(chunk)
-            return httpx.Response(201, json={"id": "doc", "name": "big.bin"})
+            doc = {"id": "doc", "name": "big.bin", "created_at": 1, "status": "enabled", "word_count": 0}
+            return httpx.Response(201, json={**doc, "indexing_status": "waiting"})
 
     def rss_kib():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -46,6 +46,9 @@ class Server:
             {
                 "id": doc_id,
                 "name": f"{doc_id}.txt",
+                "created_at": 1,
+                "status": "enabled",
+                "word_count": 0,
                 "indexing_status": states[min(poll, len(states) - 1)],
                 **({"parsing_error": "bad pdf"} if states[min(poll, len(states) - 1)] == "error" else {}),
             }

@@ -20,6 +20,7 @@ body, so nothing endpoint-specific lives here. Then:
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import functools
 import json as json_lib
 import logging
@@ -51,7 +52,9 @@ from ._generated.client import Client as _GeneratedClient
 from ._loop import loop_identity, loop_time
 from ._pagination import AsyncPager
 from ._ratelimit import RateLimitEngine, Stats
+from ._response_check import ShapeMismatch, check
 from ._retry import Decision, RetryBudget, RetryConfig, RetryPolicy
+from ._shapes import SHAPES
 from ._uploads import FileInput, MultipartBody, ProgressCallback, prepare_upload
 
 __all__ = ["CallExtras", "ClientState", "Core", "RawResponse", "RequestOptions", "RetryEvent", "split_timeout"]
@@ -148,6 +151,14 @@ def _extra_headers(headers: object) -> tuple[tuple[str, str], ...]:
             raise InvalidArgumentError(f"extra_headers: {name} is set by the client and cannot be overridden")
         checked.append((name, value))
     return tuple(checked)
+
+
+def with_headers(extra: CallExtras | None, headers: Mapping[str, Any]) -> CallExtras:
+    """``extra`` with an operation's header parameters added before the caller's own extra headers."""
+    pairs = tuple((str(k), str(v)) for k, v in headers.items())
+    if extra is None:
+        return CallExtras(headers=pairs)
+    return dataclasses.replace(extra, headers=pairs + extra.headers)
 
 
 def _extra_query(query: object) -> tuple[tuple[str, Any], ...]:
@@ -346,6 +357,8 @@ class Core:
         self, op: ModuleType, kwargs: dict[str, Any], expect: type[T] | None, extra: CallExtras | None = None
     ) -> T | None:
         built = op._get_kwargs(**kwargs)
+        if "headers" in built:  # header parameters of the operation
+            extra = with_headers(extra, built["headers"])
         response = await self.send(
             built["method"], built["url"], params=built.get("params"), json=built.get("json"), extra=extra
         )
@@ -514,7 +527,12 @@ class Core:
             return httpx.Request(
                 call.method, _url(call.url, ()), headers=headers, content=stream, extensions=extensions
             )
-        query = tuple(call.params.items()) if call.params else ()
+        # An array parameter (a list) is sent as repeated keys, as pairs the parsed-URL cache can hash.
+        query = (
+            tuple((k, e) for k, v in call.params.items() for e in (v if isinstance(v, list) else (v,)))
+            if call.params
+            else ()
+        )
         return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
@@ -552,6 +570,24 @@ class Core:
     def _parse(self, op: ModuleType, response: httpx.Response, expect: type[T] | None) -> T | None:
         if expect is None:
             return None
+        if expect is str or expect is bytes:  # text/* and binary answers
+            return response.text if expect is str else response.content  # type: ignore[return-value]
+        shape = SHAPES.get(expect.__name__)
+        if shape is not None:  # checked against the spec first, so a mismatch names its field
+            try:
+                data = json_lib.loads(response.content)
+                check(shape, data)
+                return expect.from_dict(data)  # type: ignore[attr-defined,no-any-return]
+            except ShapeMismatch as exc:
+                raise APIResponseValidationError(
+                    response,
+                    f"{response.status_code} answer does not match the spec's {expect.__name__}: "
+                    f"{exc.path}: {exc.problem}",
+                ) from None
+            except (*_PARSE_ERRORS, UnicodeDecodeError) as exc:
+                raise APIResponseValidationError(
+                    response, f"{response.status_code} answer does not match the spec's {expect.__name__}: {exc!r}"
+                ) from exc
         try:
             parsed = op._parse_response(client=self._parse_client, response=response)
         except _PARSE_ERRORS as exc:

@@ -6,8 +6,6 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from ._generated.types import Unset
-
 __all__ = ["AsyncPager"]
 
 
@@ -17,9 +15,9 @@ class _Page(Protocol):
     @property
     def limit(self) -> int: ...
     @property
-    def total(self) -> int | Unset: ...
+    def total(self) -> int | None: ...
     @property
-    def has_more(self) -> bool | Unset: ...
+    def has_more(self) -> bool | None: ...
 
 
 P = TypeVar("P", bound=_Page)

@@ -62,7 +62,6 @@ from ._generated.models import (
     Document,
     DocumentPage,
     DocumentUpload,
-    IndexingStatus,
     ModelList,
     ModelProviderList,
     ProcessRule,
@@ -87,6 +86,7 @@ __all__ = [
     "AppsResource",
     "DatasetPermissionLiteral",
     "DatasetsResource",
+    "ErrorCodeLiteral",
     "IndexingStatusLiteral",
     "ModelProvidersResource",
     "ModelsResource",
@@ -101,6 +101,10 @@ AppModeLiteral = Literal["chat", "completion", "agent_chat", "workflow"]
 """The values of ``AppMode`` as plain strings, accepted wherever a ``AppMode`` is."""
 DatasetPermissionLiteral = Literal["only_me", "all_team_members"]
 """The values of ``DatasetPermission`` as plain strings, accepted wherever a ``DatasetPermission`` is."""
+ErrorCodeLiteral = Literal[
+    "invalid_param", "unauthorized", "forbidden", "not_found", "conflict", "rate_limited", "internal_server_error"
+]
+"""The values of ``ErrorCode`` as plain strings, accepted wherever a ``ErrorCode`` is."""
 IndexingStatusLiteral = Literal[
     "waiting", "parsing", "cleaning", "splitting", "indexing", "completed", "error", "paused"
 ]
@@ -127,7 +131,7 @@ class AppsResource:
         page: int | None = None,
         limit: int | None = None,
         name: str | None = None,
-        mode: AppMode | AppModeLiteral | None = None,
+        mode: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
@@ -138,9 +142,10 @@ class AppsResource:
 
         Args:
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
+            limit: Items per page, 1 to 100 (the contract's "默认20，最大100"; the minimum 1 is ours).
             name: Only apps whose name contains this text.
-            mode: Only apps of this mode.
+            mode: Only apps of this mode. Any string is sent as given (servers also know `advanced-chat`);
+                `AppMode` lists the contract's modes.
 
         Await the result for one page; ``async for`` over it for every item of every page.
 
@@ -153,7 +158,7 @@ class AppsResource:
             "page": _v.integer("page", page, required=False, minimum=1),
             "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
             "name": _v.text("name", name, required=False, min_length=1),
-            "mode": _v.choice("mode", mode, required=False, enum=AppMode),
+            "mode": _v.text("mode", mode, required=False),
         }
         return self._core.paginate(_list_apps, kwargs, AppPage, extra)
 
@@ -372,7 +377,7 @@ class DatasetsResource:
 
         Args:
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
+            limit: Items per page, 1 to 100 (the contract's "默认20，最大100"; the minimum 1 is ours).
             name: Only datasets whose name contains this text.
 
         Await the result for one page; ``async for`` over it for every item of every page.
@@ -580,20 +585,23 @@ class DatasetsResource:
         *,
         page: int | None = None,
         limit: int | None = None,
-        status: IndexingStatus | IndexingStatusLiteral | None = None,
+        status: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
     ) -> AsyncPager[DocumentPage, Document]:
         """List a dataset's documents: ``GET /api/management/datasets/{dataset_id}/documents``.
 
-        One page of the dataset's documents, newest first, optionally filtered by indexing status.
+        One page of the dataset's documents, newest first, optionally filtered by status.
 
         Args:
             dataset_id: The dataset's id (a UUID).
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
-            status: Only documents whose `indexing_status` is this value.
+            limit: Items per page (the contract's "默认20", with no maximum stated, so none is checked; the
+                minimum 1 is ours).
+            status: Only documents with this status (the contract's "按状态筛选"). The contract does not say which
+                of a document's `status` and `indexing_status` it filters on, so any string is accepted and
+                sent as given; the emulator matches either field.
 
         Await the result for one page; ``async for`` over it for every item of every page.
 
@@ -605,8 +613,8 @@ class DatasetsResource:
         kwargs: dict[str, Any] = {
             "dataset_id": _v.ident("dataset_id", dataset_id),
             "page": _v.integer("page", page, required=False, minimum=1),
-            "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
-            "status": _v.choice("status", status, required=False, enum=IndexingStatus),
+            "limit": _v.integer("limit", limit, required=False, minimum=1),
+            "status": _v.text("status", status, required=False, min_length=1),
         }
         return self._core.paginate(_list_documents, kwargs, DocumentPage, extra)
 
@@ -841,7 +849,8 @@ class ApiKeysResource:
 
         Args:
             page: Page number, from 1.
-            limit: Items per page, 1 to 100.
+            limit: Items per page (the contract's "默认20", with no maximum stated, so none is checked; the
+                minimum 1 is ours).
 
         Await the result for one page; ``async for`` over it for every item of every page.
 
@@ -852,7 +861,7 @@ class ApiKeysResource:
         extra = _CallExtras.of(timeout, extra_headers, extra_query)
         kwargs: dict[str, Any] = {
             "page": _v.integer("page", page, required=False, minimum=1),
-            "limit": _v.integer("limit", limit, required=False, minimum=1, maximum=100),
+            "limit": _v.integer("limit", limit, required=False, minimum=1),
         }
         return self._core.paginate(_list_api_keys, kwargs, ApiKeyPage, extra)
 
@@ -860,7 +869,7 @@ class ApiKeysResource:
         self,
         *,
         name: str,
-        expires_at: int | datetime | None = None,
+        expires_at: float | datetime | None = None,
         timeout: float | httpx.Timeout | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
@@ -873,7 +882,7 @@ class ApiKeysResource:
         Args:
             name: The key's name.
             expires_at: When it stops working, in Unix seconds (the SDK also takes a datetime); it must be in
-                the future. Left out, it never expires.
+                the future. Left out, it never expires. A `Number` in the contract, so fractions are accepted.
 
         Per call: ``timeout`` (seconds for the whole call, or an ``httpx.Timeout`` per attempt),
         ``extra_headers``, ``extra_query``, ``extra_body`` (merged into the JSON body).

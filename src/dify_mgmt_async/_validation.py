@@ -21,7 +21,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 from ._errors import InvalidArgumentError
 from ._generated.types import UNSET, Unset
 
-__all__ = ["FieldRules", "boolean", "choice", "ident", "integer", "model", "text"]
+__all__ = ["FieldRules", "array", "boolean", "choice", "ident", "integer", "model", "number", "text"]
 
 FieldRules = Mapping[str, Callable[..., object]]
 E = TypeVar("E", bound=enum.Enum)
@@ -117,8 +117,8 @@ def integer(
     return value
 
 
-def future_timestamp(name: str, value: object, required: bool = False) -> int | Unset:
-    """Unix seconds from an int or a ``datetime`` (naive: local time), refused if not in the future.
+def future_timestamp(name: str, value: object, required: bool = False) -> float | Unset:
+    """Unix seconds from a number or a ``datetime`` (naive: local time), refused if not in the future.
 
     An expiry in the past would make the server create something already dead (or refuse it after
     the call was spent), so it is caught here, before anything is sent.
@@ -128,15 +128,54 @@ def future_timestamp(name: str, value: object, required: bool = False) -> int | 
             raise _missing(name)
         return UNSET
     if isinstance(value, datetime):
-        seconds = int(value.timestamp())
-    elif isinstance(value, int) and not isinstance(value, bool):
+        seconds: float = int(value.timestamp())
+    elif isinstance(value, int | float) and not isinstance(value, bool) and value == value and abs(value) != _INF:
         seconds = value
     else:
-        raise _fail(name, "must be Unix seconds (an int) or a datetime", value)
+        raise _fail(name, "must be Unix seconds (a number) or a datetime", value)
     if seconds <= time.time():
-        when = datetime.fromtimestamp(max(seconds, 0), UTC).isoformat()
+        when = datetime.fromtimestamp(max(int(seconds), 0), UTC).isoformat()
         raise _fail(name, f"must be in the future, and {when} is not", value)
     return seconds
+
+
+@overload
+def number(
+    name: str, value: object, required: Literal[True], *, minimum: float | None = ..., maximum: float | None = ...
+) -> float: ...
+@overload
+def number(
+    name: str, value: object, required: bool = ..., *, minimum: float | None = ..., maximum: float | None = ...
+) -> float | Unset: ...
+def number(
+    name: str, value: object, required: bool = False, *, minimum: float | None = None, maximum: float | None = None
+) -> float | Unset:
+    """A finite int or float (not a bool) within the spec's bounds."""
+    if value is None or value is UNSET:
+        if required:
+            raise _missing(name)
+        return UNSET
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value in (_INF, -_INF):
+        raise _fail(name, "must be a finite number", value)
+    if minimum is not None and value < minimum:
+        raise _fail(name, f"must be at least {minimum}", value)
+    if maximum is not None and value > maximum:
+        raise _fail(name, f"must be at most {maximum}", value)
+    return value
+
+
+_INF = float("inf")
+
+
+def array(name: str, value: object, required: bool = False, *, item: Callable[..., object]) -> list[Any] | Unset:
+    """A list or tuple (not a string) whose every item passes ``item``; returned as a list."""
+    if value is None or value is UNSET:
+        if required:
+            raise _missing(name)
+        return UNSET
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise _fail(name, "must be a list", value)
+    return [item(f"{name}[{i}]", each, True) for i, each in enumerate(value)]
 
 
 @overload

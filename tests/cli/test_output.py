@@ -14,10 +14,11 @@ from dify_mgmt_async.cli._upload import LocalFile, _hashes
 
 
 def test_nested_secrets_hidden_and_wire_names_kept() -> None:
-    app = App.from_dict({"id": "a1", "name": "bot", "mode": "chat", "api_key": "app-k", "api_secret": "s3cret"})
+    base = {"id": "a1", "name": "bot", "mode": "chat", "icon": None, "icon_background": None, "description": None}
+    app = App.from_dict({**base, "created_at": 1, "api_key": "app-k", "api_secret": "s3cret"})
     page = AppPage.from_dict({"data": [app.to_dict()], "page": 1, "limit": 20, "total": 1, "has_more": False})
     data = plain(page)
-    assert data["data"] == [{"id": "a1", "name": "bot", "mode": "chat", "api_key": "app-k", "api_secret": HIDDEN}]
+    assert data["data"] == [{**base, "created_at": 1, "api_key": "app-k", "api_secret": HIDDEN}]
     assert (data["page"], data["total"], data["has_more"]) == (1, 1, False)
     assert plain(page, reveal=True)["data"][0]["api_secret"] == "s3cret"
     assert "s3cret" not in repr(plain(page))
@@ -28,8 +29,8 @@ def test_renamed_fields_use_the_wire_name_and_enums_their_value() -> None:
 
 
 def test_new_key_token_hidden_unless_revealed() -> None:
-    key = ApiKeyCreated(id="k1", name="ci", token="dify-pat-xyz")
-    assert plain(key) == {"id": "k1", "name": "ci", "token": HIDDEN}
+    key = ApiKeyCreated(id="k1", name="ci", token="dify-pat-xyz", created_at=1, expires_at=None)
+    assert plain(key) == {"id": "k1", "name": "ci", "token": HIDDEN, "created_at": 1, "expires_at": None}
     assert plain(key, reveal=True)["token"] == "dify-pat-xyz"
 
 

@@ -60,6 +60,20 @@ def test_invalid_input_names_the_field(
     assert body["error_code"] == "invalid_param" and field in body["error"]
 
 
+def test_filters_the_seed_leaves_open_are_accepted(client: httpx.Client) -> None:
+    """No maximum on documents'/keys' `limit`; `status` matches `status` or `indexing_status`; any app mode."""
+    dataset = client.post("/datasets", json={"name": "open"}).json()
+    doc = client.post(f"/datasets/{dataset['id']}/documents/upload", files={"file": ("a.txt", b"hello")}).json()
+    for status in ("enabled", "waiting"):
+        page = client.get(f"/datasets/{dataset['id']}/documents", params={"status": status, "limit": 200})
+        assert page.status_code == 200 and [d["id"] for d in page.json()["data"]] == [doc["id"]]
+        assert page.json()["limit"] == 200
+    assert client.get(f"/datasets/{dataset['id']}/documents", params={"status": "archived"}).json()["data"] == []
+    assert client.get("/api-keys", params={"limit": 500}).status_code == 200
+    assert client.get("/apps", params={"mode": "advanced-chat"}).json()["data"] == []
+    assert client.get("/apps", params={"limit": 101}).status_code == 400  # the seed's "最大100" stays
+
+
 def test_duplicate_names_conflict(client: httpx.Client) -> None:
     """A second app or dataset with the same name answers 409 `conflict`, including on rename."""
     assert client.post("/apps", json={"name": "a", "mode": "chat"}).status_code == 201

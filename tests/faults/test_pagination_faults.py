@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from dify_mgmt_async import App
+from dify_mgmt_async import APIResponseValidationError, App
 from tests.faultserver import FaultServer, respond
 
 from .conftest import MakeClient
@@ -31,36 +31,27 @@ async def _all(pager: Any, cap: int = 200) -> list[App]:
     return items
 
 
-@pytest.mark.anyio
-async def test_null_ids_with_has_more_forever_terminate_without_repeats(
-    server: FaultServer, make_client: MakeClient
-) -> None:
-    """Defect 8: every page is the same ``"id": null`` item with ``has_more: true``.
+APP_FIELDS: dict[str, Any] = {"icon": None, "icon_background": None, "description": None, "created_at": 1}
 
-    Iterating ends within a few pages (at most 10 requests) and yields that item once: an item
-    without an id is the same item when it is equal in every field.
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("bad_id", "got"), [(None, "null"), (["a"], "array"), ({"k": 1}, "object")], ids=["null", "list", "dict"]
+)
+async def test_malformed_ids_with_has_more_forever_fail_on_the_first_page(
+    server: FaultServer, make_client: MakeClient, bad_id: Any, got: str
+) -> None:
+    """Defect 8: items whose id is null, a list or a dict, with ``has_more: true`` forever.
+
+    The spec types ``id`` as a string, so the first page raises APIResponseValidationError naming
+    ``data[0].id`` (one request, no loop, nothing unhashable reaches the pager); the client stays usable.
     """
-    page = {"data": [{"id": None, "name": "no id", "mode": "chat"}], "limit": 1, "has_more": True}
+    page = {"data": [{**APP_FIELDS, "id": bad_id, "name": "bad id", "mode": "chat"}], "limit": 1, "has_more": True}
     server.route(LIST, respond(json=page))
     with anyio.fail_after(5):
         async with make_client(server.url, max_concurrency=2) as dify:
-            items = await _all(dify.apps.list(limit=1))
-            assert [item.to_dict() for item in items] == [page["data"][0]]  # type: ignore[index]
-            assert len(server.received(LIST)) <= 10
-            await assert_healthy(dify, server, 2)
-
-
-@pytest.mark.anyio
-async def test_unhashable_ids_are_paged_without_type_error(server: FaultServer, make_client: MakeClient) -> None:
-    """Defect 8: ids that are a list or a dict are compared by value; each item is yielded exactly once."""
-    listed = {"id": ["a"], "name": "list id", "mode": "chat"}
-    mapped = {"id": {"k": 1}, "name": "dict id", "mode": "chat"}
-    other = {"id": ["b"], "name": "another list id", "mode": "chat"}
-    server.route("page=1&", respond(json={"data": [listed, mapped], "limit": 2, "has_more": True}))
-    server.route("page=2&", respond(json={"data": [mapped, other], "limit": 2, "has_more": False}))
-    with anyio.fail_after(5):
-        async with make_client(server.url, max_concurrency=2) as dify:
-            items = await _all(dify.apps.list(limit=2))
-            assert [item.to_dict() for item in items] == [listed, mapped, other]
-            assert len(server.received(LIST)) == 2
+            with pytest.raises(APIResponseValidationError) as info:
+                await _all(dify.apps.list(limit=1))
+            assert str(info.value).endswith(f"AppPage: data[0].id: must be a string (got {got})")
+            assert len(server.received(LIST)) == 1
             await assert_healthy(dify, server, 2)

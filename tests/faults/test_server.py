@@ -16,7 +16,21 @@ pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only u
 @pytest.mark.anyio
 async def test_healthy_server_records_requests(server: FaultServer, make_client: MakeClient) -> None:
     """A normal answer is parsed; the server records method, path, headers and body length; slots all work."""
-    server.route("/apps", respond(201, json={"id": "a9", "name": "x", "mode": "chat"}))
+    server.route(
+        "/apps",
+        respond(
+            201,
+            json={
+                "id": "a9",
+                "name": "x",
+                "mode": "chat",
+                "icon": None,
+                "icon_background": None,
+                "description": None,
+                "created_at": 1,
+            },
+        ),
+    )
     with anyio.fail_after(5):
         async with make_client(server.url, max_concurrency=2) as dify:
             app = await dify.apps.create(name="x", mode="chat")

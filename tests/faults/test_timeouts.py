@@ -82,8 +82,9 @@ async def test_deadline_error_while_queued_carries_the_request(server: FaultServ
             tg.cancel_scope.cancel()
 
 
-def _long_app() -> dict[str, str]:
-    return {"id": "a1", "name": "n" * 4000, "mode": "chat"}
+def _long_app() -> dict[str, object]:
+    app: dict[str, object] = {"id": "a1", "name": "n" * 4000, "mode": "chat", "icon": "i", "icon_background": "#fff"}
+    return {**app, "description": "d", "created_at": 1}
 
 
 @pytest.mark.anyio

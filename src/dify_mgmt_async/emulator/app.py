@@ -26,7 +26,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .store import (
     APP_MODES,
-    INDEXING_STATUSES,
     PERMISSIONS,
     UPLOAD_EXTENSIONS,
     ApiError,
@@ -182,8 +181,9 @@ def page_of(request: Request, items: list[dict[str, Any]], page: int, limit: int
     return JSONResponse({"data": items[start : start + limit], "total": len(items), "page": page, "limit": limit})
 
 
-def paging(request: Request) -> tuple[int, int]:
-    return _query_int(request, "page", 1, 1), _query_int(request, "limit", 20, 1, 100)
+def paging(request: Request, maximum: int | None = 100) -> tuple[int, int]:
+    """``page`` and ``limit``; ``maximum=None`` where the seed states no maximum (documents, API keys)."""
+    return _query_int(request, "page", 1, 1), _query_int(request, "limit", 20, 1, maximum)
 
 
 DELETED = {"result": "success"}
@@ -193,7 +193,8 @@ DELETED = {"result": "success"}
 
 async def list_apps(request: Request, store: Store) -> Response:
     page, limit = paging(request)
-    name, mode = _query_str(request, "name"), _query_str(request, "mode", APP_MODES)
+    # Any mode string is a filter (servers add modes; the spec's AppModeValue is any string, even "").
+    name, mode = _query_str(request, "name"), request.query_params.get("mode")
     return page_of(request, store.list_apps(name, mode), page, limit)
 
 
@@ -251,8 +252,8 @@ async def delete_dataset(request: Request, store: Store) -> Response:
 
 
 async def list_documents(request: Request, store: Store) -> Response:
-    page, limit = paging(request)
-    status = _query_str(request, "status", INDEXING_STATUSES)
+    page, limit = paging(request, None)
+    status = _query_str(request, "status")  # the seed's "按状态筛选": matches `status` or `indexing_status`
     return page_of(request, store.list_documents(request.path_params["dataset_id"], status), page, limit)
 
 
@@ -293,7 +294,7 @@ async def get_current_user(request: Request, store: Store) -> Response:
 
 
 async def list_api_keys(request: Request, store: Store) -> Response:
-    page, limit = paging(request)
+    page, limit = paging(request, None)
     return page_of(request, store.list_keys(), page, limit)
 
 

@@ -528,7 +528,7 @@ class Store:
         mono = time.monotonic()
         with self.lock:
             docs = [d.public(mono) for d in reversed(self._dataset(dataset_id).documents.values())]
-        return [d for d in docs if status is None or d["indexing_status"] == status]
+        return [d for d in docs if status is None or status in (d["status"], d["indexing_status"])]
 
     def delete_document(self, dataset_id: str, document_id: str) -> None:
         with self.lock:

@@ -14,24 +14,25 @@ T = TypeVar("T", bound="ApiKey")
 
 @_attrs_define
 class ApiKey:
-    """A personal access token, without its secret part.
+    """A personal access token, without its secret part; the contract's fields are required (`token_first_8` is ours and
+    optional).
 
-    Attributes:
-        id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
-            valid UUIDs.
-        name (str): The key's name.
-        token_first_8 (str | Unset): The first 8 characters of the token.
-        last_used_at (int | None | Unset): Unix seconds of the last request made with it; null if never used.
-        created_at (int | Unset): Unix time in seconds.
-        expires_at (int | None | Unset): Unix seconds after which it stops working; null if it never expires.
+        Attributes:
+            id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
+                valid UUIDs.
+            name (str): The key's name.
+            last_used_at (int | None): Unix seconds of the last request made with it; null if never used.
+            created_at (int): Unix time in seconds.
+            expires_at (int | None): Unix seconds after which it stops working; null if it never expires.
+            token_first_8 (str | Unset): The first 8 characters of the token.
     """
 
     id: str
     name: str
+    last_used_at: int | None
+    created_at: int
+    expires_at: int | None
     token_first_8: str | Unset = UNSET
-    last_used_at: int | None | Unset = UNSET
-    created_at: int | Unset = UNSET
-    expires_at: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -39,21 +40,15 @@ class ApiKey:
 
         name = self.name
 
-        token_first_8 = self.token_first_8
-
-        last_used_at: int | None | Unset
-        if isinstance(self.last_used_at, Unset):
-            last_used_at = UNSET
-        else:
-            last_used_at = self.last_used_at
+        last_used_at: int | None
+        last_used_at = self.last_used_at
 
         created_at = self.created_at
 
-        expires_at: int | None | Unset
-        if isinstance(self.expires_at, Unset):
-            expires_at = UNSET
-        else:
-            expires_at = self.expires_at
+        expires_at: int | None
+        expires_at = self.expires_at
+
+        token_first_8 = self.token_first_8
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -61,16 +56,13 @@ class ApiKey:
             {
                 "id": id,
                 "name": name,
+                "last_used_at": last_used_at,
+                "created_at": created_at,
+                "expires_at": expires_at,
             }
         )
         if token_first_8 is not UNSET:
             field_dict["token_first_8"] = token_first_8
-        if last_used_at is not UNSET:
-            field_dict["last_used_at"] = last_used_at
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
 
         return field_dict
 
@@ -81,35 +73,31 @@ class ApiKey:
 
         name = d.pop("name")
 
+        def _parse_last_used_at(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        last_used_at = _parse_last_used_at(d.pop("last_used_at"))
+
+        created_at = d.pop("created_at")
+
+        def _parse_expires_at(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        expires_at = _parse_expires_at(d.pop("expires_at"))
+
         token_first_8 = d.pop("token_first_8", UNSET)
-
-        def _parse_last_used_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        last_used_at = _parse_last_used_at(d.pop("last_used_at", UNSET))
-
-        created_at = d.pop("created_at", UNSET)
-
-        def _parse_expires_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
 
         api_key = cls(
             id=id,
             name=name,
-            token_first_8=token_first_8,
             last_used_at=last_used_at,
             created_at=created_at,
             expires_at=expires_at,
+            token_first_8=token_first_8,
         )
 
         api_key.additional_properties = d

@@ -17,12 +17,12 @@ class ApiKeyCreate:
 
     Attributes:
         name (str): The key's name.
-        expires_at (int | Unset): When it stops working, in Unix seconds (the SDK also takes a datetime); it must be in
-            the future. Left out, it never expires.
+        expires_at (float | Unset): When it stops working, in Unix seconds (the SDK also takes a datetime); it must be
+            in the future. Left out, it never expires. A `Number` in the contract, so fractions are accepted.
     """
 
     name: str
-    expires_at: int | Unset = UNSET
+    expires_at: float | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name

@@ -7,8 +7,6 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ApiKeyCreated")
 
 
@@ -21,15 +19,15 @@ class ApiKeyCreated:
             valid UUIDs.
         name (str): The key's name.
         token (str): The full token; only in this answer. Hidden from `repr`.
-        created_at (int | Unset): Unix time in seconds.
-        expires_at (int | None | Unset): Unix seconds after which it stops working; null if it never expires.
+        created_at (int): Unix time in seconds.
+        expires_at (int | None): Unix seconds after which it stops working; null if it never expires.
     """
 
     id: str
     name: str
     token: str = _attrs_field(repr=False)
-    created_at: int | Unset = UNSET
-    expires_at: int | None | Unset = UNSET
+    created_at: int
+    expires_at: int | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,11 +39,8 @@ class ApiKeyCreated:
 
         created_at = self.created_at
 
-        expires_at: int | None | Unset
-        if isinstance(self.expires_at, Unset):
-            expires_at = UNSET
-        else:
-            expires_at = self.expires_at
+        expires_at: int | None
+        expires_at = self.expires_at
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -54,12 +49,10 @@ class ApiKeyCreated:
                 "id": id,
                 "name": name,
                 "token": token,
+                "created_at": created_at,
+                "expires_at": expires_at,
             }
         )
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if expires_at is not UNSET:
-            field_dict["expires_at"] = expires_at
 
         return field_dict
 
@@ -72,16 +65,14 @@ class ApiKeyCreated:
 
         token = d.pop("token")
 
-        created_at = d.pop("created_at", UNSET)
+        created_at = d.pop("created_at")
 
-        def _parse_expires_at(data: object) -> int | None | Unset:
+        def _parse_expires_at(data: object) -> int | None:
             if data is None:
                 return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
+            return cast(int | None, data)
 
-        expires_at = _parse_expires_at(d.pop("expires_at", UNSET))
+        expires_at = _parse_expires_at(d.pop("expires_at"))
 
         api_key_created = cls(
             id=id,

@@ -15,31 +15,32 @@ T = TypeVar("T", bound="App")
 
 @_attrs_define
 class App:
-    """An app. `api_key` and `api_secret` are present only in the answer to a create.
+    """An app. `api_key` and `api_secret` are present only in the answer to a create. Required are the fields of the
+    contract's app examples.
 
-    Attributes:
-        id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
-            valid UUIDs.
-        name (str): The app's name.
-        mode (AppMode | str): An app's mode as a server reports it; a value outside `AppMode` (such as `advanced-chat`)
-            is kept as a string.
-        icon (None | str | Unset): An icon identifier or emoji.
-        icon_background (None | str | Unset): The icon's background, a hex colour.
-        description (None | str | Unset): What the app does.
-        api_key (str | Unset): The app's front-end key; only in the answer to a create.
-        api_secret (str | Unset): The app's back-end secret; only in the answer to a create. Hidden from `repr`.
-        created_at (int | Unset): Unix time in seconds.
+        Attributes:
+            id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
+                valid UUIDs.
+            name (str): The app's name.
+            mode (AppMode | str): An app's mode as a server reports it; a value outside `AppMode` (such as `advanced-chat`)
+                is kept as a string.
+            icon (None | str): An icon identifier or emoji.
+            icon_background (None | str): The icon's background, a hex colour.
+            description (None | str): What the app does.
+            created_at (int): Unix time in seconds.
+            api_key (str | Unset): The app's front-end key; only in the answer to a create.
+            api_secret (str | Unset): The app's back-end secret; only in the answer to a create. Hidden from `repr`.
     """
 
     id: str
     name: str
     mode: AppMode | str
-    icon: None | str | Unset = UNSET
-    icon_background: None | str | Unset = UNSET
-    description: None | str | Unset = UNSET
+    icon: None | str
+    icon_background: None | str
+    description: None | str
+    created_at: int
     api_key: str | Unset = UNSET
     api_secret: str | Unset = _attrs_field(default=UNSET, repr=False)
-    created_at: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,29 +54,20 @@ class App:
         else:
             mode = self.mode
 
-        icon: None | str | Unset
-        if isinstance(self.icon, Unset):
-            icon = UNSET
-        else:
-            icon = self.icon
+        icon: None | str
+        icon = self.icon
 
-        icon_background: None | str | Unset
-        if isinstance(self.icon_background, Unset):
-            icon_background = UNSET
-        else:
-            icon_background = self.icon_background
+        icon_background: None | str
+        icon_background = self.icon_background
 
-        description: None | str | Unset
-        if isinstance(self.description, Unset):
-            description = UNSET
-        else:
-            description = self.description
+        description: None | str
+        description = self.description
+
+        created_at = self.created_at
 
         api_key = self.api_key
 
         api_secret = self.api_secret
-
-        created_at = self.created_at
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -84,20 +76,16 @@ class App:
                 "id": id,
                 "name": name,
                 "mode": mode,
+                "icon": icon,
+                "icon_background": icon_background,
+                "description": description,
+                "created_at": created_at,
             }
         )
-        if icon is not UNSET:
-            field_dict["icon"] = icon
-        if icon_background is not UNSET:
-            field_dict["icon_background"] = icon_background
-        if description is not UNSET:
-            field_dict["description"] = description
         if api_key is not UNSET:
             field_dict["api_key"] = api_key
         if api_secret is not UNSET:
             field_dict["api_secret"] = api_secret
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
 
         return field_dict
 
@@ -121,38 +109,32 @@ class App:
 
         mode = _parse_mode(d.pop("mode"))
 
-        def _parse_icon(data: object) -> None | str | Unset:
+        def _parse_icon(data: object) -> None | str:
             if data is None:
                 return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            return cast(None | str, data)
 
-        icon = _parse_icon(d.pop("icon", UNSET))
+        icon = _parse_icon(d.pop("icon"))
 
-        def _parse_icon_background(data: object) -> None | str | Unset:
+        def _parse_icon_background(data: object) -> None | str:
             if data is None:
                 return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            return cast(None | str, data)
 
-        icon_background = _parse_icon_background(d.pop("icon_background", UNSET))
+        icon_background = _parse_icon_background(d.pop("icon_background"))
 
-        def _parse_description(data: object) -> None | str | Unset:
+        def _parse_description(data: object) -> None | str:
             if data is None:
                 return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            return cast(None | str, data)
 
-        description = _parse_description(d.pop("description", UNSET))
+        description = _parse_description(d.pop("description"))
+
+        created_at = d.pop("created_at")
 
         api_key = d.pop("api_key", UNSET)
 
         api_secret = d.pop("api_secret", UNSET)
-
-        created_at = d.pop("created_at", UNSET)
 
         app = cls(
             id=id,
@@ -161,9 +143,9 @@ class App:
             icon=icon,
             icon_background=icon_background,
             description=description,
+            created_at=created_at,
             api_key=api_key,
             api_secret=api_secret,
-            created_at=created_at,
         )
 
         app.additional_properties = d

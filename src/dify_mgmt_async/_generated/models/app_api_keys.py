@@ -14,51 +14,54 @@ T = TypeVar("T", bound="AppApiKeys")
 
 @_attrs_define
 class AppApiKeys:
-    """An app's keys. After a reset, only the key that was reset is present.
+    """An app's keys. After a reset, only the key that was reset is present (the contract's "如果重置了"), so only `created_at`
+    is required.
 
-    Attributes:
-        api_key (str | Unset): The front-end key.
-        api_secret (str | Unset): The back-end secret. Hidden from `repr`.
-        created_at (int | Unset): Unix time in seconds.
+        Attributes:
+            created_at (int): Unix time in seconds.
+            api_key (str | Unset): The front-end key.
+            api_secret (str | Unset): The back-end secret. Hidden from `repr`.
     """
 
+    created_at: int
     api_key: str | Unset = UNSET
     api_secret: str | Unset = _attrs_field(default=UNSET, repr=False)
-    created_at: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        created_at = self.created_at
+
         api_key = self.api_key
 
         api_secret = self.api_secret
 
-        created_at = self.created_at
-
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
-        field_dict.update({})
+        field_dict.update(
+            {
+                "created_at": created_at,
+            }
+        )
         if api_key is not UNSET:
             field_dict["api_key"] = api_key
         if api_secret is not UNSET:
             field_dict["api_secret"] = api_secret
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
+        created_at = d.pop("created_at")
+
         api_key = d.pop("api_key", UNSET)
 
         api_secret = d.pop("api_secret", UNSET)
 
-        created_at = d.pop("created_at", UNSET)
-
         app_api_keys = cls(
+            created_at=created_at,
             api_key=api_key,
             api_secret=api_secret,
-            created_at=created_at,
         )
 
         app_api_keys.additional_properties = d

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.app import App
 
@@ -23,16 +21,16 @@ class AppPage:
     Attributes:
         limit (int): Items per page.
         data (list[App]):
-        total (int | Unset): Number of items across all pages.
-        page (int | Unset): This page's number.
-        has_more (bool | Unset): Whether a next page exists.
+        total (int | None): Number of items across all pages; `None` in the SDK when the server leaves it out.
+        page (int | None): This page's number; `None` in the SDK when the server leaves it out.
+        has_more (bool | None): Whether a next page exists; `None` in the SDK when the server leaves it out.
     """
 
     limit: int
     data: list[App]
-    total: int | Unset = UNSET
-    page: int | Unset = UNSET
-    has_more: bool | Unset = UNSET
+    total: int | None = None
+    page: int | None = None
+    has_more: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,11 +55,11 @@ class AppPage:
                 "data": data,
             }
         )
-        if total is not UNSET:
+        if total is not None:
             field_dict["total"] = total
-        if page is not UNSET:
+        if page is not None:
             field_dict["page"] = page
-        if has_more is not UNSET:
+        if has_more is not None:
             field_dict["has_more"] = has_more
 
         return field_dict
@@ -80,11 +78,11 @@ class AppPage:
 
             data.append(data_item)
 
-        total = d.pop("total", UNSET)
+        total = d.pop("total", None)
 
-        page = d.pop("page", UNSET)
+        page = d.pop("page", None)
 
-        has_more = d.pop("has_more", UNSET)
+        has_more = d.pop("has_more", None)
 
         app_page = cls(
             limit=limit,

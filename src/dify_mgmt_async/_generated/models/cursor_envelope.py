@@ -19,11 +19,11 @@ class CursorEnvelope:
 
         Attributes:
             limit (int | Unset): Items per page.
-            has_more (bool | Unset): Whether a next page exists.
+            has_more (bool | None): Whether a next page exists; `None` in the SDK when the server leaves it out.
     """
 
     limit: int | Unset = UNSET
-    has_more: bool | Unset = UNSET
+    has_more: bool | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,7 +36,7 @@ class CursorEnvelope:
         field_dict.update({})
         if limit is not UNSET:
             field_dict["limit"] = limit
-        if has_more is not UNSET:
+        if has_more is not None:
             field_dict["has_more"] = has_more
 
         return field_dict
@@ -46,7 +46,7 @@ class CursorEnvelope:
         d = dict(src_dict)
         limit = d.pop("limit", UNSET)
 
-        has_more = d.pop("has_more", UNSET)
+        has_more = d.pop("has_more", None)
 
         cursor_envelope = cls(
             limit=limit,

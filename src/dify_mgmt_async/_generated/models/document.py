@@ -15,26 +15,27 @@ T = TypeVar("T", bound="Document")
 
 @_attrs_define
 class Document:
-    """A document in a dataset.
+    """A document in a dataset. Required are the contract's fields except `parsing_error`, which it gives "如有" (when there
+    is one).
 
-    Attributes:
-        id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
-            valid UUIDs.
-        name (str): The document's name, from the uploaded file name.
-        created_at (int | Unset): Unix time in seconds.
-        status (str | Unset): Whether the document is in use: `enabled`, `disabled` or `archived`.
-        indexing_status (IndexingStatus | str | Unset): A document's indexing status as a server reports it; an unknown
-            value is kept as a string.
-        word_count (int | None | Unset): Words in the document; set when indexing completes.
-        parsing_error (None | str | Unset): Why indexing failed, when `indexing_status` is `error`.
+        Attributes:
+            id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
+                valid UUIDs.
+            name (str): The document's name, from the uploaded file name.
+            created_at (int): Unix time in seconds.
+            status (str): Whether the document is in use: `enabled`, `disabled` or `archived`.
+            indexing_status (IndexingStatus | str): A document's indexing status as a server reports it; an unknown value is
+                kept as a string.
+            word_count (int): Words in the document; 0 until indexing completes.
+            parsing_error (None | str | Unset): Why indexing failed, when `indexing_status` is `error`.
     """
 
     id: str
     name: str
-    created_at: int | Unset = UNSET
-    status: str | Unset = UNSET
-    indexing_status: IndexingStatus | str | Unset = UNSET
-    word_count: int | None | Unset = UNSET
+    created_at: int
+    status: str
+    indexing_status: IndexingStatus | str
+    word_count: int
     parsing_error: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -47,19 +48,13 @@ class Document:
 
         status = self.status
 
-        indexing_status: str | Unset
-        if isinstance(self.indexing_status, Unset):
-            indexing_status = UNSET
-        elif isinstance(self.indexing_status, IndexingStatus):
+        indexing_status: str
+        if isinstance(self.indexing_status, IndexingStatus):
             indexing_status = self.indexing_status.value
         else:
             indexing_status = self.indexing_status
 
-        word_count: int | None | Unset
-        if isinstance(self.word_count, Unset):
-            word_count = UNSET
-        else:
-            word_count = self.word_count
+        word_count = self.word_count
 
         parsing_error: None | str | Unset
         if isinstance(self.parsing_error, Unset):
@@ -73,16 +68,12 @@ class Document:
             {
                 "id": id,
                 "name": name,
+                "created_at": created_at,
+                "status": status,
+                "indexing_status": indexing_status,
+                "word_count": word_count,
             }
         )
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if status is not UNSET:
-            field_dict["status"] = status
-        if indexing_status is not UNSET:
-            field_dict["indexing_status"] = indexing_status
-        if word_count is not UNSET:
-            field_dict["word_count"] = word_count
         if parsing_error is not UNSET:
             field_dict["parsing_error"] = parsing_error
 
@@ -95,13 +86,11 @@ class Document:
 
         name = d.pop("name")
 
-        created_at = d.pop("created_at", UNSET)
+        created_at = d.pop("created_at")
 
-        status = d.pop("status", UNSET)
+        status = d.pop("status")
 
-        def _parse_indexing_status(data: object) -> IndexingStatus | str | Unset:
-            if isinstance(data, Unset):
-                return data
+        def _parse_indexing_status(data: object) -> IndexingStatus | str:
             try:
                 if not isinstance(data, str):
                     raise TypeError()
@@ -110,18 +99,11 @@ class Document:
                 return componentsschemas_indexing_status_value_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(IndexingStatus | str | Unset, data)
+            return cast(IndexingStatus | str, data)
 
-        indexing_status = _parse_indexing_status(d.pop("indexing_status", UNSET))
+        indexing_status = _parse_indexing_status(d.pop("indexing_status"))
 
-        def _parse_word_count(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
-
-        word_count = _parse_word_count(d.pop("word_count", UNSET))
+        word_count = d.pop("word_count")
 
         def _parse_parsing_error(data: object) -> None | str | Unset:
             if data is None:

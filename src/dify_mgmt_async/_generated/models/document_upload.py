@@ -7,7 +7,6 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from .. import types
 from ..types import UNSET, File, Unset
@@ -21,7 +20,7 @@ T = TypeVar("T", bound="DocumentUpload")
 
 @_attrs_define
 class DocumentUpload:
-    """The multipart form of an upload.
+    """The multipart form of an upload (the contract's two fields; servers refuse others).
 
     Attributes:
         file (File): The file; its part's filename names the document.
@@ -31,7 +30,6 @@ class DocumentUpload:
 
     file: File
     process_rule: ProcessRule | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         file = self.file.to_tuple()
@@ -41,7 +39,7 @@ class DocumentUpload:
             process_rule = self.process_rule.to_dict()
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "file": file,
@@ -59,9 +57,6 @@ class DocumentUpload:
 
         if not isinstance(self.process_rule, Unset):
             files.append(("process_rule", (None, json.dumps(self.process_rule.to_dict()).encode(), "application/json")))
-
-        for prop_name, prop in self.additional_properties.items():
-            files.append((prop_name, (None, str(prop).encode(), "text/plain")))
 
         return files
 
@@ -84,21 +79,4 @@ class DocumentUpload:
             process_rule=process_rule,
         )
 
-        document_upload.additional_properties = d
         return document_upload
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.model_parameter_rules import ModelParameterRules
     from ..models.model_pricing import ModelPricing
@@ -19,25 +17,25 @@ T = TypeVar("T", bound="Model")
 
 @_attrs_define
 class Model:
-    """A model the workspace can use.
+    """A model the workspace can use; every field of the contract's table is required.
 
     Attributes:
         id (str): The model's identifier.
         name (str): The model's display name.
-        model_type (str | Unset): Such as `llm`, `text-embedding`, `rerank`.
-        provider (str | Unset): The provider's identifier.
-        features (list[str] | Unset): Features the model supports, such as `vision`.
-        parameter_rules (ModelParameterRules | Unset): The model's parameters and their limits; free-form.
-        pricing (ModelPricing | Unset): Price information; free-form.
+        model_type (str): Such as `llm`, `text-embedding`, `rerank`.
+        provider (str): The provider's identifier.
+        features (list[str]): Features the model supports, such as `vision`.
+        parameter_rules (ModelParameterRules): The model's parameters and their limits; free-form.
+        pricing (ModelPricing): Price information; free-form.
     """
 
     id: str
     name: str
-    model_type: str | Unset = UNSET
-    provider: str | Unset = UNSET
-    features: list[str] | Unset = UNSET
-    parameter_rules: ModelParameterRules | Unset = UNSET
-    pricing: ModelPricing | Unset = UNSET
+    model_type: str
+    provider: str
+    features: list[str]
+    parameter_rules: ModelParameterRules
+    pricing: ModelPricing
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,17 +47,11 @@ class Model:
 
         provider = self.provider
 
-        features: list[str] | Unset = UNSET
-        if not isinstance(self.features, Unset):
-            features = self.features
+        features = self.features
 
-        parameter_rules: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.parameter_rules, Unset):
-            parameter_rules = self.parameter_rules.to_dict()
+        parameter_rules = self.parameter_rules.to_dict()
 
-        pricing: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.pricing, Unset):
-            pricing = self.pricing.to_dict()
+        pricing = self.pricing.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -67,18 +59,13 @@ class Model:
             {
                 "id": id,
                 "name": name,
+                "model_type": model_type,
+                "provider": provider,
+                "features": features,
+                "parameter_rules": parameter_rules,
+                "pricing": pricing,
             }
         )
-        if model_type is not UNSET:
-            field_dict["model_type"] = model_type
-        if provider is not UNSET:
-            field_dict["provider"] = provider
-        if features is not UNSET:
-            field_dict["features"] = features
-        if parameter_rules is not UNSET:
-            field_dict["parameter_rules"] = parameter_rules
-        if pricing is not UNSET:
-            field_dict["pricing"] = pricing
 
         return field_dict
 
@@ -92,25 +79,15 @@ class Model:
 
         name = d.pop("name")
 
-        model_type = d.pop("model_type", UNSET)
+        model_type = d.pop("model_type")
 
-        provider = d.pop("provider", UNSET)
+        provider = d.pop("provider")
 
-        features = cast(list[str], d.pop("features", UNSET))
+        features = cast(list[str], d.pop("features"))
 
-        _parameter_rules = d.pop("parameter_rules", UNSET)
-        parameter_rules: ModelParameterRules | Unset
-        if isinstance(_parameter_rules, Unset):
-            parameter_rules = UNSET
-        else:
-            parameter_rules = ModelParameterRules.from_dict(_parameter_rules)
+        parameter_rules = ModelParameterRules.from_dict(d.pop("parameter_rules"))
 
-        _pricing = d.pop("pricing", UNSET)
-        pricing: ModelPricing | Unset
-        if isinstance(_pricing, Unset):
-            pricing = UNSET
-        else:
-            pricing = ModelPricing.from_dict(_pricing)
+        pricing = ModelPricing.from_dict(d.pop("pricing"))
 
         model = cls(
             id=id,

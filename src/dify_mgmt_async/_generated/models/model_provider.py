@@ -7,26 +7,24 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="ModelProvider")
 
 
 @_attrs_define
 class ModelProvider:
-    """A model provider.
+    """A model provider; every field of the contract's table is required.
 
     Attributes:
         provider (str): The provider's identifier.
-        provider_name (str | Unset): The provider's display name.
-        is_configured (bool | Unset): Whether credentials are set.
-        supported_model_types (list[str] | Unset): The model types it serves.
+        provider_name (str): The provider's display name.
+        is_configured (bool): Whether credentials are set.
+        supported_model_types (list[str]): The model types it serves.
     """
 
     provider: str
-    provider_name: str | Unset = UNSET
-    is_configured: bool | Unset = UNSET
-    supported_model_types: list[str] | Unset = UNSET
+    provider_name: str
+    is_configured: bool
+    supported_model_types: list[str]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,23 +34,18 @@ class ModelProvider:
 
         is_configured = self.is_configured
 
-        supported_model_types: list[str] | Unset = UNSET
-        if not isinstance(self.supported_model_types, Unset):
-            supported_model_types = self.supported_model_types
+        supported_model_types = self.supported_model_types
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "provider": provider,
+                "provider_name": provider_name,
+                "is_configured": is_configured,
+                "supported_model_types": supported_model_types,
             }
         )
-        if provider_name is not UNSET:
-            field_dict["provider_name"] = provider_name
-        if is_configured is not UNSET:
-            field_dict["is_configured"] = is_configured
-        if supported_model_types is not UNSET:
-            field_dict["supported_model_types"] = supported_model_types
 
         return field_dict
 
@@ -61,11 +54,11 @@ class ModelProvider:
         d = dict(src_dict)
         provider = d.pop("provider")
 
-        provider_name = d.pop("provider_name", UNSET)
+        provider_name = d.pop("provider_name")
 
-        is_configured = d.pop("is_configured", UNSET)
+        is_configured = d.pop("is_configured")
 
-        supported_model_types = cast(list[str], d.pop("supported_model_types", UNSET))
+        supported_model_types = cast(list[str], d.pop("supported_model_types"))
 
         model_provider = cls(
             provider=provider,

@@ -19,13 +19,13 @@ class PageEnvelope:
     `CursorEnvelope`, so none of these is required on its own.
 
         Attributes:
-            total (int | Unset): Number of items across all pages.
-            page (int | Unset): This page's number.
+            total (int | None): Number of items across all pages; `None` in the SDK when the server leaves it out.
+            page (int | None): This page's number; `None` in the SDK when the server leaves it out.
             limit (int | Unset): Items per page.
     """
 
-    total: int | Unset = UNSET
-    page: int | Unset = UNSET
+    total: int | None = None
+    page: int | None = None
     limit: int | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -39,9 +39,9 @@ class PageEnvelope:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
-        if total is not UNSET:
+        if total is not None:
             field_dict["total"] = total
-        if page is not UNSET:
+        if page is not None:
             field_dict["page"] = page
         if limit is not UNSET:
             field_dict["limit"] = limit
@@ -51,9 +51,9 @@ class PageEnvelope:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        total = d.pop("total", UNSET)
+        total = d.pop("total", None)
 
-        page = d.pop("page", UNSET)
+        page = d.pop("page", None)
 
         limit = d.pop("limit", UNSET)
 

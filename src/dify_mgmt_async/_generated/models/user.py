@@ -7,31 +7,29 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 T = TypeVar("T", bound="User")
 
 
 @_attrs_define
 class User:
-    """A user.
+    """A user; every field of the contract's table is required (`avatar` is null without one).
 
     Attributes:
         id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
             valid UUIDs.
         name (str): The user's name.
-        email (str | Unset): The user's email address.
-        avatar (None | str | Unset): The URL of the user's avatar.
-        created_at (int | Unset): Unix time in seconds.
-        role (str | Unset): The user's role in the workspace, such as `owner`, `admin`, `editor`, `normal`.
+        email (str): The user's email address.
+        avatar (None | str): The URL of the user's avatar.
+        created_at (int): Unix time in seconds.
+        role (str): The user's role in the workspace, such as `owner`, `admin`, `editor`, `normal`.
     """
 
     id: str
     name: str
-    email: str | Unset = UNSET
-    avatar: None | str | Unset = UNSET
-    created_at: int | Unset = UNSET
-    role: str | Unset = UNSET
+    email: str
+    avatar: None | str
+    created_at: int
+    role: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -41,11 +39,8 @@ class User:
 
         email = self.email
 
-        avatar: None | str | Unset
-        if isinstance(self.avatar, Unset):
-            avatar = UNSET
-        else:
-            avatar = self.avatar
+        avatar: None | str
+        avatar = self.avatar
 
         created_at = self.created_at
 
@@ -57,16 +52,12 @@ class User:
             {
                 "id": id,
                 "name": name,
+                "email": email,
+                "avatar": avatar,
+                "created_at": created_at,
+                "role": role,
             }
         )
-        if email is not UNSET:
-            field_dict["email"] = email
-        if avatar is not UNSET:
-            field_dict["avatar"] = avatar
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if role is not UNSET:
-            field_dict["role"] = role
 
         return field_dict
 
@@ -77,20 +68,18 @@ class User:
 
         name = d.pop("name")
 
-        email = d.pop("email", UNSET)
+        email = d.pop("email")
 
-        def _parse_avatar(data: object) -> None | str | Unset:
+        def _parse_avatar(data: object) -> None | str:
             if data is None:
                 return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+            return cast(None | str, data)
 
-        avatar = _parse_avatar(d.pop("avatar", UNSET))
+        avatar = _parse_avatar(d.pop("avatar"))
 
-        created_at = d.pop("created_at", UNSET)
+        created_at = d.pop("created_at")
 
-        role = d.pop("role", UNSET)
+        role = d.pop("role")
 
         user = cls(
             id=id,

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-from ..types import UNSET, Unset
-
 if TYPE_CHECKING:
     from ..models.workspace_features import WorkspaceFeatures
     from ..models.workspace_usage import WorkspaceUsage
@@ -19,24 +17,24 @@ T = TypeVar("T", bound="Workspace")
 
 @_attrs_define
 class Workspace:
-    """A workspace.
+    """The workspace; every field of the contract's table is required.
 
     Attributes:
         id (str): A resource id. Documented as a UUID, typed as a string, since the contract's own examples are not
             valid UUIDs.
         name (str): The workspace's name.
-        created_at (int | Unset): Unix time in seconds.
-        plan (str | Unset): The current plan, such as `sandbox`, `professional`, `team`.
-        features (WorkspaceFeatures | Unset): Features and whether each is on; free-form.
-        usage (WorkspaceUsage | Unset): Usage counters; free-form.
+        created_at (int): Unix time in seconds.
+        plan (str): The current plan, such as `sandbox`, `professional`, `team`.
+        features (WorkspaceFeatures): Features and whether each is on; free-form.
+        usage (WorkspaceUsage): Usage counters; free-form.
     """
 
     id: str
     name: str
-    created_at: int | Unset = UNSET
-    plan: str | Unset = UNSET
-    features: WorkspaceFeatures | Unset = UNSET
-    usage: WorkspaceUsage | Unset = UNSET
+    created_at: int
+    plan: str
+    features: WorkspaceFeatures
+    usage: WorkspaceUsage
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,13 +46,9 @@ class Workspace:
 
         plan = self.plan
 
-        features: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.features, Unset):
-            features = self.features.to_dict()
+        features = self.features.to_dict()
 
-        usage: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.usage, Unset):
-            usage = self.usage.to_dict()
+        usage = self.usage.to_dict()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -62,16 +56,12 @@ class Workspace:
             {
                 "id": id,
                 "name": name,
+                "created_at": created_at,
+                "plan": plan,
+                "features": features,
+                "usage": usage,
             }
         )
-        if created_at is not UNSET:
-            field_dict["created_at"] = created_at
-        if plan is not UNSET:
-            field_dict["plan"] = plan
-        if features is not UNSET:
-            field_dict["features"] = features
-        if usage is not UNSET:
-            field_dict["usage"] = usage
 
         return field_dict
 
@@ -85,23 +75,13 @@ class Workspace:
 
         name = d.pop("name")
 
-        created_at = d.pop("created_at", UNSET)
+        created_at = d.pop("created_at")
 
-        plan = d.pop("plan", UNSET)
+        plan = d.pop("plan")
 
-        _features = d.pop("features", UNSET)
-        features: WorkspaceFeatures | Unset
-        if isinstance(_features, Unset):
-            features = UNSET
-        else:
-            features = WorkspaceFeatures.from_dict(_features)
+        features = WorkspaceFeatures.from_dict(d.pop("features"))
 
-        _usage = d.pop("usage", UNSET)
-        usage: WorkspaceUsage | Unset
-        if isinstance(_usage, Unset):
-            usage = UNSET
-        else:
-            usage = WorkspaceUsage.from_dict(_usage)
+        usage = WorkspaceUsage.from_dict(d.pop("usage"))
 
         workspace = cls(
             id=id,

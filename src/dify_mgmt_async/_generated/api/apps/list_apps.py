@@ -17,7 +17,7 @@ def _get_kwargs(
     page: int | Unset = 1,
     limit: int | Unset = 20,
     name: str | Unset = UNSET,
-    mode: AppMode | Unset = UNSET,
+    mode: AppMode | str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -28,10 +28,13 @@ def _get_kwargs(
 
     params["name"] = name
 
-    json_mode: str | Unset = UNSET
-    if not isinstance(mode, Unset):
+    json_mode: str | Unset
+    if isinstance(mode, Unset):
+        json_mode = UNSET
+    elif isinstance(mode, AppMode):
         json_mode = mode.value
-
+    else:
+        json_mode = mode
     params["mode"] = json_mode
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -97,7 +100,7 @@ def sync_detailed(
     page: int | Unset = 1,
     limit: int | Unset = 20,
     name: str | Unset = UNSET,
-    mode: AppMode | Unset = UNSET,
+    mode: AppMode | str | Unset = UNSET,
 ) -> Response[AppPage | Error]:
     """List apps
 
@@ -107,7 +110,8 @@ def sync_detailed(
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
         name (str | Unset):
-        mode (AppMode | Unset): An app's mode.
+        mode (AppMode | str | Unset): An app's mode as a server reports it; a value outside
+            `AppMode` (such as `advanced-chat`) is kept as a string.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,7 +141,7 @@ def sync(
     page: int | Unset = 1,
     limit: int | Unset = 20,
     name: str | Unset = UNSET,
-    mode: AppMode | Unset = UNSET,
+    mode: AppMode | str | Unset = UNSET,
 ) -> AppPage | Error | None:
     """List apps
 
@@ -147,7 +151,8 @@ def sync(
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
         name (str | Unset):
-        mode (AppMode | Unset): An app's mode.
+        mode (AppMode | str | Unset): An app's mode as a server reports it; a value outside
+            `AppMode` (such as `advanced-chat`) is kept as a string.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -172,7 +177,7 @@ async def asyncio_detailed(
     page: int | Unset = 1,
     limit: int | Unset = 20,
     name: str | Unset = UNSET,
-    mode: AppMode | Unset = UNSET,
+    mode: AppMode | str | Unset = UNSET,
 ) -> Response[AppPage | Error]:
     """List apps
 
@@ -182,7 +187,8 @@ async def asyncio_detailed(
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
         name (str | Unset):
-        mode (AppMode | Unset): An app's mode.
+        mode (AppMode | str | Unset): An app's mode as a server reports it; a value outside
+            `AppMode` (such as `advanced-chat`) is kept as a string.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -210,7 +216,7 @@ async def asyncio(
     page: int | Unset = 1,
     limit: int | Unset = 20,
     name: str | Unset = UNSET,
-    mode: AppMode | Unset = UNSET,
+    mode: AppMode | str | Unset = UNSET,
 ) -> AppPage | Error | None:
     """List apps
 
@@ -220,7 +226,8 @@ async def asyncio(
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
         name (str | Unset):
-        mode (AppMode | Unset): An app's mode.
+        mode (AppMode | str | Unset): An app's mode as a server reports it; a value outside
+            `AppMode` (such as `advanced-chat`) is kept as a string.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -9,7 +9,6 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.document_page import DocumentPage
 from ...models.error import Error
-from ...models.indexing_status import IndexingStatus
 from ...types import UNSET, Response, Unset
 
 
@@ -18,7 +17,7 @@ def _get_kwargs(
     *,
     page: int | Unset = 1,
     limit: int | Unset = 20,
-    status: IndexingStatus | Unset = UNSET,
+    status: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -27,11 +26,7 @@ def _get_kwargs(
 
     params["limit"] = limit
 
-    json_status: str | Unset = UNSET
-    if not isinstance(status, Unset):
-        json_status = status.value
-
-    params["status"] = json_status
+    params["status"] = status
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -105,19 +100,18 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     page: int | Unset = 1,
     limit: int | Unset = 20,
-    status: IndexingStatus | Unset = UNSET,
+    status: str | Unset = UNSET,
 ) -> Response[DocumentPage | Error]:
     """List a dataset's documents
 
-     One page of the dataset's documents, newest first, optionally filtered by indexing status.
+     One page of the dataset's documents, newest first, optionally filtered by status.
 
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
-        status (IndexingStatus | Unset): Where a document is in indexing; `completed` and `error`
-            are final.
+        status (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,19 +141,18 @@ def sync(
     client: AuthenticatedClient | Client,
     page: int | Unset = 1,
     limit: int | Unset = 20,
-    status: IndexingStatus | Unset = UNSET,
+    status: str | Unset = UNSET,
 ) -> DocumentPage | Error | None:
     """List a dataset's documents
 
-     One page of the dataset's documents, newest first, optionally filtered by indexing status.
+     One page of the dataset's documents, newest first, optionally filtered by status.
 
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
-        status (IndexingStatus | Unset): Where a document is in indexing; `completed` and `error`
-            are final.
+        status (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -184,19 +177,18 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     page: int | Unset = 1,
     limit: int | Unset = 20,
-    status: IndexingStatus | Unset = UNSET,
+    status: str | Unset = UNSET,
 ) -> Response[DocumentPage | Error]:
     """List a dataset's documents
 
-     One page of the dataset's documents, newest first, optionally filtered by indexing status.
+     One page of the dataset's documents, newest first, optionally filtered by status.
 
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
-        status (IndexingStatus | Unset): Where a document is in indexing; `completed` and `error`
-            are final.
+        status (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -224,19 +216,18 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     page: int | Unset = 1,
     limit: int | Unset = 20,
-    status: IndexingStatus | Unset = UNSET,
+    status: str | Unset = UNSET,
 ) -> DocumentPage | Error | None:
     """List a dataset's documents
 
-     One page of the dataset's documents, newest first, optionally filtered by indexing status.
+     One page of the dataset's documents, newest first, optionally filtered by status.
 
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
         page (int | Unset):  Default: 1.
         limit (int | Unset):  Default: 20.
-        status (IndexingStatus | Unset): Where a document is in indexing; `completed` and `error`
-            are final.
+        status (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -115,7 +115,8 @@ def sync_detailed(
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
-        body (DocumentUpload): The multipart form of an upload.
+        body (DocumentUpload): The multipart form of an upload (the contract's two fields; servers
+            refuse others).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -153,7 +154,8 @@ def sync(
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
-        body (DocumentUpload): The multipart form of an upload.
+        body (DocumentUpload): The multipart form of an upload (the contract's two fields; servers
+            refuse others).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -186,7 +188,8 @@ async def asyncio_detailed(
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
-        body (DocumentUpload): The multipart form of an upload.
+        body (DocumentUpload): The multipart form of an upload (the contract's two fields; servers
+            refuse others).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -222,7 +225,8 @@ async def asyncio(
     Args:
         dataset_id (str): A resource id. Documented as a UUID, typed as a string, since the
             contract's own examples are not valid UUIDs.
-        body (DocumentUpload): The multipart form of an upload.
+        body (DocumentUpload): The multipart form of an upload (the contract's two fields; servers
+            refuse others).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
