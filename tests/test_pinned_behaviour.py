@@ -809,11 +809,11 @@ def frozen_time(monkeypatch: pytest.MonkeyPatch) -> None:
         ),
         (
             lambda: future_timestamp("expires_at", True),
-            "expires_at: must be Unix seconds (an int) or a datetime (got True)",
+            "expires_at: must be Unix seconds (a number) or a datetime (got True)",
         ),
         (
             lambda: future_timestamp("expires_at", "tomorrow"),
-            "expires_at: must be Unix seconds (an int) or a datetime (got 'tomorrow')",
+            "expires_at: must be Unix seconds (a number) or a datetime (got 'tomorrow')",
         ),
         (lambda: future_timestamp("expires_at", None, True), "expires_at: is required"),
     ],
