@@ -35,6 +35,15 @@ from dify_mgmt_async._errors import parse_retry_after
 from dify_mgmt_async._ratelimit import RateLimitEngine
 from tests.conftest import Handler, Recorder, make_client
 
+UPLOADED = {
+    "id": "d",
+    "name": "f.txt",
+    "created_at": 1,
+    "status": "enabled",
+    "indexing_status": "waiting",
+    "word_count": 0,
+}  # the document an upload test's server answers with
+
 pytestmark = pytest.mark.virtual_time
 
 
@@ -367,17 +376,7 @@ def upload_server(received: list[str]) -> Handler:
         part = next(p for p in body.split(b"--" + boundary) if b'name="file"' in p)
         payload = part.split(b"\r\n\r\n", 1)[1][:-2]
         received.append(hashlib.sha256(payload).hexdigest())
-        return httpx.Response(
-            201,
-            json={
-                "id": "d",
-                "name": "f.txt",
-                "created_at": 1,
-                "status": "enabled",
-                "indexing_status": "waiting",
-                "word_count": 0,
-            },
-        )
+        return httpx.Response(201, json=UPLOADED)
 
     return handler
 
@@ -465,17 +464,7 @@ async def test_cancel_mid_upload_releases_the_slot(tmp_path: Path) -> None:
                     await anyio.sleep(10)
             finally:
                 await chunks.aclose()  # type: ignore[attr-defined]
-            return httpx.Response(
-                201,
-                json={
-                    "id": "d",
-                    "name": "f.txt",
-                    "created_at": 1,
-                    "status": "enabled",
-                    "indexing_status": "waiting",
-                    "word_count": 0,
-                },
-            )
+            return httpx.Response(201, json=UPLOADED)
 
     path = tmp_path / "f.txt"
     path.write_bytes(b"x" * 1_000_000)
