@@ -60,14 +60,17 @@ def run(module: str, max_children: int, *, recheck: bool) -> None:
         if not names:
             print(f"{module}: every mutant has a cached result (--recheck re-tests survivors)", flush=True)
             return
+    # Recorded before the run, so an interrupted run resumes with the mutants it had not tested yet.
+    hashes[module] = source_hash(module)
+    HASHES.parent.mkdir(exist_ok=True)
+    HASHES.write_text(json.dumps(hashes, indent=1))
     mutmut = Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(max_children), *names]
     print("$", " ".join(command[:6]), "..." if len(command) > 6 else "", flush=True)
-    if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
+    # tools/mutation_select.py (copied into mutants/ by also_copy) narrows each mutant's tests to its module's.
+    env = {**os.environ, "PYTEST_PLUGINS": "tools.mutation_select"}
+    if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode != 0:
         raise SystemExit(f"mutmut failed on {module}; see its output above")
-    hashes = json.loads(HASHES.read_text()) if HASHES.exists() else {}
-    hashes[module] = source_hash(module)
-    HASHES.write_text(json.dumps(hashes, indent=1))
 
 
 def results(module: str) -> dict[str, int | None]:
