@@ -6,8 +6,10 @@ Virtual time (trio MockClock), so deadlines and waits are exact.
 from __future__ import annotations
 
 import gzip
+import logging
 import random
 import zlib
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,11 +20,13 @@ from dify_mgmt_async import (
     APITimeoutError,
     DifyError,
     InternalServerError,
+    InvalidArgumentError,
     RetryEvent,
     __version__,
 )
 from dify_mgmt_async._core import CallExtras
-from tests.conftest import BASE, TOKEN, Recorder, make_client
+from dify_mgmt_async._generated.api.apps import get_app
+from tests.conftest import BASE, DOCUMENT, TOKEN, Recorder, make_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
@@ -54,6 +58,7 @@ class Stream(httpx.AsyncByteStream):
 
     def __init__(self, data: bytes, chunk: int = 10_000) -> None:
         self.chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+        self.pulled = 0
 
     def __aiter__(self) -> Stream:
         return self
@@ -61,17 +66,31 @@ class Stream(httpx.AsyncByteStream):
     async def __anext__(self) -> bytes:  # not a generator: abandoning it mid-way needs no cleanup
         if not self.chunks:
             raise StopAsyncIteration
+        self.pulled += 1
         return self.chunks.pop(0)
 
 
 class Streaming(httpx.AsyncBaseTransport):
     """Answers every request with one streamed non-2xx answer."""
 
-    def __init__(self, status: int, content: bytes, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        content: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        chunk: int = 10_000,
+        extensions: dict[str, Any] | None = None,
+    ) -> None:
         self.status, self.content, self.headers = status, content, headers or {}
+        self.chunk, self.extensions = chunk, extensions or {}
+        self.streams: list[Stream] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        return httpx.Response(self.status, headers=self.headers, stream=Stream(self.content), request=request)
+        self.streams.append(Stream(self.content, self.chunk))
+        return httpx.Response(
+            self.status, headers=self.headers, stream=self.streams[-1], request=request, extensions=self.extensions
+        )
 
 
 async def test_retry_events_number_every_retry_and_say_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,3 +262,168 @@ async def test_gzip_error_bodies_are_capped_after_decoding() -> None:
         with pytest.raises(InternalServerError) as caught:
             await client._core.send("GET", "/apps")
     assert caught.value.response.content == b"z" * 65536
+
+
+async def test_an_error_body_is_not_read_past_64_kib() -> None:
+    """Reading stops at the chunk that reaches the cap: a body that goes on (or never ends) is not pulled further."""
+    answer = Streaming(500, b"e" * 65536 * 2, chunk=16384)
+    async with make_client(answer, max_retries=0) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client._core.send("GET", "/apps")
+    assert answer.streams[0].pulled == 4
+    assert len(caught.value.response.content) == 65536
+
+
+async def test_error_answers_keep_the_servers_reason_phrase_and_lose_only_the_framing_headers() -> None:
+    """The rebuilt error answer keeps status line details; the body's framing headers describe the wire, not it."""
+    answer = Streaming(
+        520,
+        b"",
+        {"transfer-encoding": "chunked", "content-length": "0", "x-keep": "1"},
+        extensions={"reason_phrase": b"Origin Went Away", "http_version": b"HTTP/1.1"},
+    )
+    async with make_client(answer, max_retries=0) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client._core.send("GET", "/apps")
+    assert caught.value.message == "Origin Went Away"
+    assert caught.value.response.reason_phrase == "Origin Went Away"
+    assert caught.value.response.http_version == "HTTP/1.1"
+    assert "transfer-encoding" not in caught.value.headers
+    assert caught.value.headers["x-keep"] == "1"
+
+
+async def test_an_error_body_without_content_encoding_is_kept_as_sent_even_if_it_inflates() -> None:
+    """Only a declared gzip/deflate encoding is decoded; zlib-looking bytes without one are the body as sent."""
+    packed = zlib.compress(b'{"error_code": "hidden"}')
+    async with make_client(Streaming(500, packed), max_retries=0) as client:
+        with pytest.raises(InternalServerError) as caught:
+            await client._core.send("GET", "/apps")
+    assert caught.value.response.content == packed
+    assert caught.value.error_code is None
+
+
+@pytest.mark.parametrize(("expect", "body"), [(str, "plain text, é"), (bytes, b"\x00\x01binary")])
+async def test_text_and_binary_answers_are_returned_as_str_and_bytes(expect: type, body: str | bytes) -> None:
+    """An operation whose answer is text/* (``str``) or binary (``bytes``) gets the body, not a parsed model."""
+    content = body.encode() if isinstance(body, str) else body
+    server = Script(httpx.Response(200, content=content, headers={"content-type": "text/plain; charset=utf-8"}))
+    async with make_client(server) as client:
+        result = await client._core.request(get_app, {"app_id": "a1"}, expect)
+    assert type(result) is expect
+    assert result == body
+
+
+async def test_a_transports_own_timeout_error_is_an_api_timeout_error_naming_the_call() -> None:
+    """A transport raising the builtin TimeoutError (no per-call deadline) gives APITimeoutError, not a raw error."""
+
+    def stalls(request: httpx.Request) -> httpx.Response:
+        raise TimeoutError
+
+    async with make_client(httpx.MockTransport(stalls)) as client:
+        with pytest.raises(APITimeoutError) as caught:
+            await client._core.send("GET", "/apps", params={"q": "1"})
+    assert str(caught.value) == f"GET {BASE}/apps: no answer in time (timed out)"
+    assert caught.value.request is not None and str(caught.value.request.url) == f"{BASE}/apps?q=1"
+
+
+@pytest.mark.parametrize(
+    ("error", "cls"), [(httpx.ReadTimeout("slow"), APITimeoutError), (httpx.ReadError("reset"), APIConnectionError)]
+)
+async def test_transport_errors_carry_the_request_that_was_sent(error: httpx.RequestError, cls: type) -> None:
+    server = Script(error)
+    async with make_client(server) as client:
+        with pytest.raises(cls) as caught:
+            await client._core.send("POST", "/apps", params={"q": "1"})
+    assert caught.value.request is server.requests[0]
+
+
+async def test_each_retry_is_logged_at_info_with_method_path_number_wait_and_reason(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dify_mgmt_async import _core
+
+    monkeypatch.setattr(_core.random, "Random", Top)
+    caplog.set_level(logging.INFO, logger="dify_mgmt_async")
+    async with make_client(Script(httpx.ConnectError, httpx.Response(502))) as client:
+        await client._core.send("GET", "/apps")
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        "retrying GET /apps (retry 1) in 0.50s: ConnectError before the request was sent",
+        "retrying GET /apps (retry 2) in 1.00s: 502 Bad Gateway",
+    ]
+
+
+async def test_debug_lines_name_a_transport_error_and_a_final_refusal(caplog: pytest.LogCaptureFixture) -> None:
+    """The per-attempt DEBUG line says which transport error it was, and "not retried" when the call gives up."""
+    caplog.set_level(logging.DEBUG, logger="dify_mgmt_async")
+    async with make_client(Script(httpx.ConnectError, httpx.Response(404)), max_retries=1) as client:
+        with pytest.raises(DifyError):
+            await client._core.send("GET", "/apps")
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert lines == [
+        f"GET {BASE}/apps -> ConnectError in 0.000s (attempt 1, retried)",
+        f"GET {BASE}/apps -> 404 in 0.000s (attempt 2, not retried)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("", "v"),
+        ("X A", "v"),
+        ("X:A", "v"),
+        ("X\tA", "v"),
+        ("X\0A", "v"),
+        ("X-A", "a\nb"),
+        ("X-A", "a\rb"),
+        ("X-A", "a\0b"),
+    ],
+)
+async def test_extra_headers_that_are_not_a_header_line_are_refused(name: str, value: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        CallExtras.of(None, {name: value}, None)
+    assert str(caught.value) == f"extra_headers: {name!r} is not a valid header line"
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "Host", "HOST", "Content-Length", "content-length", "Transfer-Encoding"]
+)
+async def test_extra_headers_the_client_sets_cannot_be_overridden(name: str) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        CallExtras.of(None, {name: "x"}, None)
+    assert str(caught.value) == f"extra_headers: {name} is set by the client and cannot be overridden"
+
+
+async def test_extra_headers_with_any_printable_value_are_sent() -> None:
+    extras = CallExtras.of(None, {"X-Trace": "XX: yes, a value with X and spaces"}, None)
+    assert extras is not None and extras.headers == (("X-Trace", "XX: yes, a value with X and spaces"),)
+
+
+async def test_extra_query_that_is_not_a_mapping_is_refused_by_name() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        CallExtras.of(None, None, ["a"])  # type: ignore[arg-type]
+    assert str(caught.value) == "extra_query: must be a mapping of parameter names to values (got ['a'])"
+
+
+async def test_with_raw_response_of_something_else_says_what_to_pass() -> None:
+    async def nothing() -> int:
+        return 1
+
+    async with make_client(Recorder()) as client:
+        with pytest.raises(DifyError) as caught:
+            await client.with_raw_response(nothing())
+    assert str(caught.value) == "with_raw_response: the call sent no request (pass a method of this client)"
+
+
+async def test_an_upload_takes_the_per_call_options(tmp_path: Path) -> None:
+    """extra_headers, extra_query and timeout= reach an upload's request as they reach any other."""
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"hello")
+    server = Recorder(body=DOCUMENT)
+    async with make_client(server) as client:
+        await client.datasets.upload_document(
+            "d1", path, extra_headers={"X-Trace": "t1"}, extra_query={"q": "1"}, timeout=httpx.Timeout(7.0)
+        )
+    request = server.requests[0]
+    assert request.headers["x-trace"] == "t1"
+    assert request.url.params["q"] == "1"
+    assert request.extensions["timeout"] == {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0}

@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "dify_mgmt_async"
@@ -47,14 +48,20 @@ def source_hash(module: str) -> str:
 
 
 def run(module: str, max_children: int, *, recheck: bool) -> None:
-    """Test the module's mutants that have no result yet (all of them when its source changed).
+    """Test the module's mutants that have no result yet (and its survivors with ``recheck``).
 
-    mutmut re-tests every mutant named on its command line, so a module whose source is unchanged
-    since its last run is narrowed to the mutants still unchecked (and its survivors with ``recheck``).
+    mutmut re-tests every mutant named on its command line, so the run is narrowed to the mutants
+    still unchecked. When the module's source changed, mutmut must first regenerate its mutants
+    (which resets the results of the changed functions only): one cheap mutant is run for that.
     """
     hashes: dict[str, str] = json.loads(HASHES.read_text()) if HASHES.exists() else {}
+    if module in hashes and hashes[module] != source_hash(module):
+        durations = results(module, "durations_by_key")
+        probe = min(durations, key=lambda name: durations[name] or 0.0) if durations else None
+        if probe is None or not mutmut_run([probe], max_children):
+            hashes.pop(module)  # the probe was renamed or failed: run every mutant
     names = [f"{PACKAGE}.{module}.*"]
-    if hashes.get(module) == source_hash(module):
+    if module in hashes:
         codes = results(module)
         names = [name for name, code in codes.items() if code is None or (recheck and code in SURVIVED)]
         if not names:
@@ -64,22 +71,27 @@ def run(module: str, max_children: int, *, recheck: bool) -> None:
     hashes[module] = source_hash(module)
     HASHES.parent.mkdir(exist_ok=True)
     HASHES.write_text(json.dumps(hashes, indent=1))
+    if not mutmut_run(names, max_children):
+        raise SystemExit(f"mutmut failed on {module}; see its output above")
+
+
+def mutmut_run(names: list[str], max_children: int) -> bool:
     mutmut = Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(max_children), *names]
     print("$", " ".join(command[:6]), "..." if len(command) > 6 else "", flush=True)
     # tools/mutation_select.py (copied into mutants/ by also_copy) narrows each mutant's tests to its module's.
     env = {**os.environ, "PYTEST_PLUGINS": "tools.mutation_select"}
-    if subprocess.run(command, cwd=ROOT, env=env, check=False).returncode != 0:
-        raise SystemExit(f"mutmut failed on {module}; see its output above")
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode == 0
 
 
-def results(module: str) -> dict[str, int | None]:
+def results(module: str, key: str = "exit_code_by_key") -> dict[str, Any]:
+    """mutmut's cached exit code (or, with ``key``, another per-mutant record) of each mutant of ``module``."""
     meta = ROOT / "mutants" / "src" / PACKAGE / f"{module}.py.meta"
     if not meta.exists():
         return {}
     data = json.loads(meta.read_text(encoding="utf-8"))
-    exit_codes: dict[str, int | None] = data.get("exit_code_by_key", {})
-    return exit_codes
+    records: dict[str, Any] = data.get(key, {})
+    return records
 
 
 def equivalent() -> set[str]:
