@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import functools
+import socket
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import httpx
 import pytest
 
-from dify_mgmt_async._transport import _client_timeout, _map_error
+from dify_mgmt_async._transport import (
+    AiohttpTransport,
+    ClientTransport,
+    DefaultTransport,
+    HttpxTransport,
+    TransportClosedError,
+    _aiohttp_proxy,
+    _check_before_reuse,
+    _client_timeout,
+    _FreshnessCheckedHandler,
+    _map_error,
+    _RequestBody,
+)
 
 REQUEST = httpx.Request("POST", "https://dify.example.com/x", headers={"Authorization": "Bearer tok-123"})
 
@@ -74,3 +92,237 @@ def test_aiohttp_timeout_from_httpx_timeouts(
         sock_connect,
         sock_read,
     )
+
+
+# --- the proxy's credentials, a caller's http_client, the transports' lifecycle ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxy", "expected"),
+    [
+        (None, (None, None)),
+        (httpx.URL("http://proxy.example:3128"), ("http://proxy.example:3128", None)),
+        (
+            httpx.URL("http://us%40er:p%3Ass@proxy.example:3128"),
+            ("http://proxy.example:3128", {"Proxy-Authorization": "Basic " + base64.b64encode(b"us@er:p:ss").decode()}),
+        ),
+        (
+            httpx.URL("http://user@proxy.example:3128"),
+            ("http://proxy.example:3128", {"Proxy-Authorization": "Basic " + base64.b64encode(b"user:").decode()}),
+        ),
+    ],
+)
+def test_proxy_credentials_become_a_proxy_authorization_header(
+    proxy: httpx.URL | None, expected: tuple[str | None, dict[str, str] | None]
+) -> None:
+    assert _aiohttp_proxy(proxy) == expected
+
+
+class Body(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"{}"
+
+
+def recording_client(**kwargs: Any) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, stream=Body())
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler), **kwargs), seen
+
+
+@pytest.mark.anyio
+async def test_a_callers_client_fills_in_headers_and_its_user_agent_replaces_ours() -> None:
+    client, seen = recording_client(
+        headers={"User-Agent": "mine/2", "X-Team": "a", "Accept": "text/plain"}, auth=("u", "p")
+    )
+    transport = ClientTransport(client)
+    request = httpx.Request("GET", "https://dify.example.com/x", headers=OURS)
+    response = await transport.handle_async_request(request)
+    sent = seen[0]
+    assert sent.headers["user-agent"] == "mine/2"
+    assert sent.headers["x-team"] == "a"
+    assert sent.headers["accept"] == "application/json"  # ours wins where we set one
+    assert sent.headers["authorization"] == "Bearer t"  # the client's auth is not applied
+    assert not response.is_closed  # streamed: the core reads (and caps) the body itself
+    await response.aclose()
+    await transport.aclose()
+    assert not client.is_closed  # the caller's to close
+    await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_callers_client_with_httpx_default_user_agent_keeps_ours() -> None:
+    client, seen = recording_client()
+    async with client:
+        await ClientTransport(client).handle_async_request(
+            httpx.Request("GET", "https://dify.example.com/x", headers=OURS)
+        )
+    assert seen[0].headers.get_list("user-agent") == ["dify-mgmt-async/1"]
+
+
+OURS = {"Accept": "application/json", "User-Agent": "dify-mgmt-async/1", "Authorization": "Bearer t"}
+
+
+@pytest.mark.anyio
+async def test_a_closed_default_transport_refuses_requests_and_says_so() -> None:
+    transport = DefaultTransport(max_connections=2)
+    assert repr(transport) == "DefaultTransport(inner=None)"
+    assert transport.abandon() is False
+    with pytest.raises(TransportClosedError, match=r"^the transport is closed$"):
+        await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+    assert transport.inner is None
+
+
+@pytest.mark.anyio
+async def test_a_closed_aiohttp_transport_opens_no_session() -> None:
+    transport = AiohttpTransport()
+    await transport.aclose()
+    with pytest.raises(TransportClosedError, match=r"^the transport is closed$"):
+        await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+    assert transport._session is None
+
+
+def test_httpx_transport_keeps_one_pool_per_proxy_with_the_clients_limits() -> None:
+    transport = HttpxTransport(max_connections=3, trust_env=False)
+    pool = transport._pool(None)
+    assert transport._pool(None) is pool
+    assert transport._limits == httpx.Limits(max_connections=3, max_keepalive_connections=3, keepalive_expiry=4.0)
+    assert transport._pool(httpx.URL("http://proxy.example:3128")) is not pool
+    assert len(transport._pools) == 2
+
+
+# --- aiohttp: the request body as its writer pulls it -----------------------------------------------------
+
+
+async def chunks(*items: bytes) -> AsyncIterator[bytes]:
+    for item in items:
+        yield item
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_request_body_hands_over_every_chunk_then_says_finished() -> None:
+    body = _RequestBody(chunks(b"a", b"b"), None, lambda: None)
+    assert [chunk async for chunk in body] == [b"a", b"b"]
+    assert body.finished is True
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_released_request_body_gives_nothing_more_and_is_not_finished() -> None:
+    body = _RequestBody(chunks(b"a", b"b"), None, lambda: None)
+    assert await anext(body) == b"a"
+    await body.release()
+    with pytest.raises(StopAsyncIteration):
+        await anext(body)
+    assert body.finished is False
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_writer_that_stops_asking_for_chunks_is_a_stall_after_the_write_timeout() -> None:
+    stalls: list[float] = []
+    loop = asyncio.get_running_loop()
+    body = _RequestBody(chunks(b"a", b"b", b"c"), 0.05, lambda: stalls.append(loop.time()))
+    start = loop.time()
+    await anext(body)
+    await anext(body)  # asked in time: the first chunk's timer is cancelled
+    await asyncio.sleep(0.2)
+    assert len(stalls) == 1
+    assert stalls[0] - start >= 0.05
+    await body.release()  # no timer left: nothing more is reported
+    await asyncio.sleep(0.1)
+    assert len(stalls) == 1
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_without_a_write_timeout_a_slow_writer_is_no_stall() -> None:
+    stalls: list[str] = []
+    body = _RequestBody(chunks(b"a", b"b"), None, lambda: stalls.append("stall"))
+    await anext(body)
+    await asyncio.sleep(0.05)
+    assert stalls == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_release_waits_for_the_chunk_being_read() -> None:
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def slow() -> AsyncIterator[bytes]:
+        await gate.wait()
+        order.append("read")
+        yield b"a"
+
+    body = _RequestBody(slow(), None, lambda: None)
+    pulling = asyncio.ensure_future(anext(body))
+    await asyncio.sleep(0)
+    releasing = asyncio.ensure_future(body.release())
+    await asyncio.sleep(0.01)
+    assert not releasing.done()  # the writer is still inside the stream: closing it now would break it
+    gate.set()
+    await releasing
+    order.append("released")
+    assert await pulling == b"a"
+    assert order == ["read", "released"]
+
+
+# --- aiohttp: a pooled connection is checked before reuse --------------------------------------------------
+
+
+class FakeTransport:
+    def __init__(self, sock: socket.socket | None, closing: bool = False) -> None:
+        self.sock, self.closing = sock, closing
+
+    def get_extra_info(self, name: str) -> socket.socket | None:
+        assert name == "socket"
+        return self.sock
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def handler_on(transport: FakeTransport | None) -> _FreshnessCheckedHandler:
+    handler = _FreshnessCheckedHandler(asyncio.get_running_loop())
+    handler.transport = transport  # type: ignore[assignment]
+    return handler
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_idle_connection_with_nothing_to_read_is_reused() -> None:
+    ours, peer = socket.socketpair()
+    with ours, peer:
+        assert handler_on(FakeTransport(ours)).is_connected() is True
+        assert handler_on(FakeTransport(None)).is_connected() is True  # no socket to look at: aiohttp's word
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_idle_connection_the_server_closed_or_wrote_to_is_not_reused() -> None:
+    ours, peer = socket.socketpair()
+    with ours:
+        peer.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        assert handler_on(FakeTransport(ours)).is_connected() is False
+        peer.close()
+        assert handler_on(FakeTransport(ours)).is_connected() is False
+    assert handler_on(FakeTransport(ours)).is_connected() is False  # closed socket: select refuses it
+    assert handler_on(None).is_connected() is False
+    assert handler_on(FakeTransport(None, closing=True)).is_connected() is False
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_the_connector_builds_checked_protocols() -> None:
+    connector = aiohttp.TCPConnector()
+    _check_before_reuse(connector)
+    factory = connector._factory
+    assert isinstance(factory, functools.partial)
+    assert factory.func is _FreshnessCheckedHandler
+    assert (factory.args, factory.keywords) == ((), {"loop": asyncio.get_running_loop()})
+    await connector.close()
