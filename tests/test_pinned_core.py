@@ -17,6 +17,7 @@ import pytest
 
 from dify_mgmt_async import (
     APIConnectionError,
+    APIResponseValidationError,
     APITimeoutError,
     DifyError,
     InternalServerError,
@@ -26,7 +27,7 @@ from dify_mgmt_async import (
 )
 from dify_mgmt_async._core import CallExtras
 from dify_mgmt_async._generated.api.apps import get_app
-from tests.conftest import BASE, DOCUMENT, TOKEN, Recorder, make_client
+from tests.conftest import APP, BASE, DOCUMENT, TOKEN, Recorder, make_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
@@ -427,3 +428,152 @@ async def test_an_upload_takes_the_per_call_options(tmp_path: Path) -> None:
     assert request.headers["x-trace"] == "t1"
     assert request.url.params["q"] == "1"
     assert request.extensions["timeout"] == {"connect": 7.0, "read": 7.0, "write": 7.0, "pool": 7.0}
+
+
+# --- deadlines, queued calls, closing, and the generated parser's path -------------------------------------
+
+
+def test_an_infinite_timeout_is_refused_by_name() -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        CallExtras.of(float("inf"), None, None)
+    assert str(caught.value) == "timeout: must be a positive number of seconds or an httpx.Timeout (got inf)"
+
+
+async def test_per_call_options_without_a_timeout_keep_the_clients_timeouts() -> None:
+    server = Recorder()
+    async with make_client(server, timeout=httpx.Timeout(5.0)) as client:
+        await client._core.send("GET", "/apps", extra=CallExtras.of(None, {"X-A": "b"}, None))
+    assert server.requests[0].extensions["timeout"] == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+
+
+async def test_a_retry_with_less_than_a_second_left_gets_only_that(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dify_mgmt_async import _core
+
+    monkeypatch.setattr(_core.random, "Random", Top)
+    server = Script(httpx.Response(503))
+    async with make_client(server) as client:
+        await client._core.send("GET", "/apps", extra=CallExtras(timeout=(httpx.Timeout(60.0), 0.75)))
+    assert [r.extensions["timeout"]["read"] for r in server.requests] == [0.75, 0.25]
+
+
+async def test_a_deadline_under_a_second_is_kept_to_the_millisecond() -> None:
+    import trio
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(10)
+        return httpx.Response(200, json={})
+
+    async with make_client(httpx.MockTransport(slow)) as client:
+        start = trio.current_time()
+        with pytest.raises(APITimeoutError):
+            await client._core.send("GET", "/apps", extra=CallExtras(timeout=(httpx.Timeout(60.0), 0.25)))
+        assert trio.current_time() - start == pytest.approx(0.25)
+
+
+async def test_a_call_queued_behind_a_slow_one_times_out_at_its_own_deadline() -> None:
+    """Waiting for a free slot counts against the call's deadline: it does not wait for the slow call to end."""
+    import trio
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(10)
+        return httpx.Response(200, json={})
+
+    async with make_client(httpx.MockTransport(slow), max_concurrency=1) as client:
+        failures: list[tuple[str, float]] = []
+
+        async def queued() -> None:
+            start = trio.current_time()
+            try:
+                await client._core.send("GET", "/second", extra=CallExtras(timeout=(httpx.Timeout(60.0), 1.0)))
+            except APITimeoutError as exc:
+                failures.append((str(exc), trio.current_time() - start))
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client._core.send, "GET", "/first")
+            await trio.sleep(0.1)
+            nursery.start_soon(queued)
+    assert failures == [
+        (f"GET {BASE}/second: no answer in time (timeout=1 s for the whole call, retries and waits included)", 1.0)
+    ]
+
+
+async def test_extra_body_is_the_whole_body_of_an_operation_without_one() -> None:
+    server = Recorder()
+    async with make_client(server) as client:
+        await client._core.send("POST", "/apps", extra=CallExtras(body={"a": 1}))
+    assert server.requests[0].content == b'{"a":1}'
+
+
+async def test_extra_body_cannot_be_merged_into_a_body_that_is_not_an_object() -> None:
+    server = Recorder()
+    async with make_client(server) as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await client._core.send("POST", "/apps", json=[1], extra=CallExtras(body={"a": 1}))
+    assert str(caught.value) == "extra_body: this operation's body is not a JSON object"
+    assert server.requests == []
+
+
+async def test_an_array_parameter_is_sent_as_repeated_keys() -> None:
+    server = Recorder()
+    async with make_client(server) as client:
+        await client._core.send("GET", "/apps", params={"tag": ["a", "b"], "page": 2})
+    assert str(server.requests[0].url) == f"{BASE}/apps?tag=a&tag=b&page=2"
+
+
+async def test_a_retryable_answer_after_the_client_was_closed_is_not_retried_and_says_why() -> None:
+    client = make_client(max_retries=2)
+
+    class ClosesFirst(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            await client.aclose()
+            return httpx.Response(503, request=request)
+
+    client = make_client(ClosesFirst(), max_retries=2)
+    with pytest.raises(InternalServerError) as caught:
+        await client._core.send("GET", "/apps")
+    assert caught.value.status_code == 503
+    assert caught.value.request is not None and str(caught.value.request.url) == f"{BASE}/apps"
+    assert caught.value.__notes__ == ["503 Service Unavailable; not retried: the client was closed"]
+
+
+def test_a_client_used_from_a_second_event_loop_says_to_make_one_per_loop() -> None:
+    import trio
+
+    client = make_client(Recorder())
+
+    async def use() -> None:
+        await client._core.send("GET", "/apps")
+
+    trio.run(use)
+    with pytest.raises(DifyError) as caught:
+        trio.run(use)
+    assert str(caught.value) == (
+        "this DifyManagementClient is bound to another event loop; create one client per event loop "
+        "(for example inside the async function that uses it)"
+    )
+
+
+async def test_an_answer_type_without_a_spec_shape_is_parsed_by_the_generated_parser() -> None:
+    """The generated parser's result is checked for type; an undocumented 2xx gives None, not an exception."""
+    from dify_mgmt_async._generated.models import App, Error
+
+    server = Script(
+        httpx.Response(200, json=APP),
+        httpx.Response(200, json=APP),
+        httpx.Response(202, json={}),
+        httpx.Response(200, content=b"not json"),
+    )
+    async with make_client(server) as client:
+        app = await client._core.request(get_app, {"app_id": "a1"}, App)
+        assert app.id == APP["id"]
+        with pytest.raises(APIResponseValidationError) as wrong_type:
+            await client._core.request(get_app, {"app_id": "a1"}, Error)
+        with pytest.raises(APIResponseValidationError) as undocumented:
+            await client._core.request(get_app, {"app_id": "a1"}, Error)
+        with pytest.raises(APIResponseValidationError) as not_json:
+            await client._core.request(get_app, {"app_id": "a1"}, Error)
+    assert str(wrong_type.value) == "200 answer is not a Error (got App)"
+    assert wrong_type.value.response.status_code == 200
+    assert str(undocumented.value) == "202 answer is not a Error (got NoneType)"
+    assert str(not_json.value).startswith("200 answer does not match the spec's Error: JSONDecodeError(")
+    assert not_json.value.status_code == 200

@@ -19,15 +19,20 @@ import pytest
 
 # Node-id prefixes (test files or tests) that never decide a mutant of the module: subprocess runs
 # mutmut cannot see into, real TLS and proxies (``_netconfig``), real sockets and aiohttp (``_transport``),
-# the engine's timed pacing simulations (``_ratelimit``) and the facade's per-method table (``_resources``).
+# the engine's tests and timed pacing simulations (``_ratelimit``; the core keeps the engine's quick tests,
+# which check what the core tells the engine) and the facade's per-method table (``_resources``).
 _SUBPROCESS = ("tests/test_pytest_plugin.py",)
 _NETWORK = ("tests/test_proxy_tls.py",)
 _SOCKETS = ("tests/test_transport.py",)
-_ENGINE = (
-    "tests/test_ratelimit_engine.py",
+_SIMULATIONS = (
+    "tests/test_ratelimit_engine.py::test_reaches_the_rate_of_",
+    "tests/test_ratelimit_engine.py::test_a_blip_recovers_in_seconds",
+    "tests/test_ratelimit_engine.py::test_a_coarse_hint_does_not_throttle",
+    "tests/test_ratelimit_engine.py::test_a_restart_after_idle",
     "tests/test_retries.py::test_429_storm",
     "tests/test_retries.py::test_pacing_keeps_429s_rare",
 )
+_ENGINE = ("tests/test_ratelimit_engine.py", *_SIMULATIONS)
 _FACADE = ("tests/test_facade_methods.py",)
 
 SKIP: dict[str, tuple[str, ...]] = {
@@ -36,7 +41,7 @@ SKIP: dict[str, tuple[str, ...]] = {
     "_pagination": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
     "_validation": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE,
     "_uploads": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
-    "_core": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
+    "_core": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS + _FACADE,
     "_transport": _SUBPROCESS + _ENGINE + _FACADE,
     "_ratelimit": _SUBPROCESS + _NETWORK + _SOCKETS + _FACADE,
 }
