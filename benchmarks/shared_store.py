@@ -55,10 +55,20 @@ CPU_RATIO_MAX = 1.25  # CPU per call with the store, unthrottled, / with the in-
 async def _creates(base_url: str, token: str, names: list[str], store: str) -> dict[str, Any]:
     from dify_mgmt_async import APIStatusError, DifyManagementClient
 
-    async with DifyManagementClient(base_url, token, rate_limit_store=store or None, timeout=300) as dify:
+    oks: list[float] = []
+    limited: list[float] = []  # when each 429 came back (the retry's hook runs then)
+
+    async def create(name: str) -> object:
+        result = await dify.datasets.create(name=name)
+        oks.append(time.time())
+        return result
+
+    async with DifyManagementClient(
+        base_url, token, rate_limit_store=store or None, timeout=300, on_retry=lambda e: limited.append(time.time())
+    ) as dify:
         started = time.time()
         cpu = time.process_time()
-        results = await asyncio.gather(*(dify.datasets.create(name=n) for n in names), return_exceptions=True)
+        results = await asyncio.gather(*(create(n) for n in names), return_exceptions=True)
         cpu = time.process_time() - cpu
         ended = time.time()
         stats = dify.stats
@@ -71,6 +81,8 @@ async def _creates(base_url: str, token: str, names: list[str], store: str) -> d
         "conflicts": sum(1 for e in errors if isinstance(e, APIStatusError) and e.status_code == 409),
         "error_kinds": sorted({type(e).__name__ for e in errors}),
         "rate_limited": stats.rate_limited,
+        "oks": oks,
+        "limited": limited,
     }
 
 
@@ -119,6 +131,8 @@ def run_cell(tmp: str, hint: str, processes: int, n: int, store: str) -> dict[st
         srv = server_stats(base_url)
     finally:
         stop(proc)
+    if TRACE:
+        print(trace(clients), flush=True)
     total = processes * n
     elapsed = [c["ended"] - c["started"] for c in clients]
     combined = max(c["ended"] for c in clients) - min(c["started"] for c in clients)
@@ -137,6 +151,24 @@ def run_cell(tmp: str, hint: str, processes: int, n: int, store: str) -> dict[st
         "duplicates": srv["conflicts"] + abs(srv["creates"] - total),
         "late": max(c["late"] for c in clients),
     }
+
+
+TRACE = False
+
+
+def trace(clients: list[dict[str, Any]], step: float = 0.5) -> str:
+    """Per process and per ``step`` seconds from the common start: successes/429s (the 429s when they came back)."""
+    t0 = min(c["started"] for c in clients)
+    end = max(c["ended"] for c in clients)
+    bins = int((end - t0) / step) + 1
+    lines = ["t(s)  " + "  ".join(f"p{i}:ok/429" for i in range(len(clients)))]
+    for b in range(bins):
+        lo, hi = t0 + b * step, t0 + (b + 1) * step
+        row = [
+            f"{sum(lo <= t < hi for t in c['oks']):4d}/{sum(lo <= t < hi for t in c['limited']):<4d}" for c in clients
+        ]
+        lines.append(f"{b * step:5.1f} " + "  ".join(f"{r:>10}" for r in row))
+    return "\n".join(lines)
 
 
 def cpu_cell(tmp: str, store: str, calls: int) -> dict[str, Any]:
@@ -221,11 +253,17 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--only-store", action="store_true", help="skip the cells without the store")
     parser.add_argument("--cpu-only", action="store_true", help="only the cost per call")
+    parser.add_argument("--processes", type=int, nargs="*", help="P values (default 2 4 8)")
+    parser.add_argument("--hints", nargs="*", choices=("seconds", "ms"), help="hint styles (default both)")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the cost per call")
+    parser.add_argument("--trace", action="store_true", help="print each process's successes/429s per 0.5 s")
     args = parser.parse_args()
+    global TRACE
+    TRACE = args.trace
     install_signal_handlers()
     n = 100 if args.quick else args.creates
-    hints = ("ms",) if args.quick else ("seconds", "ms")
-    processes = (2, 4) if args.quick else PROCESSES
+    hints = args.hints or (("ms",) if args.quick else ("seconds", "ms"))
+    processes = args.processes or ((2, 4) if args.quick else PROCESSES)
     redis = RedisServer().start()
     cells: list[dict[str, Any]] = []
     cpu: list[dict[str, Any]] = []
@@ -237,7 +275,7 @@ def main() -> None:
                         cell = run_cell(tmp, hint, p, n, store)
                         cells.append(cell)
                         print(json.dumps(cell), flush=True)
-            for store in ("", redis.url):
+            for store in () if args.no_cpu else ("", redis.url):
                 cpu.append(cpu_cell(tmp, store, CPU_CALLS))
                 print(json.dumps(cpu[-1]), flush=True)
     finally:
