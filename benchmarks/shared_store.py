@@ -66,9 +66,19 @@ async def _creates(base_url: str, token: str, names: list[str], store: str) -> d
     async with DifyManagementClient(
         base_url, token, rate_limit_store=store or None, timeout=300, on_retry=lambda e: limited.append(time.time())
     ) as dify:
+        rates: list[tuple[float, float | None]] = []
+
+        async def sample() -> None:
+            while True:
+                rates.append((time.time(), dify.stats.pacing_rate))
+                await asyncio.sleep(0.25)
+
+        sampler = asyncio.get_running_loop().create_task(sample()) if TRACE else None
         started = time.time()
         cpu = time.process_time()
         results = await asyncio.gather(*(create(n) for n in names), return_exceptions=True)
+        if sampler is not None:
+            sampler.cancel()
         cpu = time.process_time() - cpu
         ended = time.time()
         stats = dify.stats
@@ -82,6 +92,7 @@ async def _creates(base_url: str, token: str, names: list[str], store: str) -> d
         "error_kinds": sorted({type(e).__name__ for e in errors}),
         "rate_limited": stats.rate_limited,
         "oks": oks,
+        "rates": rates,
         "limited": limited,
     }
 
@@ -89,6 +100,8 @@ async def _creates(base_url: str, token: str, names: list[str], store: str) -> d
 def worker_main(base_url: str, token: str, prefix: str, n: int, store: str, start_at: float) -> None:
     import dify_mgmt_async  # noqa: F401 - imports done before the common start
 
+    global TRACE
+    TRACE = bool(os.environ.get("SHARED_STORE_TRACE"))
     late = time.time() - start_at
     time.sleep(max(0.0, -late))
     result = asyncio.run(_creates(base_url, token, [f"{prefix}{i}" for i in range(n)], store))
@@ -165,9 +178,11 @@ def trace(clients: list[dict[str, Any]], step: float = 0.5) -> str:
     for b in range(bins):
         lo, hi = t0 + b * step, t0 + (b + 1) * step
         row = [
-            f"{sum(lo <= t < hi for t in c['oks']):4d}/{sum(lo <= t < hi for t in c['limited']):<4d}" for c in clients
+            f"{sum(lo <= t < hi for t in c['oks']):4d}/{sum(lo <= t < hi for t in c['limited']):<4d}"
+            + next((f"@{r or 0:.0f}" for t, r in c["rates"] if lo <= t < hi), "")
+            for c in clients
         ]
-        lines.append(f"{b * step:5.1f} " + "  ".join(f"{r:>10}" for r in row))
+        lines.append(f"{b * step:5.1f} " + "  ".join(f"{r:>14}" for r in row))
     return "\n".join(lines)
 
 
@@ -260,6 +275,8 @@ def main() -> None:
     args = parser.parse_args()
     global TRACE
     TRACE = args.trace
+    if TRACE:
+        os.environ["SHARED_STORE_TRACE"] = "1"
     install_signal_handlers()
     n = 100 if args.quick else args.creates
     hints = args.hints or (("ms",) if args.quick else ("seconds", "ms"))
