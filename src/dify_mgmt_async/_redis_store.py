@@ -262,9 +262,7 @@ class RedisRateLimitStore:
     async def close_for(self, namespace: str, seconds: float) -> None:
         await self._close(keys=list(self.keys(namespace)), args=self._args(f"{seconds:.6f}"))
 
-    async def event(
-        self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int
-    ) -> Reply:
+    async def event(self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int) -> Reply:
         text = "" if value is None else f"{value:.6f}"
         common = await self._event(keys=list(self.keys(namespace)), args=self._args(kind, text, successes, pid, seen))
         return _reply(common)
