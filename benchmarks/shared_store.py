@@ -243,6 +243,16 @@ def render(cells: list[dict[str, Any]], cpu: list[dict[str, Any]], n: int, when:
             "sends, a process asks the store at most every 20 ms (one EVALSHA, successes batched into it); "
             f"target ≤ {CPU_RATIO_MAX}×: {'met' if ratio <= CPU_RATIO_MAX else '**missed**'}.",
         ]
+    lines += [
+        "",
+        "How the store works since the trace (`--trace`: each process's successes/429s per 0.5 s): each process's",
+        "share of the shared schedule was proportional to the slots it had booked ahead, which its own concurrency",
+        "limit bounded, so processes with a lower limit fell behind (slowest/fastest up to 2.2); a process now holds",
+        "at most 4 slots booked ahead and the schedule serves backlogged processes in turn. The rate is learned by",
+        "the in-process engine's own estimator in every process, from a shared log of 429s (with every process's",
+        "successes), so one process's 429 teaches every process once. Most 429s left come in the estimator's",
+        "learning phase after the first 429 (1-1.5 s with rates up to 2x R in the trace), the rest from probes.",
+    ]
     return "\n".join(lines) + "\n"
 
 
