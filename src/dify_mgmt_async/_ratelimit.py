@@ -100,6 +100,10 @@ class RateState:
         """Give back a slot booked by ``reserve`` for a send that did not happen."""
         self.tat -= interval
 
+    def rebook(self, now: float, interval: float) -> None:
+        """Drop every booked slot past the next one: the rate was cut, and they were booked at the old one."""
+        self.tat = min(self.tat, now + interval)
+
 
 class CooldownGate:
     """Closed until the state's ``resume_at`` (loop time); every new send waits here first."""
@@ -219,8 +223,10 @@ class RateEstimator:
       never below what the span measured (which the server did let through).
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
     * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
-      it, while quiet and held back by the pacer, it grows by ``GROWTH`` x the quiet seconds per second
-      (CUBIC-like: slow near the last known limit, faster the longer it holds) to find new capacity.
+      it, while held back by the pacer, it climbs CUBIC's concave curve from the last back-off quickly back
+      up to the rate that met the 429 (``peak``), flat near it, so that a drop that was too deep (an unlucky
+      span) is undone within about a second; past the peak it grows by ``GROWTH`` x the seconds since per
+      second, to find new capacity.
     * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
@@ -231,6 +237,7 @@ class RateEstimator:
     DROP = 0.5
     BLIP_SPAN = 0.3
     BACKOFF = 0.9
+    CUBIC = 0.2
     GROWTH = 0.03
     MAX_GROWTH = 0.5
     START_GROWTH = 3.0
@@ -244,8 +251,11 @@ class RateEstimator:
         self.successes = 0
         self.measured = False
         self._first: float | None = None
-        self._quiet_since = 0.0
         self._grown_at = 0.0
+        # CUBIC's curve: rate(t) = peak * (1 + CUBIC * (t - epoch - k)^3), from the last back-off at ``epoch``
+        self._peak = 0.0
+        self._epoch = 0.0
+        self._k = 0.0
         self._last_send = -math.inf
         self._rate_at_mark = 0.0
         self._before_probe = 0.0
@@ -256,8 +266,9 @@ class RateEstimator:
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
             self._marks.clear()  # the server refilled meanwhile: no span may straddle the gap
-            self._quiet_since = max(self._quiet_since, now)
             self._grown_at = now
+            if self.rate is not None:
+                self._restart_curve(self.rate, self.rate, now)  # probe upward from here at once
         self._last_send = now
 
     def on_success(self, now: float) -> None:
@@ -319,17 +330,29 @@ class RateEstimator:
                 rate = max((self.successes - ref[1]) / (now - ref[0]), self._floor[0])
                 self.measured = True
         marks.append((now, self.successes))
-        self._quiet_since = self._grown_at = now
+        self._grown_at = now
+        before = self.rate
         self.rate = max(self.MIN_RATE, rate)
         self._rate_at_mark = self.rate
+        if before is not None:
+            self._restart_curve(before, self.rate, now)
         return self.rate
+
+    def _restart_curve(self, peak: float, rate: float, now: float) -> None:
+        """Start CUBIC's curve at ``now`` from ``rate``, back up towards ``peak`` (the rate a 429 met)."""
+        if peak < self._peak:
+            peak = (peak + rate) / 2 if rate < peak else peak  # fast convergence: make room for other clients
+        self._peak = max(peak, rate)
+        self._epoch = now
+        self._k = ((1.0 - rate / self._peak) / self.CUBIC) ** (1 / 3)
 
     def adopt(self, rate: float, now: float) -> None:
         """Start from a rate the server stated (rate-limit headers); 429s refine it as usual."""
-        self._quiet_since = self._grown_at = now
+        self._grown_at = now
         self.rate = max(self.MIN_RATE, rate)
         self.measured = True
         self._rate_at_mark = self.rate
+        self._restart_curve(self.rate, self.rate, now)
 
     def grow(self, now: float) -> float | None:
         """While the pacer holds sends back and no 429 comes, raise the rate; return it."""
@@ -341,10 +364,13 @@ class RateEstimator:
             return rate
         self._grown_at = now
         if self.measured:
-            per_second = min(self.MAX_GROWTH, self.GROWTH * (now - self._quiet_since))
+            t = now - self._epoch - self._k
+            if t < 0:  # below the peak: CUBIC's concave part, back up to it
+                self.rate = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
+            else:  # past it: probe gently, faster the longer no 429 comes
+                self.rate = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
         else:
-            per_second = self.START_GROWTH
-        self.rate = rate * (1.0 + per_second * dt)
+            self.rate = rate * (1.0 + self.START_GROWTH * dt)
         return self.rate
 
 
@@ -446,6 +472,7 @@ class RateLimitEngine:
         self._probe_gap = self.PROBE_GAP
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
+        self._cuts = 0  # rate cuts so far: a task paced on the schedule before a cut books again
 
     async def enter(self, deadline: float | None) -> None:
         """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave`` after).
@@ -512,11 +539,15 @@ class RateLimitEngine:
         if deadline is not None and now + delay > deadline:
             self.state.unreserve(interval)
             raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
+        cuts = self._cuts
         try:
             await anyio.sleep(delay)
         except BaseException:
-            self.state.unreserve(interval)  # cancelled while waiting: the slot goes back
+            if cuts == self._cuts:
+                self.state.unreserve(interval)  # cancelled while waiting: the slot goes back
             raise
+        if cuts != self._cuts:
+            return False  # the rate was cut while we waited: the schedule was dropped, book again at the new one
         if self.gate.is_closed():
             self.state.unreserve(interval)  # a cooldown began while pacing: wait it out, then book again
             return False
@@ -556,7 +587,14 @@ class RateLimitEngine:
         self.rate_limited += 1
         self._fails += 1
         now = loop_time()
-        self.state.set_rate(self.estimator.on_rate_limited(now))
+        before = self.state.rate
+        rate = self.estimator.on_rate_limited(now)
+        self.state.set_rate(rate)
+        if before is not None and rate < before:
+            # Tasks already paced at the old rate would still send on its schedule, well past this 429
+            # (``limit`` of them, ``limit / rate`` seconds ahead): drop that schedule, every one books again.
+            self._cuts += 1
+            self.state.rebook(now, 1.0 / rate)
         started = False
         closed_for = 0.0
         if hint is not None and kind == "ms":
