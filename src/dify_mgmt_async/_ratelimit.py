@@ -219,8 +219,8 @@ class RateEstimator:
     server was kept at its limit) measure its rate. That holds for token buckets and GCRA exactly and for
     fixed windows and sliding logs on average, needs no hint, and a coarse hint cannot bias it.
 
-    * A 429 long after the previous one is a probe reaching the top: the rate drops to ``BACKOFF`` x, and
-      never below what the span measured (which the server did let through).
+    * A 429 long after the previous one is a probe reaching the top: the rate drops to ``BACKOFF`` x the
+      lower of the rate tried and the rate the span measured, so that a token bucket refills a little.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
     * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
       it, while held back by the pacer, it climbs CUBIC's concave curve from the last back-off quickly back
@@ -235,7 +235,6 @@ class RateEstimator:
     MIN_SUCCESSES = 5
     SATURATED_GAP = 0.25
     DROP = 0.5
-    BLIP_SPAN = 0.3
     BACKOFF = 0.9
     CUBIC = 0.2
     GROWTH = 0.03
@@ -258,7 +257,6 @@ class RateEstimator:
         self._k = 0.0
         self._last_send = -math.inf
         self._rate_at_mark = 0.0
-        self._before_probe = 0.0
         self._floor = (0.0, -math.inf)
         # (time, successes then) of recent 429s, the oldest first
         self._marks: collections.deque[tuple[float, int]] = collections.deque()
@@ -283,28 +281,27 @@ class RateEstimator:
         while marks and marks[0][0] < now - 5.0:
             marks.popleft()
         rate = self.rate
+        # CUBIC's peak after this 429: the rate it met (a probe), the rate a chain measured, or None to keep
+        # the episode's (nothing learned, or a measurement that hit the DROP floor and so is suspect)
+        peak: float | None = None
         if rate is None:
             first = self._first if self._first is not None else now
             rate = max(1, self.successes) / max(now - first, self.FIRST_SPAN)
         elif marks and self.successes == marks[-1][1]:
-            # Nothing got through since the previous 429 (a blip, or the gate's probes): nothing learned. Once
-            # 429s alone have come for BLIP_SPAN, it is a blip, not a probe reaching the top: undo that back-off.
-            since = now
-            for at, count in reversed(marks):
-                if count != self.successes:
-                    break
-                since = at
-            if now - since >= self.BLIP_SPAN and self._before_probe:
-                rate = max(rate, self._before_probe)
+            # Nothing got through since the previous 429 (a blip, or the gate's probes): nothing learned. The
+            # peak stays, so after a blip the rate climbs back to it within about a second.
+            pass
         elif not marks or now - marks[-1][0] > self.SATURATED_GAP:
             # The first 429 after a quiet spell: a probe reached the top. What got through since the
             # previous 429 is a lower bound (we may not have kept the server busy all along).
             measured = 0.0
             if marks and self.successes - marks[-1][1] >= self.MIN_SUCCESSES:
                 measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
-            self._before_probe = rate
+            peak = rate
             if self.measured:
-                rate = max(self.BACKOFF * rate, measured)
+                # Back off under both what was tried and what got through, so a token bucket refills a
+                # little: CUBIC's climb brings the rate back to where it was within about a second.
+                rate = self.BACKOFF * (min(rate, measured) if measured else rate)
             else:
                 # Still ramping up from the first guess: bisect (geometrically) between what passed and
                 # what did not, growing fast again from there, until the two are within BRACKET.
@@ -327,7 +324,10 @@ class RateEstimator:
                 # requests sent between R and 2R, and one short span can be unlucky.
                 if now - self._floor[1] >= self.MIN_SPAN:
                     self._floor = (self.DROP * rate, now)
-                rate = max((self.successes - ref[1]) / (now - ref[0]), self._floor[0])
+                measured = (self.successes - ref[1]) / (now - ref[0])
+                rate = max(measured, self._floor[0])
+                if measured >= self._floor[0]:
+                    peak = rate  # a trustworthy measurement of the server's rate
                 self.measured = True
         marks.append((now, self.successes))
         self._grown_at = now
@@ -335,16 +335,23 @@ class RateEstimator:
         self.rate = max(self.MIN_RATE, rate)
         self._rate_at_mark = self.rate
         if before is not None:
-            self._restart_curve(before, self.rate, now)
+            # A 429 that taught nothing new (a clump after a stall, sends already under way) keeps the peak,
+            # so the rate climbs back to it.
+            self._restart_curve(self._peak if peak is None else peak, self.rate, now, new_peak=peak is not None)
         return self.rate
 
-    def _restart_curve(self, peak: float, rate: float, now: float) -> None:
+    def _restart_curve(self, peak: float, rate: float, now: float, *, new_peak: bool = True) -> None:
         """Start CUBIC's curve at ``now`` from ``rate``, back up towards ``peak`` (the rate a 429 met)."""
-        if peak < self._peak:
-            peak = (peak + rate) / 2 if rate < peak else peak  # fast convergence: make room for other clients
+        if new_peak and rate < peak < self._peak:
+            peak = (peak + rate) / 2  # fast convergence: a lower peak than last time, make room for others
         self._peak = max(peak, rate)
         self._epoch = now
         self._k = ((1.0 - rate / self._peak) / self.CUBIC) ** (1 / 3)
+
+    @property
+    def peak(self) -> float:
+        """The rate the last 429 met (or a chain of them measured): the server's rate, as best known."""
+        return self._peak or (self.rate or 0.0)
 
     def adopt(self, rate: float, now: float) -> None:
         """Start from a rate the server stated (rate-limit headers); 429s refine it as usual."""
@@ -447,6 +454,8 @@ class RateLimitEngine:
     PROBE_GAP = 0.05
     MAX_PROBE_GAP = 2.0
     FAILS_BEFORE_GAP = 3
+    DRAIN_SECONDS = 1.0
+    DRAIN_MARGIN = 0.9
 
     def __init__(
         self,
@@ -473,6 +482,7 @@ class RateLimitEngine:
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
         self._cuts = 0  # rate cuts so far: a task paced on the schedule before a cut books again
+        self._long_queue = False  # has the queue of sends been long (``_draining``)?
 
     async def enter(self, deadline: float | None) -> None:
         """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave`` after).
@@ -493,9 +503,13 @@ class RateLimitEngine:
             self.requests += 1  # the common case: never rate limited, gate open
             return
         try:
+            respace = True
             while True:
                 await self.gate.wait(deadline)
-                if await self._pace(deadline) and not self.gate.is_closed():
+                paced = await self._pace(deadline, respace)
+                if paced is None:
+                    respace = False  # booked again after a stall, once: a loop late for every timer still sends
+                elif paced and not self.gate.is_closed():
                     break
         except BaseException:
             self.limiter.release()
@@ -523,11 +537,14 @@ class RateLimitEngine:
             self.state.set_rate(share)
         return False
 
-    async def _pace(self, deadline: float | None) -> bool:
-        """Wait for this send's slot in the schedule; False (slot given back) if the gate closed meanwhile."""
+    async def _pace(self, deadline: float | None, respace: bool = True) -> bool | None:
+        """Wait for this send's slot in the schedule; False (slot given back) if the gate closed or the rate
+        was cut meanwhile, None if woken so late (``respace``) that the slot must be booked again."""
         rate = self.state.rate
         if rate is None:
             return True
+        if self._draining(rate):
+            rate = min(rate, self.DRAIN_MARGIN * self.estimator.peak)
         now = loop_time()
         interval = 1.0 / rate
         delay = self.state.reserve(now, interval)
@@ -548,10 +565,28 @@ class RateLimitEngine:
             raise
         if cuts != self._cuts:
             return False  # the rate was cut while we waited: the schedule was dropped, book again at the new one
+        if respace and loop_time() - (now + delay) > interval:
+            # Woken a whole interval late (the loop stalled): so were the tasks booked after us, and all of
+            # them sending at once would meet a small burst with 429s. Book again: the schedule spaces them.
+            return None
         if self.gate.is_closed():
             self.state.unreserve(interval)  # a cooldown began while pacing: wait it out, then book again
             return False
         return True
+
+    def _draining(self, rate: float) -> bool:
+        """Is a queue that was long now down to its last ``DRAIN_SECONDS`` of sends?
+
+        Then a 429 would cost its request the whole hint (a second, with whole-second hints) with no sends
+        left to make up for it, so the pacer stops probing and keeps ``DRAIN_MARGIN`` under the rate last
+        met. A queue that never was long (``bulk.map`` at a fixed concurrency) never counts as draining.
+        """
+        limiter = self.limiter
+        queued = limiter.in_flight + len(limiter._waiters)
+        if queued >= 2 * self.DRAIN_SECONDS * rate:
+            self._long_queue = True
+            return False
+        return self._long_queue and queued < self.DRAIN_SECONDS * rate
 
     def leave(self) -> None:
         self.limiter.release()
