@@ -120,12 +120,15 @@ def test_a_window_without_successes_changes_nothing() -> None:
     estimator = RateEstimator()
     feed(estimator, [(0.0, 0), *[(0.1 * k, 20 * k) for k in range(1, 11)]])
     assert estimator.rate == pytest.approx(200.0)
-    # quiet for 2 s at 150/s, then the blip: its first 429 backs off under what got through
-    assert feed(estimator, [(3.0, 500)]) == pytest.approx(RateEstimator.BACKOFF * 150.0)
-    assert feed(estimator, [(3.0 + 0.05 * k, 500) for k in range(1, 31)]) == pytest.approx(135.0)
-    k = ((1 - 135.0 / 200.0) / RateEstimator.CUBIC) ** (1 / 3)
-    assert k == pytest.approx(1.176, abs=1e-3)
-    assert estimator.grow(4.5 + k) == pytest.approx(200.0)
+    # quiet for 2 s at 150/s, then the blip: its first 429 sets the peak to what got through, but at least
+    # BACKOFF x the rate tried (180/s), and backs off under it
+    assert feed(estimator, [(3.0, 500)]) == pytest.approx(RateEstimator.BACKOFF * 180.0)
+    assert feed(estimator, [(3.0 + 0.05 * k, 500) for k in range(1, 31)]) == pytest.approx(162.0)
+    # fast convergence: 180 is under the last peak (200), so the peak is halfway between 180 and 162
+    assert estimator.peak == pytest.approx(171.0)
+    k = ((1 - 162.0 / 171.0) / RateEstimator.CUBIC) ** (1 / 3)
+    assert k == pytest.approx(0.641, abs=1e-3)
+    assert estimator.grow(4.5 + k) == pytest.approx(171.0)
 
 
 def test_a_probe_after_quiet_backs_off_under_what_got_through() -> None:
@@ -135,9 +138,15 @@ def test_a_probe_after_quiet_backs_off_under_what_got_through() -> None:
     estimator.rate = 120.0  # grown while quiet
     # 2 s later, 230 successes since the last 429: 115/s got through, less than the 120/s tried
     assert feed(estimator, [(2.5, 280)]) == pytest.approx(RateEstimator.BACKOFF * 230 / 2.0)
+    assert estimator.peak == pytest.approx(115.0)
     estimator.rate = 100.0
     # 2 s later again, 240 successes: 120/s got through, more than the 100/s tried
     assert feed(estimator, [(4.5, 520)]) == pytest.approx(RateEstimator.BACKOFF * 100.0)
+    assert estimator.peak == pytest.approx((100.0 + 90.0) / 2)  # under the last peak: fast convergence
+    estimator.rate = 100.0
+    # 2 s later, 40/s got through (a stall of our own): the peak drops no lower than BACKOFF x 100/s
+    assert feed(estimator, [(6.5, 600)]) == pytest.approx(RateEstimator.BACKOFF * RateEstimator.BACKOFF * 100.0)
+    assert estimator.peak == pytest.approx((90.0 + 81.0) / 2)
 
 
 def measured_at(rate: float) -> RateEstimator:
@@ -174,17 +183,20 @@ def test_past_its_peak_the_rate_grows_slowly_then_faster() -> None:
     assert estimator.grow(2.5 + k + 10.0) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 10.0 * 0.1))
 
 
-def test_later_429s_of_one_episode_keep_the_peak_it_started_from() -> None:
-    """A stall sends a clump of requests at once: its 429s, each within SATURATED_GAP of the one before,
-    measure a low rate. The curve still climbs back to the rate the episode started from."""
+def test_a_chain_that_measures_under_its_floor_lowers_the_peak_to_the_rate_that_met_it() -> None:
+    """A clump of 429s (a stall, sends already under way) whose span measures under the DROP floor is suspect
+    as a measurement, but the rate that met it was too much: the peak comes down to that rate, no lower."""
     estimator = measured_at(100.0)
     feed(estimator, [(2.5, 350)])
-    assert estimator.rate == pytest.approx(90.0)
-    # 0.2 s later, 0.1 s apart, 4 successes each: 40/s, floored at DROP x 90
-    rate = feed(estimator, [(2.6, 354), (2.7, 358)])
+    assert (estimator.rate, estimator.peak) == (pytest.approx(90.0), pytest.approx(100.0))
+    # 0.1 s later, 4 successes: too few to measure; the peak comes down to the 90/s that met it
+    assert feed(estimator, [(2.6, 354)]) == pytest.approx(90.0)
+    assert estimator.peak == pytest.approx(90.0)
+    # 0.1 s later again, 4 more: 40/s over 0.2 s, floored at DROP x 90
+    rate = feed(estimator, [(2.7, 358)])
     assert rate == pytest.approx(RateEstimator.DROP * 90.0)
-    k = ((1 - rate / 100.0) / RateEstimator.CUBIC) ** (1 / 3)
-    assert estimator.grow(2.7 + k) == pytest.approx(100.0)  # the peak is still the 100/s before the episode
+    k = ((1 - rate / 90.0) / RateEstimator.CUBIC) ** (1 / 3)
+    assert estimator.grow(2.7 + k) == pytest.approx(90.0)
 
 
 def test_a_lower_peak_than_the_last_one_makes_room_for_other_clients() -> None:

@@ -219,8 +219,9 @@ class RateEstimator:
     server was kept at its limit) measure its rate. That holds for token buckets and GCRA exactly and for
     fixed windows and sliding logs on average, needs no hint, and a coarse hint cannot bias it.
 
-    * A 429 long after the previous one is a probe reaching the top: the rate drops to ``BACKOFF`` x the
-      lower of the rate tried and the rate the span measured, so that a token bucket refills a little.
+    * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried (or
+      what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
+      so that a token bucket refills a little.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
     * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
       it, while held back by the pacer, it climbs CUBIC's concave curve from the last back-off quickly back
@@ -258,8 +259,10 @@ class RateEstimator:
         self._last_send = -math.inf
         self._rate_at_mark = 0.0
         self._floor = (0.0, -math.inf)
-        # (time, successes then) of recent 429s, the oldest first
-        self._marks: collections.deque[tuple[float, int]] = collections.deque()
+        # (time, successes then, settled) of recent 429s, the oldest first; ``settled``: recorded once the rate
+        # was measured. The start-up's marks come while many successes are still on their way back to us, so
+        # the count then lags the server's, and a span from them measures too high.
+        self._marks: collections.deque[tuple[float, int, bool]] = collections.deque()
 
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
@@ -282,7 +285,7 @@ class RateEstimator:
             marks.popleft()
         rate = self.rate
         # CUBIC's peak after this 429: the rate it met (a probe), the rate a chain measured, or None to keep
-        # the episode's (nothing learned, or a measurement that hit the DROP floor and so is suspect)
+        # the last one (nothing got through since the previous 429: a blip teaches nothing)
         peak: float | None = None
         if rate is None:
             first = self._first if self._first is not None else now
@@ -299,9 +302,12 @@ class RateEstimator:
                 measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
             peak = rate
             if self.measured:
-                # Back off under both what was tried and what got through, so a token bucket refills a
-                # little: CUBIC's climb brings the rate back to where it was within about a second.
-                rate = self.BACKOFF * (min(rate, measured) if measured else rate)
+                # The peak is the rate tried, or less if less got through (never below BACKOFF x: a stall of
+                # our own makes a span measure low). Back off under it, so a token bucket refills a little:
+                # CUBIC's climb brings the rate back to the peak within about a second.
+                if measured:
+                    peak = max(min(rate, measured), self.BACKOFF * rate)
+                rate = self.BACKOFF * peak
             else:
                 # Still ramping up from the first guess: bisect (geometrically) between what passed and
                 # what did not, growing fast again from there, until the two are within BRACKET.
@@ -312,12 +318,14 @@ class RateEstimator:
             # 429s keep coming: the server is held at its limit. The oldest earlier 429 (at most MAX_SPAN back,
             # along a chain of 429s never SATURATED_GAP apart) at least MIN_SPAN back with MIN_SUCCESSES
             # since gives its rate.
-            later, ref = now, None
-            for at, count in reversed(marks):
+            later, ref, settled_ref = now, None, False
+            for at, count, settled in reversed(marks):
                 if later - at > self.SATURATED_GAP or now - at > self.MAX_SPAN:
                     break
-                if now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES:
-                    ref = (at, count)  # the longest span along the chain measures most precisely
+                long_enough = now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES
+                if long_enough and (settled or not settled_ref):
+                    # the longest span along the chain measures most precisely; from a settled mark if any
+                    ref, settled_ref = (at, count), settled
                 later = at
             if ref is not None:
                 # At most DROP x per MIN_SPAN: a limiter with a burst of 1 drops more than its rate of
@@ -325,18 +333,20 @@ class RateEstimator:
                 if now - self._floor[1] >= self.MIN_SPAN:
                     self._floor = (self.DROP * rate, now)
                 measured = (self.successes - ref[1]) / (now - ref[0])
+                # a measurement above the floor is trustworthy; under it, the rate that met this 429 is at
+                # least too much, so the peak comes down to it
+                peak = measured if measured >= self._floor[0] else min(self._peak or rate, rate)
                 rate = max(measured, self._floor[0])
-                if measured >= self._floor[0]:
-                    peak = rate  # a trustworthy measurement of the server's rate
                 self.measured = True
-        marks.append((now, self.successes))
+            else:
+                peak = min(self._peak or rate, rate)  # nothing measured, but this rate met a 429
+        marks.append((now, self.successes, self.measured and rate is not None))
         self._grown_at = now
         before = self.rate
         self.rate = max(self.MIN_RATE, rate)
         self._rate_at_mark = self.rate
         if before is not None:
-            # A 429 that taught nothing new (a clump after a stall, sends already under way) keeps the peak,
-            # so the rate climbs back to it.
+            # A 429 that taught nothing new (a blip) keeps the peak, so the rate climbs back to it.
             self._restart_curve(self._peak if peak is None else peak, self.rate, now, new_peak=peak is not None)
         return self.rate
 
