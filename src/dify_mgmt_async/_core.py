@@ -54,7 +54,7 @@ from ._pagination import AsyncPager
 from ._ratelimit import RateLimitEngine, Stats
 from ._response_check import ShapeMismatch, check
 from ._retry import Decision, RetryBudget, RetryConfig, RetryPolicy
-from ._shapes import SHAPES
+from ._shapes import FAST, SHAPES
 from ._uploads import FileInput, MultipartBody, ProgressCallback, prepare_upload
 
 __all__ = ["CallExtras", "ClientState", "Core", "RawResponse", "RequestOptions", "RetryEvent", "split_timeout"]
@@ -572,11 +572,12 @@ class Core:
             return None
         if expect is str or expect is bytes:  # text/* and binary answers
             return response.text if expect is str else response.content  # type: ignore[return-value]
-        shape = SHAPES.get(expect.__name__)
+        name = expect.__name__
+        shape = SHAPES.get(name)
         if shape is not None:  # checked against the spec first, so a mismatch names its field
             try:
                 data = json_lib.loads(response.content)
-                check(shape, data)
+                check(shape, data, FAST[name])
                 return expect.from_dict(data)  # type: ignore[attr-defined,no-any-return]
             except ShapeMismatch as exc:
                 raise APIResponseValidationError(
