@@ -109,26 +109,11 @@ class App:
 
         mode = _parse_mode(d.pop("mode"))
 
-        def _parse_icon(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
+        icon = d.pop("icon")
 
-        icon = _parse_icon(d.pop("icon"))
+        icon_background = d.pop("icon_background")
 
-        def _parse_icon_background(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        icon_background = _parse_icon_background(d.pop("icon_background"))
-
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description = d.pop("description")
 
         created_at = d.pop("created_at")
 

@@ -105,14 +105,7 @@ class Document:
 
         word_count = d.pop("word_count")
 
-        def _parse_parsing_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        parsing_error = _parse_parsing_error(d.pop("parsing_error", UNSET))
+        parsing_error = d.pop("parsing_error", UNSET)
 
         document = cls(
             id=id,
