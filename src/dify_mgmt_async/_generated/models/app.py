@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -96,18 +96,9 @@ class App:
 
         name = d.pop("name")
 
-        def _parse_mode(data: object) -> AppMode | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                componentsschemas_app_mode_value_type_0 = AppMode(data)
-
-                return componentsschemas_app_mode_value_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AppMode | str, data)
-
-        mode = _parse_mode(d.pop("mode"))
+        mode = d.pop("mode")
+        if isinstance(mode, str):
+            mode = AppMode._value2member_map_.get(mode, mode)
 
         icon = d.pop("icon")
 
