@@ -533,6 +533,8 @@ class Core:
             if call.params
             else ()
         )
+        if call.json is None:
+            return bodiless_request(call.method, _url(call.url, query), headers, extensions)
         return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
@@ -600,6 +602,32 @@ class Core:
                 response, f"{response.status_code} answer is not a {expect.__name__} (got {type(parsed).__name__})"
             )
         return parsed
+
+
+_EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")  # httpx gives these Content-Length: 0 when there is no body
+
+
+def bodiless_request(
+    method: str, url: httpx.URL, headers: list[tuple[str, str]], extensions: dict[str, Any]
+) -> httpx.Request:
+    """``httpx.Request(method, url, headers=headers, extensions=extensions)``, built in one pass.
+
+    For a request without a body httpx normalises the headers twice and searches them three
+    times to put ``Host`` and (POST, PUT, PATCH) ``Content-Length: 0`` before them; a list call
+    paid ~10 % of its client CPU for that. This adds the same headers, in the same order, to one
+    ``httpx.Headers`` (tests/test_pinned_core.py compares the two for every case).
+    """
+    auto: list[tuple[str | bytes, str | bytes]] = []
+    names = {name.lower() for name, _ in headers}
+    if "host" not in names and url.host:
+        auto.append((b"Host", url.netloc))
+    if method in _EMPTY_BODY_METHODS and "content-length" not in names and "transfer-encoding" not in names:
+        auto.append((b"Content-Length", b"0"))
+    request = httpx.Request(
+        method, url, headers=httpx.Headers([*auto, *headers]), stream=httpx.ByteStream(b""), extensions=extensions
+    )
+    request.read()
+    return request
 
 
 def _timeouts(call: _Call) -> dict[str, float | None]:
