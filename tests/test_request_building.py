@@ -20,6 +20,7 @@ URLS = [
     "https://dify.example.com/api/management/apps",
     "http://127.0.0.1:8080/api/management/apps?page=2&limit=20&status=a&status=b",
     "http://[::1]:9/x",
+    "https://bücher.example:8443/ä?q=ü",
 ]
 
 

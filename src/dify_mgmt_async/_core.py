@@ -617,12 +617,12 @@ def bodiless_request(
     paid ~10 % of its client CPU for that. This adds the same headers, in the same order, to one
     ``httpx.Headers`` (tests/test_pinned_core.py compares the two for every case).
     """
-    auto: list[tuple[str | bytes, str | bytes]] = []
+    auto: list[tuple[str, str]] = []
     names = {name.lower() for name, _ in headers}
     if "host" not in names and url.host:
-        auto.append((b"Host", url.netloc))
+        auto.append(("Host", url.netloc.decode("ascii")))  # httpx's netloc is ASCII (IDNA-encoded)
     if method in _EMPTY_BODY_METHODS and "content-length" not in names and "transfer-encoding" not in names:
-        auto.append((b"Content-Length", b"0"))
+        auto.append(("Content-Length", "0"))
     request = httpx.Request(
         method, url, headers=httpx.Headers([*auto, *headers]), stream=httpx.ByteStream(b""), extensions=extensions
     )
