@@ -43,7 +43,7 @@ class ShapeChecks:
         key = (repr(shape), none_ok, absent_ok)
         if key in self._names:
             return self._names[key]
-        base = "_" + re.sub(r"\W", "_", hint) + ("_or_null" if none_ok else "") + ("_or_absent" if absent_ok else "")
+        base = "_is_" + re.sub(r"\W", "_", hint) + ("_or_null" if none_ok else "") + ("_or_absent" if absent_ok else "")
         name, n = base, 1
         while name in self._names.values():
             n += 1

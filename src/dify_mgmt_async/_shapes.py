@@ -252,7 +252,7 @@ _STR_OR_NULL: Final = (str, NoneType)
 _STR_OR_NULL_OR_ABSENT: Final = (str, NoneType, _Absent)
 
 
-def _ApiKeyCreated(v: Any) -> bool:
+def _is_ApiKeyCreated(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
@@ -263,22 +263,22 @@ def _ApiKeyCreated(v: Any) -> bool:
     )
 
 
-def _ApiKeyPage(v: Any) -> bool:
+def _is_ApiKeyPage(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v["limit"].__class__ is int
         and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
-        and _ApiKeyPage_data(v["data"])
+        and _is_ApiKeyPage_data(v["data"])
     )
 
 
-def _ApiKeyPage_data(v: Any) -> bool:
-    return v.__class__ is list and all(map(_ApiKeyPage_data_item, v))
+def _is_ApiKeyPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ApiKeyPage_data_item, v))
 
 
-def _ApiKeyPage_data_item(v: Any) -> bool:
+def _is_ApiKeyPage_data_item(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
@@ -290,7 +290,7 @@ def _ApiKeyPage_data_item(v: Any) -> bool:
     )
 
 
-def _App(v: Any) -> bool:
+def _is_App(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
@@ -305,7 +305,7 @@ def _App(v: Any) -> bool:
     )
 
 
-def _AppApiKeys(v: Any) -> bool:
+def _is_AppApiKeys(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v.get("api_key", _ABSENT).__class__ in _STR_OR_ABSENT
@@ -314,22 +314,22 @@ def _AppApiKeys(v: Any) -> bool:
     )
 
 
-def _AppPage(v: Any) -> bool:
+def _is_AppPage(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v["limit"].__class__ is int
         and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
-        and _AppPage_data(v["data"])
+        and _is_AppPage_data(v["data"])
     )
 
 
-def _AppPage_data(v: Any) -> bool:
-    return v.__class__ is list and all(map(_App, v))
+def _is_AppPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_App, v))
 
 
-def _Dataset(v: Any) -> bool:
+def _is_Dataset(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
@@ -343,22 +343,22 @@ def _Dataset(v: Any) -> bool:
     )
 
 
-def _DatasetPage(v: Any) -> bool:
+def _is_DatasetPage(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v["limit"].__class__ is int
         and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
-        and _DatasetPage_data(v["data"])
+        and _is_DatasetPage_data(v["data"])
     )
 
 
-def _DatasetPage_data(v: Any) -> bool:
-    return v.__class__ is list and all(map(_Dataset, v))
+def _is_DatasetPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_Dataset, v))
 
 
-def _Document(v: Any) -> bool:
+def _is_Document(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
@@ -371,77 +371,77 @@ def _Document(v: Any) -> bool:
     )
 
 
-def _DocumentPage(v: Any) -> bool:
+def _is_DocumentPage(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
         and v["limit"].__class__ is int
         and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
-        and _DocumentPage_data(v["data"])
+        and _is_DocumentPage_data(v["data"])
     )
 
 
-def _DocumentPage_data(v: Any) -> bool:
-    return v.__class__ is list and all(map(_Document, v))
+def _is_DocumentPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_Document, v))
 
 
-def _ModelList(v: Any) -> bool:
-    return v.__class__ is dict and _ModelList_data(v["data"])
+def _is_ModelList(v: Any) -> bool:
+    return v.__class__ is dict and _is_ModelList_data(v["data"])
 
 
-def _ModelList_data(v: Any) -> bool:
-    return v.__class__ is list and all(map(_ModelList_data_item, v))
+def _is_ModelList_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ModelList_data_item, v))
 
 
-def _ModelList_data_item(v: Any) -> bool:
+def _is_ModelList_data_item(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
         and v["name"].__class__ is str
         and v["model_type"].__class__ is str
         and v["provider"].__class__ is str
-        and _ModelList_data_item_features(v["features"])
-        and _ModelList_data_item_parameter_rules(v["parameter_rules"])
-        and _ModelList_data_item_parameter_rules(v["pricing"])
+        and _is_ModelList_data_item_features(v["features"])
+        and _is_ModelList_data_item_parameter_rules(v["parameter_rules"])
+        and _is_ModelList_data_item_parameter_rules(v["pricing"])
     )
 
 
-def _ModelList_data_item_features(v: Any) -> bool:
-    return v.__class__ is list and all(map(_ModelList_data_item_features_item, v))
+def _is_ModelList_data_item_features(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ModelList_data_item_features_item, v))
 
 
-def _ModelList_data_item_features_item(v: Any) -> bool:
+def _is_ModelList_data_item_features_item(v: Any) -> bool:
     return v.__class__ is str
 
 
-def _ModelList_data_item_parameter_rules(v: Any) -> bool:
+def _is_ModelList_data_item_parameter_rules(v: Any) -> bool:
     return v.__class__ is dict
 
 
-def _ModelProviderList(v: Any) -> bool:
-    return v.__class__ is dict and _ModelProviderList_data(v["data"])
+def _is_ModelProviderList(v: Any) -> bool:
+    return v.__class__ is dict and _is_ModelProviderList_data(v["data"])
 
 
-def _ModelProviderList_data(v: Any) -> bool:
-    return v.__class__ is list and all(map(_ModelProviderList_data_item, v))
+def _is_ModelProviderList_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ModelProviderList_data_item, v))
 
 
-def _ModelProviderList_data_item(v: Any) -> bool:
+def _is_ModelProviderList_data_item(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["provider"].__class__ is str
         and v["provider_name"].__class__ is str
         and v["is_configured"].__class__ is bool
-        and _ModelList_data_item_features(v["supported_model_types"])
+        and _is_ModelList_data_item_features(v["supported_model_types"])
     )
 
 
-def _Result(v: Any) -> bool:
+def _is_Result(v: Any) -> bool:
     return v.__class__ is dict and v["result"].__class__ is str
 
 
-def _User(v: Any) -> bool:
+def _is_User(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
@@ -453,31 +453,31 @@ def _User(v: Any) -> bool:
     )
 
 
-def _Workspace(v: Any) -> bool:
+def _is_Workspace(v: Any) -> bool:
     return (
         v.__class__ is dict
         and v["id"].__class__ is str
         and v["name"].__class__ is str
         and v["created_at"].__class__ is int
         and v["plan"].__class__ is str
-        and _ModelList_data_item_parameter_rules(v["features"])
-        and _ModelList_data_item_parameter_rules(v["usage"])
+        and _is_ModelList_data_item_parameter_rules(v["features"])
+        and _is_ModelList_data_item_parameter_rules(v["usage"])
     )
 
 
 FAST: Final[dict[str, Callable[[Any], bool]]] = {
-    "ApiKeyCreated": _ApiKeyCreated,
-    "ApiKeyPage": _ApiKeyPage,
-    "App": _App,
-    "AppApiKeys": _AppApiKeys,
-    "AppPage": _AppPage,
-    "Dataset": _Dataset,
-    "DatasetPage": _DatasetPage,
-    "Document": _Document,
-    "DocumentPage": _DocumentPage,
-    "ModelList": _ModelList,
-    "ModelProviderList": _ModelProviderList,
-    "Result": _Result,
-    "User": _User,
-    "Workspace": _Workspace,
+    "ApiKeyCreated": _is_ApiKeyCreated,
+    "ApiKeyPage": _is_ApiKeyPage,
+    "App": _is_App,
+    "AppApiKeys": _is_AppApiKeys,
+    "AppPage": _is_AppPage,
+    "Dataset": _is_Dataset,
+    "DatasetPage": _is_DatasetPage,
+    "Document": _is_Document,
+    "DocumentPage": _is_DocumentPage,
+    "ModelList": _is_ModelList,
+    "ModelProviderList": _is_ModelProviderList,
+    "Result": _is_Result,
+    "User": _is_User,
+    "Workspace": _is_Workspace,
 }
