@@ -290,17 +290,18 @@ class _Outcome:
 class _Slot:
     """The engine's slot for one attempt: taken on entry (gate and limiter), given back on exit."""
 
-    __slots__ = ("_deadline", "_engine")
+    __slots__ = ("_deadline", "_engine", "_lease")
 
     def __init__(self, engine: RateLimitEngine, deadline: float | None) -> None:
         self._engine = engine
         self._deadline = deadline
+        self._lease: str | None = None
 
     async def __aenter__(self) -> None:
-        await self._engine.enter(self._deadline)
+        self._lease = await self._engine.enter(self._deadline)
 
     async def __aexit__(self, *exc: object) -> None:
-        self._engine.leave()
+        self._engine.leave(self._lease)  # a shared store's lease: the one this attempt held
 
 
 class _Body:

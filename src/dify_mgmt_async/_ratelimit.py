@@ -7,7 +7,9 @@ All on the event loop's clock (so tests run them in virtual time):
 * ``RateEstimator``: learns the rate the server lets through from this client's own successes and 429s.
 * the pacer: sends spaced ``1/rate`` apart on a GCRA schedule (``RateState.reserve``).
 * ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``), slow start then AIMD.
-* ``RateState``: the numbers a shared store would hold (resume time, rate, schedule).
+* ``RateState``: the numbers a shared store holds (resume time, rate, schedule, the events the rate is
+  learned from); ``_store.SharedRateState`` keeps them in one (``rate_limit_store=``), and the policy
+  here stays the same.
 
 The core reaches the engine only through ``enter``/``leave`` (a slot), ``on_success`` and
 ``on_rate_limited``; the retry budget lives with the retry policy (``_retry.RetryBudget``).
@@ -22,14 +24,11 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 
 from ._loop import loop_time
-
-if TYPE_CHECKING:
-    from ._store import SharedState
 
 __all__ = [
     "AdaptiveLimiter",
@@ -72,8 +71,14 @@ class Stats:
 
 class RateState:
     """The engine's shared numbers, in this process: the gate's resume time, the learned rate and the pacing
-    schedule (GCRA's theoretical arrival time). A store shared by processes (Redis) implements the same four
-    operations atomically; the policy that decides what to write stays in the engine."""
+    schedule (GCRA's theoretical arrival time). ``_store.SharedRateState`` keeps them in a store shared by
+    processes (Redis), atomically; the policy that decides what to write stays in the engine.
+
+    ``reserve`` is async (a store is asked); it runs only while pacing, so an unthrottled client pays nothing.
+    """
+
+    shared = False
+    """True: ``admit``/``release``/``succeeded`` are asked too (a shared store's window, cap and counts)."""
 
     def __init__(self) -> None:
         self.resume_at = 0.0
@@ -90,7 +95,7 @@ class RateState:
     def set_rate(self, rate: float | None) -> None:
         self.rate = rate
 
-    def reserve(self, now: float, interval: float) -> float:
+    async def reserve(self, now: float, interval: float) -> float:
         """Book the next send slot ``interval`` after the previous one (never in the past); its delay from now."""
         at = self.tat if self.tat > now else now
         self.tat = at + interval
@@ -99,6 +104,24 @@ class RateState:
     def unreserve(self, interval: float) -> None:
         """Give back a slot booked by ``reserve`` for a send that did not happen."""
         self.tat -= interval
+
+    def note(self, kind: str, at: float, value: float) -> tuple[tuple[str, float, float], ...]:
+        """An event to learn from (``"429"``, successes then; ``"adopt"``, a rate): the ones to learn from now.
+
+        Here: this one. A shared state logs it for every process and hands it to ``RateLimitEngine.learn``
+        when the store answers, in the store's order, with the successes of every process.
+        """
+        return ((kind, at, value),)
+
+    async def admit(self, deadline: float | None) -> str | None:
+        """A shared store's slow-start window or in-flight cap; the lease held (asked only when ``shared``)."""
+        return None
+
+    def release(self, lease: str | None) -> None:
+        """Give back what ``admit`` returned (asked only when ``shared``)."""
+
+    def succeeded(self) -> None:
+        """Count a success (asked only when ``shared``)."""
 
 
 class CooldownGate:
@@ -428,14 +451,13 @@ class RateLimitEngine:
         *,
         rng: random.Random | None = None,
         state: RateState | None = None,
-        shared: SharedState | None = None,
     ) -> None:
         self.rng = rng or random.Random()
+        # rate_limit_store=: the gate, the schedule and the events the rate is learned from are those of
+        # every process with the same store and token (_store.SharedRateState); the policy is this one.
         self.state = state or RateState()
-        # rate_limit_store=: the gate, the learned rate and the schedule of every process with the same
-        # store and token (_store.py). The local numbers keep learning this process's share meanwhile,
-        # which is what it paces at if the store goes away.
-        self.shared = shared
+        if self.state.shared:
+            self.state.listener = self.learn  # type: ignore[attr-defined]
         self.gate = CooldownGate(self.state, self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
         self.estimator = RateEstimator()
@@ -447,8 +469,9 @@ class RateLimitEngine:
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
 
-    async def enter(self, deadline: float | None) -> None:
-        """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave`` after).
+    async def enter(self, deadline: float | None) -> str | None:
+        """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave``
+        with what this returned after: a shared store's lease, or None).
 
         The slot is taken first so that during a cooldown only ``limit`` tasks wait at the gate
         and the rest queue quietly at the limiter: a long storm costs O(limit) wake-ups per
@@ -459,42 +482,29 @@ class RateLimitEngine:
         else:
             with anyio.fail_after(max(deadline - loop_time(), 0.0)):
                 await self.limiter.acquire()
-        if self.shared is not None and await self._enter_shared(deadline):
-            return
         state = self.state
+        lease = None
+        if state.shared:
+            try:
+                lease = await state.admit(deadline)
+            except BaseException:
+                self.limiter.release()
+                raise
         if state.rate is None and loop_time() >= state.resume_at:
             self.requests += 1  # the common case: never rate limited, gate open
-            return
+            return lease
         try:
             while True:
                 await self.gate.wait(deadline)
                 if await self._pace(deadline) and not self.gate.is_closed():
                     break
         except BaseException:
+            state.release(lease)
             self.limiter.release()
             raise
         self.estimator.on_send(loop_time())
         self.requests += 1
-
-    async def _enter_shared(self, deadline: float | None) -> bool:
-        """Wait for the shared gate and schedule; False when the store is set aside (a fault): then the
-        local numbers decide, starting from this process's share of the shared rate if they know none."""
-        assert self.shared is not None
-        try:
-            await self.gate.wait(deadline)  # this process's own 429s, before the store has them
-            admitted = await self.shared.admit(deadline)
-        except BaseException:
-            self.limiter.release()
-            raise
-        if admitted:
-            self.estimator.on_send(loop_time())
-            self.requests += 1
-            return True
-        share = self.shared.take_share()
-        if share is not None and self.state.rate is None:
-            self.estimator.adopt(share, loop_time())
-            self.state.set_rate(share)
-        return False
+        return lease
 
     async def _pace(self, deadline: float | None) -> bool:
         """Wait for this send's slot in the schedule; False (slot given back) if the gate closed meanwhile."""
@@ -503,7 +513,7 @@ class RateLimitEngine:
             return True
         now = loop_time()
         interval = 1.0 / rate
-        delay = self.state.reserve(now, interval)
+        delay = await self.state.reserve(now, interval)
         if delay <= 0:
             return True
         grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
@@ -522,23 +532,37 @@ class RateLimitEngine:
             return False
         return True
 
-    def leave(self) -> None:
+    def leave(self, lease: str | None = None) -> None:
         self.limiter.release()
-        if self.shared is not None:
-            self.shared.leave()
+        if lease is not None:
+            self.state.release(lease)
+
+    def learn(self, kind: str, at: float, value: float) -> None:
+        """Learn from an event: a 429 at ``at`` (``value``: the successes counted then), or a rate to adopt.
+
+        In-process events come straight from ``on_rate_limited``/``on_success``; with a shared store, every
+        process's, in the store's order and with every process's successes, so each teaches each process once.
+        """
+        estimator = self.estimator
+        if kind == "429":
+            estimator.successes = int(value)
+            self.state.set_rate(estimator.on_rate_limited(at))
+        else:
+            estimator.adopt(value, at)
+            self.state.set_rate(value)
 
     def on_success(self, *, headers: Any = None) -> None:
         """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
-        if self.shared is not None:
-            self.shared.on_success()
+        if self.state.shared:
+            self.state.succeeded()
         if headers is not None and self._advertises is not False:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
                 self._advertises = any(name in headers for name in _ADVERTISING)
             rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
             if rate is not None and rate != self.state.rate:
                 # The server says its allowance is nearly used up: pace as it asks, before any 429.
-                self.estimator.adopt(rate, loop_time())
-                self.state.set_rate(rate)
+                for event in self.state.note("adopt", loop_time(), rate):
+                    self.learn(*event)
         self.limiter.increase()
         estimator = self.estimator
         estimator.successes += 1
@@ -556,19 +580,16 @@ class RateLimitEngine:
         self.rate_limited += 1
         self._fails += 1
         now = loop_time()
-        self.state.set_rate(self.estimator.on_rate_limited(now))
+        for event in self.state.note("429", now, self.estimator.successes):
+            self.learn(*event)
         started = False
-        closed_for = 0.0
         if hint is not None and kind == "ms":
-            closed_for = hint
             started = self.gate.close_for(hint)
         elif self._fails >= self.FAILS_BEFORE_GAP:
-            closed_for = gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
+            gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
             started = self.gate.close_for(gap)
             if started:
                 self._probe_gap = min(self.MAX_PROBE_GAP, 2 * self._probe_gap)
-        if self.shared is not None:
-            self.shared.on_rate_limited(closed_for)  # the same gate for every process; the store learns
         # At most once per cooldown, and at most once a second (as TCP cuts once per round trip):
         # a server sending many millisecond cooldowns must not collapse the limit to 1.
         if self._decreased_in != self.gate.generation and now - self._decreased_at >= DECREASE_INTERVAL:
@@ -585,8 +606,7 @@ class RateLimitEngine:
 
     def stats(self, *, retries: int, budget_left: float) -> Stats:
         """The engine's numbers, with the retry counters the core keeps."""
-        shared = self.shared
-        rate = shared.rate if shared is not None and shared.active else self.state.rate
+        rate = self.state.rate
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,
