@@ -577,3 +577,46 @@ async def test_an_answer_type_without_a_spec_shape_is_parsed_by_the_generated_pa
     assert str(undocumented.value) == "202 answer is not a Error (got NoneType)"
     assert str(not_json.value).startswith("200 answer does not match the spec's Error: JSONDecodeError(")
     assert not_json.value.status_code == 200
+
+
+async def test_a_transport_still_reading_an_upload_leaves_it_open_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    """Transports return only once they stopped reading the body; one that does not gets a warning, not a crash."""
+    import trio
+
+    gate = trio.Event()
+
+    async def source() -> Any:
+        yield b"a"
+        await gate.wait()
+        yield b"b"
+
+    class StillReading(httpx.AsyncBaseTransport):
+        def __init__(self, nursery: trio.Nursery) -> None:
+            self.nursery = nursery
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            async def read() -> None:
+                async for _ in request.stream:  # type: ignore[union-attr]
+                    pass
+
+            self.nursery.start_soon(read)
+            await trio.sleep(0.01)  # the reader is inside the body now, waiting for its second chunk
+            return httpx.Response(200, json=DOCUMENT)
+
+    caplog.set_level(logging.WARNING, logger="dify_mgmt_async")
+    async with trio.open_nursery() as nursery:
+        async with make_client(StillReading(nursery)) as client:
+            document = await client.datasets.upload_document("d1", source(), filename="a.txt")
+        gate.set()
+    assert document.id == DOCUMENT["id"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("upload body not closed: ")
+    assert "already running" in warnings[0]
+
+
+async def test_a_base_url_path_is_kept_whatever_it_ends_with() -> None:
+    server = Recorder()
+    async with make_client(server, base_url="https://dify.example.com/proxiX") as client:
+        await client._core.send("GET", "/apps")
+    assert str(server.requests[0].url) == "https://dify.example.com/proxiX/apps"
