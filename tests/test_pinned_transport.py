@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import gzip
 import socket
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
@@ -27,6 +28,7 @@ from dify_mgmt_async._transport import (
     _map_error,
     _RequestBody,
 )
+from tests.test_transport import Server, read_request
 
 REQUEST = httpx.Request("POST", "https://dify.example.com/x", headers={"Authorization": "Bearer tok-123"})
 
@@ -326,3 +328,108 @@ async def test_the_connector_builds_checked_protocols() -> None:
     assert factory.func is _FreshnessCheckedHandler
     assert (factory.args, factory.keywords) == ((), {"loop": asyncio.get_running_loop()})
     await connector.close()
+
+
+# --- aiohttp: answers as httpx responses, error bodies as streams, chunked uploads ---------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_2xx_answer_arrives_read_with_status_line_and_headers() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 201 Made\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answer) as server:
+        request = httpx.Request("GET", server.url + "/x")
+        response = await transport.handle_async_request(request)
+    await transport.aclose()
+    assert (response.status_code, response.reason_phrase, response.http_version) == (201, "Made", "HTTP/1.1")
+    assert response.headers.get_list("x-a") == ["1", "2"]
+    assert response.request is request
+    assert response.content == b"{}"  # already read: no second pass through httpx
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_gzip_2xx_answer_is_decoded_by_httpx() -> None:
+    body = gzip.compress(b'{"ok": true}')
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answer) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        content = await response.aread()
+    await transport.aclose()
+    assert content == b'{"ok": true}'
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_error_answer_is_a_stream_and_once_read_its_connection_serves_the_next_request() -> None:
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for status in (b"503 Service Unavailable", b"404 Not Found"):
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 %s\r\nContent-Length: 4\r\n\r\ndown" % status)
+            await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answers) as server:
+        first = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert not first.is_stream_consumed  # the core reads only as much as it keeps
+        assert first.status_code == 503 and first.reason_phrase == "Service Unavailable"
+        assert await first.aread() == b"down"
+        await first.aclose()
+        second = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert (second.status_code, await second.aread()) == (404, b"down")
+        await second.aclose()
+        assert server.connections == 1
+    await transport.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_error_body_cut_short_is_a_read_error_with_no_aiohttp_exception_behind_it() -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(cut) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        with pytest.raises(httpx.ReadError) as caught:
+            await response.aread()
+        await response.aclose()
+    await transport.aclose()
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_body_of_unknown_length_goes_out_chunked_once() -> None:
+    """httpx marks it Transfer-Encoding: chunked; aiohttp frames it itself, so the header is not passed twice."""
+    received: list[bytes] = []
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        received.append(head)
+        received.append(await reader.readuntil(b"0\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(sink) as server:
+        request = httpx.Request("POST", server.url + "/u", content=chunks(b"abc", b"def"))
+        assert request.headers["transfer-encoding"] == "chunked"
+        response = await transport.handle_async_request(request)
+    await transport.aclose()
+    assert response.status_code == 200
+    assert received[0].lower().count(b"transfer-encoding: chunked") == 1
+    assert received[1] == b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"
