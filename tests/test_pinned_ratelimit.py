@@ -60,3 +60,18 @@ def test_429s_under_a_quarter_second_apart_chain_and_spans_from_a_tenth_of_a_sec
     successes(estimator, 2.58, 2.63, 6)
     paced.append(estimator.on_rate_limited(2.63))  # 12 in the 0.13 s since 2.5 measure 92/s
     assert paced == pytest.approx([21.0, 100 / 3, 40.0, 36.0, 29.16, 29.16, 12 / 0.13], abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("count", "seconds", "paced"),
+    [
+        (20, 1.0, 20.0),  # the successes over the seconds since the first of them
+        (3, 0.05, 30.0),  # a first 429 within 0.1 s: over 0.1 s (FIRST_SPAN), not a rate of 60/s or more
+        (1, 10.0, 0.5),  # never under half a request a second (MIN_RATE)
+    ],
+)
+def test_the_first_429_guesses_the_rate_from_the_successes_before_it(count: int, seconds: float, paced: float) -> None:
+    estimator = RateEstimator()
+    estimator.on_success(0.0)
+    successes(estimator, 0.0, seconds, count - 1)
+    assert estimator.on_rate_limited(seconds) == pytest.approx(paced)
