@@ -138,9 +138,31 @@ def table(modules: tuple[str, ...]) -> str:
         "| module | mutants | killed | timeout | survived | no tests | equivalent | score | adjusted |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    previous = previous_rows()
+    kept = []
     for module in modules:
-        lines.append(row(module, results(module), equivalents)[0])
+        codes = results(module)
+        if module in previous and all(code is None for code in codes.values()):
+            kept.append(module)  # nothing measured here (a fresh mutants/): the last measurement stands
+            lines.append(previous[module].replace(f"`{module}.py`", f"`{module}.py` †", 1))
+        else:
+            lines.append(row(module, codes, equivalents)[0])
+    if kept:
+        lines += [
+            "",
+            "† not measured in this run (no cached result): the row is kept from the earlier table in this file (see its git history for when).",
+        ]
     return "\n".join(lines)
+
+
+def previous_rows() -> dict[str, str]:
+    """The measured rows of the table now in docs/quality.md, by module (rows with no result left out)."""
+    if not QUALITY.exists():
+        return {}
+    current = QUALITY.read_text(encoding="utf-8").partition(START)[2].partition(END)[0]
+    rows = re.findall(r"^\| `(\w+)\.py`(?: †)? \|.*$", current, flags=re.MULTILINE)
+    lines = re.findall(r"^\| `\w+\.py`(?: †)? \|.*$", current, flags=re.MULTILINE)
+    return {m: line.replace(" †", "", 1) for m, line in zip(rows, lines, strict=True) if "not checked" not in line}
 
 
 def write(report: str) -> None:
