@@ -150,7 +150,8 @@ def table(modules: tuple[str, ...]) -> str:
     if kept:
         lines += [
             "",
-            "† not measured in this run (no cached result): the row is kept from the earlier table in this file (see its git history for when).",
+            "† not measured in this run (no cached result): the row is kept from the earlier table in this file "
+            "(see its git history for when).",
         ]
     return "\n".join(lines)
 
