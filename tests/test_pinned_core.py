@@ -620,3 +620,44 @@ async def test_a_base_url_path_is_kept_whatever_it_ends_with() -> None:
     async with make_client(server, base_url="https://dify.example.com/proxiX") as client:
         await client._core.send("GET", "/apps")
     assert str(server.requests[0].url) == "https://dify.example.com/proxiX/apps"
+
+
+# --- uploads: what the stream itself finds (mutants of _uploads) ---------------------------------------------
+
+
+async def test_an_async_iterable_that_yields_nothing_is_refused_as_empty() -> None:
+    async def nothing() -> Any:
+        return
+        yield b""
+
+    server = Recorder(body=DOCUMENT)
+    async with make_client(server) as client:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await client.datasets.upload_document("d1", nothing(), filename="a.txt")
+    assert str(caught.value) == "file: is empty (0 bytes)"
+
+
+async def test_a_progress_callbacks_own_error_is_raised_as_it_is() -> None:
+    mine = LookupError("my progress bar broke")
+
+    def progress(sent: int, total: int | None) -> None:
+        raise mine
+
+    async with make_client(Recorder(body=DOCUMENT)) as client:
+        with pytest.raises(LookupError) as caught:
+            await client.datasets.upload_document("d1", b"hello", filename="a.txt", on_progress=progress)
+    assert caught.value is mine
+
+
+async def test_a_reader_without_seekable_is_uploaded_as_a_stream() -> None:
+    class Reader:
+        def __init__(self) -> None:
+            self.data = [b"hel", b"lo"]
+
+        def read(self, size: int = -1) -> bytes:
+            return self.data.pop(0) if self.data else b""
+
+    server = Recorder(body=DOCUMENT)
+    async with make_client(server) as client:
+        await client.datasets.upload_document("d1", Reader(), filename="a.txt")  # type: ignore[arg-type]
+    assert server.parts()["file"].get_content() == b"hello"

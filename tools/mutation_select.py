@@ -19,8 +19,8 @@ import pytest
 
 # Node-id prefixes (test files or tests) that never decide a mutant of the module: subprocess runs
 # mutmut cannot see into, real TLS and proxies (``_netconfig``), real sockets and aiohttp (``_transport``),
-# the engine's tests and timed pacing simulations (``_ratelimit``; the core keeps the engine's quick tests,
-# which check what the core tells the engine) and the facade's per-method table (``_resources``).
+# the engine's timed pacing simulations (``_ratelimit``; its quick tests stay, as they also check what the
+# core tells the engine and how precise a Retry-After is) and the facade's per-method table (``_resources``).
 _SUBPROCESS = ("tests/test_pytest_plugin.py",)
 _NETWORK = ("tests/test_proxy_tls.py",)
 _SOCKETS = ("tests/test_transport.py",)
@@ -32,17 +32,16 @@ _SIMULATIONS = (
     "tests/test_retries.py::test_429_storm",
     "tests/test_retries.py::test_pacing_keeps_429s_rare",
 )
-_ENGINE = ("tests/test_ratelimit_engine.py", *_SIMULATIONS)
 _FACADE = ("tests/test_facade_methods.py",)
 
 SKIP: dict[str, tuple[str, ...]] = {
-    "_retry": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
-    "_errors": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
-    "_pagination": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
-    "_validation": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE,
-    "_uploads": _SUBPROCESS + _NETWORK + _SOCKETS + _ENGINE + _FACADE,
+    "_retry": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS + _FACADE,
+    "_errors": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS + _FACADE,
+    "_pagination": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS + _FACADE,
+    "_validation": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS,
+    "_uploads": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS + _FACADE,
     "_core": _SUBPROCESS + _NETWORK + _SOCKETS + _SIMULATIONS + _FACADE,
-    "_transport": _SUBPROCESS + _ENGINE + _FACADE,
+    "_transport": _SUBPROCESS + _SIMULATIONS + _FACADE,
     "_ratelimit": _SUBPROCESS + _NETWORK + _SOCKETS + _FACADE,
 }
 #: Modules whose code does not depend on the event loop (anyio): a test's asyncio twin of a trio run is dropped.
