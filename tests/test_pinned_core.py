@@ -660,4 +660,4 @@ async def test_a_reader_without_seekable_is_uploaded_as_a_stream() -> None:
     server = Recorder(body=DOCUMENT)
     async with make_client(server) as client:
         await client.datasets.upload_document("d1", Reader(), filename="a.txt")  # type: ignore[arg-type]
-    assert server.parts()["file"].get_content() == b"hello"
+    assert server.parts()["file"].get_content() == "hello"  # text/plain, from the file name
