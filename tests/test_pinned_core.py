@@ -661,3 +661,11 @@ async def test_a_reader_without_seekable_is_uploaded_as_a_stream() -> None:
     async with make_client(server) as client:
         await client.datasets.upload_document("d1", Reader(), filename="a.txt")  # type: ignore[arg-type]
     assert server.parts()["file"].get_content() == "hello"  # text/plain, from the file name
+
+
+@pytest.mark.parametrize("filename", ["X-ray.txt", "..x", "a b.txt"])
+async def test_file_names_with_any_other_characters_are_sent(filename: str) -> None:
+    server = Recorder(body=DOCUMENT)
+    async with make_client(server) as client:
+        await client.datasets.upload_document("d1", b"hello", filename=filename)
+    assert server.parts()["file"].get_filename() == filename

@@ -15,6 +15,7 @@ import aiohttp
 import httpx
 import pytest
 
+from dify_mgmt_async import DifyManagementClient
 from dify_mgmt_async._transport import (
     AiohttpTransport,
     ClientTransport,
@@ -433,3 +434,24 @@ async def test_a_body_of_unknown_length_goes_out_chunked_once() -> None:
     assert response.status_code == 200
     assert received[0].lower().count(b"transfer-encoding: chunked") == 1
     assert received[1] == b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_progress_callbacks_own_error_comes_out_of_the_aiohttp_transport_as_it_is() -> None:
+    """aiohttp wraps what its body writer raises; the SDK raises the caller's error, not a connection error."""
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.read(65536)
+        await asyncio.sleep(0.5)
+
+    mine = LookupError("my progress bar broke")
+
+    def progress(sent: int, total: int | None) -> None:
+        raise mine
+
+    async with Server(sink) as server, DifyManagementClient(server.url, "t", max_retries=0) as dify:
+        with pytest.raises(LookupError) as caught:
+            await dify.datasets.upload_document("d1", b"x" * 100_000, filename="a.txt", on_progress=progress)
+    assert caught.value is mine
