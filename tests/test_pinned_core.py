@@ -669,3 +669,37 @@ async def test_file_names_with_any_other_characters_are_sent(filename: str) -> N
     async with make_client(server) as client:
         await client.datasets.upload_document("d1", b"hello", filename=filename)
     assert server.parts()["file"].get_filename() == filename
+
+
+async def test_a_call_queued_when_the_client_is_closed_fails_saying_so() -> None:
+    import trio
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(1)
+        return httpx.Response(200, json={})
+
+    client = make_client(httpx.MockTransport(slow), max_concurrency=1)
+    failures: list[str] = []
+
+    async def queued() -> None:
+        try:
+            await client._core.send("GET", "/second")
+        except DifyError as exc:
+            failures.append(str(exc))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client._core.send, "GET", "/first")
+        await trio.sleep(0.1)
+        nursery.start_soon(queued)
+        await trio.sleep(0.1)
+        await client.aclose()
+    assert failures == ["this DifyManagementClient is closed; create a new one"]
+
+
+async def test_a_2xx_that_is_not_json_names_the_expected_model() -> None:
+    from dify_mgmt_async._generated.models import App
+
+    async with make_client(Script(httpx.Response(200, content=b"<html>"))) as client:
+        with pytest.raises(APIResponseValidationError) as caught:
+            await client._core.request(get_app, {"app_id": "a1"}, App)
+    assert str(caught.value).startswith("200 answer does not match the spec's App: JSONDecodeError(")
