@@ -455,3 +455,54 @@ async def test_a_progress_callbacks_own_error_comes_out_of_the_aiohttp_transport
         with pytest.raises(LookupError) as caught:
             await dify.datasets.upload_document("d1", b"x" * 100_000, filename="a.txt", on_progress=progress)
     assert caught.value is mine
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_server_that_stops_reading_an_upload_is_a_write_timeout_after_the_write_timeout() -> None:
+    stop = asyncio.Event()
+
+    async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await stop.wait()  # never reads the body, never answers
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            yield b"z" * 65536
+
+    transport = AiohttpTransport()
+    async with Server(deaf) as server:
+        request = httpx.Request(
+            "POST", server.url + "/u", content=endless(), extensions={"timeout": {"write": 0.2, "read": 10.0}}
+        )
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(httpx.WriteTimeout) as caught:
+            await transport.handle_async_request(request)
+        elapsed = loop.time() - start
+        stop.set()
+    await transport.aclose()
+    assert str(caught.value) == "the server stopped reading the request body"
+    assert caught.value.request is request
+    assert 0.2 <= elapsed < 5.0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_cookies_a_server_sets_are_not_sent_back() -> None:
+    heads: list[bytes] = []
+
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            head, _body = await read_request(reader)
+            heads.append(head.lower())
+            writer.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc; Path=/\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answers) as server:
+        for _ in range(2):
+            await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+    await transport.aclose()
+    assert len(heads) == 2
+    assert b"cookie" not in heads[1]

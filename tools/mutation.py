@@ -63,7 +63,9 @@ def run(module: str, max_children: int, *, recheck: bool) -> None:
     names = [f"{PACKAGE}.{module}.*"]
     if module in hashes:
         codes = results(module)
-        names = [name for name, code in codes.items() if code is None or (recheck and code in SURVIVED)]
+        names = [
+            name for name, code in codes.items() if code is None or (recheck and (code in SURVIVED or code in NO_TESTS))
+        ]
         if not names:
             print(f"{module}: every mutant has a cached result (--recheck re-tests survivors)", flush=True)
             return
@@ -177,7 +179,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules to run (default: {' '.join(MODULES)})")
     parser.add_argument("--report", action="store_true", help="only write the table from cached results")
-    parser.add_argument("--recheck", action="store_true", help="re-test survivors too (after adding tests)")
+    parser.add_argument(
+        "--recheck", action="store_true", help="re-test survivors and untested mutants (after adding tests)"
+    )
     parser.add_argument("--max-children", type=int, default=int(os.environ.get("MUTMUT_CHILDREN", "2")))
     args = parser.parse_args()
     chosen = tuple(args.modules) or MODULES
