@@ -7,6 +7,7 @@ the server's event loop serves requests.
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
 import threading
@@ -26,9 +27,6 @@ __all__ = [
 ]
 
 INDEXING_STAGES = ("waiting", "parsing", "cleaning", "splitting", "indexing")
-APP_MODES = ("chat", "completion", "agent_chat", "workflow")
-PERMISSIONS = ("only_me", "all_team_members")
-INDEXING_STATUSES = (*INDEXING_STAGES, "completed", "error", "paused")
 UPLOAD_EXTENSIONS = frozenset(
     {"txt", "md", "markdown", "mdx", "pdf", "html", "htm", "csv", "docx", "xlsx", "json"},
 )
@@ -347,7 +345,8 @@ class Store:
     def create_key(self, body: dict[str, Any]) -> dict[str, Any]:
         token = "dify-pat-" + secrets.token_urlsafe(24)
         with self.lock:
-            key = self._add_key(body["name"], token, body.get("expires_at"))
+            expires_at = body.get("expires_at")  # any number in a request; whole seconds in answers
+            key = self._add_key(body["name"], token, None if expires_at is None else math.ceil(expires_at))
             self.creates["api_keys"] += 1
         return {
             "id": key.id,
