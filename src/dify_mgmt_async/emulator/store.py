@@ -614,6 +614,17 @@ class Store:
                 "counts": {"apps": len(self.apps), "datasets": len(self.datasets), "api_keys": len(self.keys)},
             }
 
+    def clear(self) -> None:
+        """Forget every app, dataset, credential and API key but the bootstrap token's: a fresh start, same ids."""
+        with self.lock:
+            self.apps.clear()
+            self.datasets.clear()
+            self.credentials.clear()
+            bootstrap = self.by_token[self.config.token]
+            self.keys = {bootstrap.id: bootstrap}
+            self.by_token = {bootstrap.token: bootstrap}
+            self.workspace.update(name="Emulated workspace", plan_settings={})
+
     def reset_counters(self) -> None:
         with self.lock:
             self.requests.clear()
