@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from openapi_core.datatypes import RequestParameters
 from starlette.responses import JSONResponse, Response
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from dify_mgmt_async.emulator import EmulatorServer, app
+from dify_mgmt_async.emulator import EmulatorServer, app, validation
 from dify_mgmt_async.emulator.store import Store
 from dify_mgmt_async.emulator.validation import SpecError, compile_spec, load
 from tests.conftest import SPEC_PATH
@@ -210,3 +211,12 @@ def test_an_undocumented_status_fails_the_response_check() -> None:
     response = httpx.Response(404, json={"error_code": "not_found", "error": "no"}, request=request)
     with pytest.raises(AssertionError, match=r"GET /api/management/models answered 404"):
         check_response(response)
+
+
+def test_the_wheel_carries_the_spec_where_the_emulator_looks() -> None:
+    """pyproject's force-include puts openapi/management.yaml where `validation` looks first in an install."""
+    pyproject = tomllib.loads((SPEC_PATH.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    included = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    package_root = Path(validation.__file__).resolve().parents[2]  # .../src
+    assert included == {"openapi/management.yaml": validation._PACKAGED.relative_to(package_root).as_posix()}
+    assert validation.DEFAULT_SPEC == SPEC_PATH  # a source checkout has no packaged copy: it reads openapi/
