@@ -206,12 +206,15 @@ def test_flags_have_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_clear_forgets_resources_but_keeps_the_bootstrap_token(
     dify_emulator_server: EmulatorServer, client: httpx.Client
 ) -> None:
-    """`Store.clear()` empties apps, datasets, credentials and added keys; the bootstrap token still works."""
+    """`Store.clear()` empties apps, datasets, credentials and added keys; the bootstrap token works again."""
     client.post("/apps", json={"name": "a", "mode": "chat"})
     client.post("/datasets", json={"name": "d"})
     added = client.post("/api-keys", json={"name": "k"}).json()["token"]
     client.post("/model-providers/openai/credentials", json={"credentials": {"k": "v"}})
-    dify_emulator_server.store.clear()
+    keys = {k["name"]: k["id"] for k in client.get("/api-keys").json()["data"]}
+    assert client.delete(f"/api-keys/{keys['bootstrap']}").status_code == 200
+    assert client.get("/apps").status_code == 401  # the bootstrap token is gone...
+    dify_emulator_server.store.clear()  # ...and back
     assert client.get("/apps").json()["total"] == 0
     assert client.get("/datasets").json()["total"] == 0
     assert [k["name"] for k in client.get("/api-keys").json()["data"]] == ["bootstrap"]

@@ -291,7 +291,7 @@ class Store:
         self.peak_in_flight = 0
         if not config.token:
             config.token = "dify-pat-" + secrets.token_urlsafe(24)
-        self._add_key("bootstrap", config.token, None)
+        self.bootstrap = self._add_key("bootstrap", config.token, None)
 
     @staticmethod
     def now() -> int:
@@ -615,12 +615,12 @@ class Store:
             }
 
     def clear(self) -> None:
-        """Forget every app, dataset, credential and API key but the bootstrap token's: a fresh start, same ids."""
+        """Forget every app, dataset, credential and API key but the bootstrap token's (restored if deleted)."""
         with self.lock:
             self.apps.clear()
             self.datasets.clear()
             self.credentials.clear()
-            bootstrap = self.by_token[self.config.token]
+            bootstrap = self.bootstrap  # back even if it was deleted
             self.keys = {bootstrap.id: bootstrap}
             self.by_token = {bootstrap.token: bootstrap}
             self.workspace.update(name="Emulated workspace", plan_settings={})
