@@ -55,10 +55,30 @@ CPU_RATIO_MAX = 1.25  # CPU per call with the store, unthrottled, / with the in-
 async def _creates(base_url: str, token: str, names: list[str], store: str) -> dict[str, Any]:
     from dify_mgmt_async import APIStatusError, DifyManagementClient
 
-    async with DifyManagementClient(base_url, token, rate_limit_store=store or None, timeout=300) as dify:
+    oks: list[float] = []
+    limited: list[float] = []  # when each 429 came back (the retry's hook runs then)
+
+    async def create(name: str) -> object:
+        result = await dify.datasets.create(name=name)
+        oks.append(time.time())
+        return result
+
+    async with DifyManagementClient(
+        base_url, token, rate_limit_store=store or None, timeout=300, on_retry=lambda e: limited.append(time.time())
+    ) as dify:
+        rates: list[tuple[float, float | None]] = []
+
+        async def sample() -> None:
+            while True:
+                rates.append((time.time(), dify.stats.pacing_rate))
+                await asyncio.sleep(0.25)
+
+        sampler = asyncio.get_running_loop().create_task(sample()) if TRACE else None
         started = time.time()
         cpu = time.process_time()
-        results = await asyncio.gather(*(dify.datasets.create(name=n) for n in names), return_exceptions=True)
+        results = await asyncio.gather(*(create(n) for n in names), return_exceptions=True)
+        if sampler is not None:
+            sampler.cancel()
         cpu = time.process_time() - cpu
         ended = time.time()
         stats = dify.stats
@@ -71,12 +91,17 @@ async def _creates(base_url: str, token: str, names: list[str], store: str) -> d
         "conflicts": sum(1 for e in errors if isinstance(e, APIStatusError) and e.status_code == 409),
         "error_kinds": sorted({type(e).__name__ for e in errors}),
         "rate_limited": stats.rate_limited,
+        "oks": oks,
+        "rates": rates,
+        "limited": limited,
     }
 
 
 def worker_main(base_url: str, token: str, prefix: str, n: int, store: str, start_at: float) -> None:
     import dify_mgmt_async  # noqa: F401 - imports done before the common start
 
+    global TRACE
+    TRACE = bool(os.environ.get("SHARED_STORE_TRACE"))
     late = time.time() - start_at
     time.sleep(max(0.0, -late))
     result = asyncio.run(_creates(base_url, token, [f"{prefix}{i}" for i in range(n)], store))
@@ -119,6 +144,8 @@ def run_cell(tmp: str, hint: str, processes: int, n: int, store: str) -> dict[st
         srv = server_stats(base_url)
     finally:
         stop(proc)
+    if TRACE:
+        print(trace(clients), flush=True)
     total = processes * n
     elapsed = [c["ended"] - c["started"] for c in clients]
     combined = max(c["ended"] for c in clients) - min(c["started"] for c in clients)
@@ -137,6 +164,26 @@ def run_cell(tmp: str, hint: str, processes: int, n: int, store: str) -> dict[st
         "duplicates": srv["conflicts"] + abs(srv["creates"] - total),
         "late": max(c["late"] for c in clients),
     }
+
+
+TRACE = False
+
+
+def trace(clients: list[dict[str, Any]], step: float = 0.5) -> str:
+    """Per process and per ``step`` seconds from the common start: successes/429s (the 429s when they came back)."""
+    t0 = min(c["started"] for c in clients)
+    end = max(c["ended"] for c in clients)
+    bins = int((end - t0) / step) + 1
+    lines = ["t(s)  " + "  ".join(f"p{i}:ok/429" for i in range(len(clients)))]
+    for b in range(bins):
+        lo, hi = t0 + b * step, t0 + (b + 1) * step
+        row = [
+            f"{sum(lo <= t < hi for t in c['oks']):4d}/{sum(lo <= t < hi for t in c['limited']):<4d}"
+            + next((f"@{r or 0:.0f}" for t, r in c["rates"] if lo <= t < hi), "")
+            for c in clients
+        ]
+        lines.append(f"{b * step:5.1f} " + "  ".join(f"{r:>14}" for r in row))
+    return "\n".join(lines)
 
 
 def cpu_cell(tmp: str, store: str, calls: int) -> dict[str, Any]:
@@ -196,6 +243,16 @@ def render(cells: list[dict[str, Any]], cpu: list[dict[str, Any]], n: int, when:
             "sends, a process asks the store at most every 20 ms (one EVALSHA, successes batched into it); "
             f"target ≤ {CPU_RATIO_MAX}×: {'met' if ratio <= CPU_RATIO_MAX else '**missed**'}.",
         ]
+    lines += [
+        "",
+        "How the store works since the trace (`--trace`: each process's successes/429s per 0.5 s): each process's",
+        "share of the shared schedule was proportional to the slots it had booked ahead, which its own concurrency",
+        "limit bounded, so processes with a lower limit fell behind (slowest/fastest up to 2.2); a process now holds",
+        "at most 4 slots booked ahead and the schedule serves backlogged processes in turn. The rate is learned by",
+        "the in-process engine's own estimator in every process, from a shared log of 429s (with every process's",
+        "successes), so one process's 429 teaches every process once. Most 429s left come in the estimator's",
+        "learning phase after the first 429 (1-1.5 s with rates up to 2x R in the trace), the rest from probes.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -221,11 +278,19 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--only-store", action="store_true", help="skip the cells without the store")
     parser.add_argument("--cpu-only", action="store_true", help="only the cost per call")
+    parser.add_argument("--processes", type=int, nargs="*", help="P values (default 2 4 8)")
+    parser.add_argument("--hints", nargs="*", choices=("seconds", "ms"), help="hint styles (default both)")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the cost per call")
+    parser.add_argument("--trace", action="store_true", help="print each process's successes/429s per 0.5 s")
     args = parser.parse_args()
+    global TRACE
+    TRACE = args.trace
+    if TRACE:
+        os.environ["SHARED_STORE_TRACE"] = "1"
     install_signal_handlers()
     n = 100 if args.quick else args.creates
-    hints = ("ms",) if args.quick else ("seconds", "ms")
-    processes = (2, 4) if args.quick else PROCESSES
+    hints = args.hints or (("ms",) if args.quick else ("seconds", "ms"))
+    processes = args.processes or ((2, 4) if args.quick else PROCESSES)
     redis = RedisServer().start()
     cells: list[dict[str, Any]] = []
     cpu: list[dict[str, Any]] = []
@@ -237,7 +302,7 @@ def main() -> None:
                         cell = run_cell(tmp, hint, p, n, store)
                         cells.append(cell)
                         print(json.dumps(cell), flush=True)
-            for store in ("", redis.url):
+            for store in () if args.no_cpu else ("", redis.url):
                 cpu.append(cpu_cell(tmp, store, CPU_CALLS))
                 print(json.dumps(cpu[-1]), flush=True)
     finally:

@@ -32,6 +32,8 @@ from typing import Any
 import jinja2
 from openapi_python_client.strings import PythonIdentifier, pascal_case, snake_case
 
+from shape_checks import shape_checks  # type: ignore[import-not-found]
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ID_SCHEMA = "#/components/schemas/Id"
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -500,5 +502,11 @@ def render(spec: dict[str, Any], opc_pkg: Path | None = None) -> tuple[str, str]
             [ns.class_name for ns in namespaces] + [literal_alias(c) for c in ctx.literals] + ["Namespaces"]
         ),
     )
-    shapes = env.get_template("shapes.py.jinja").render(shapes=dict(sorted(ctx.shapes.items())))
+    checks = shape_checks(ctx.shapes)
+    shapes = env.get_template("shapes.py.jinja").render(
+        shapes=dict(sorted(ctx.shapes.items())),
+        constants=dict(sorted(checks.constants.items())),
+        functions=checks.functions,
+        entry=checks.entry,
+    )
     return resources, shapes

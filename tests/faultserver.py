@@ -398,13 +398,16 @@ class FaultServer:
         assert self._server is not None
         self._server.close()
         # A connection asyncio accepted just before the close reaches ``_accept`` a few loop turns
-        # later (asyncio sets it up in a task of its own): keep cancelling until none arrives.
-        for _ in range(20):
+        # later (asyncio sets it up in a task of its own), later still on a loaded machine: keep
+        # cancelling until none has arrived for several turns in a row.
+        quiet = 0
+        for _ in range(200):
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
             await asyncio.sleep(0.005)
-            if not self._tasks:
+            quiet = quiet + 1 if not self._tasks else 0
+            if quiet >= 4:
                 break
         await self._server.wait_closed()
 

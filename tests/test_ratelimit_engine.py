@@ -7,6 +7,7 @@ so elapsed times are exact and cost no real time.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -114,32 +115,100 @@ def test_successes_between_close_429s_measure_the_rate_exactly() -> None:
 
 def test_a_window_without_successes_changes_nothing() -> None:
     """A blip: 429s every 50 ms for 1.5 s and no success. Its first 429 looks like a probe reaching the top
-    (a back-off); once 429s keep coming with no success between them, the back-off is undone."""
+    (a back-off); the 429s after it teach nothing and change nothing, and the rate then climbs back to the
+    peak it had before the blip within about a second."""
     estimator = RateEstimator()
     feed(estimator, [(0.0, 0), *[(0.1 * k, 20 * k) for k in range(1, 11)]])
     assert estimator.rate == pytest.approx(200.0)
-    # quiet for 2 s at 150/s, then the blip
-    assert feed(estimator, [(3.0, 500)]) == pytest.approx(RateEstimator.BACKOFF * 200.0)
-    assert feed(estimator, [(3.0 + 0.05 * k, 500) for k in range(1, 31)]) == pytest.approx(200.0)
+    # quiet for 2 s at 150/s, then the blip: its first 429 sets the peak to what got through, but at least
+    # BACKOFF x the rate tried (180/s), and backs off under it
+    assert feed(estimator, [(3.0, 500)]) == pytest.approx(RateEstimator.BACKOFF * 180.0)
+    assert feed(estimator, [(3.0 + 0.05 * k, 500) for k in range(1, 31)]) == pytest.approx(162.0)
+    # fast convergence: 180 is under the last peak (200), so the peak is halfway between 180 and 162
+    assert estimator.peak == pytest.approx(171.0)
+    k = ((1 - 162.0 / 171.0) / RateEstimator.CUBIC) ** (1 / 3)
+    assert k == pytest.approx(0.641, abs=1e-3)
+    assert estimator.grow(4.5 + k) == pytest.approx(171.0)
 
 
-def test_a_probe_after_quiet_backs_off_but_not_below_what_got_through() -> None:
+def test_a_probe_after_quiet_backs_off_under_what_got_through() -> None:
     estimator = RateEstimator()
     feed(estimator, [(0.0, 0), *[(0.1 * k, 10 * k) for k in range(1, 6)]])
     assert estimator.rate == pytest.approx(100.0)
     estimator.rate = 120.0  # grown while quiet
-    # 2 s later, 230 successes since the last 429: 115/s got through, more than 0.9 x 120
-    assert feed(estimator, [(2.5, 280)]) == pytest.approx(230 / 2.0)
+    # 2 s later, 230 successes since the last 429: 115/s got through, less than the 120/s tried
+    assert feed(estimator, [(2.5, 280)]) == pytest.approx(RateEstimator.BACKOFF * 230 / 2.0)
+    assert estimator.peak == pytest.approx(115.0)
+    estimator.rate = 100.0
+    # 2 s later again, 240 successes: 120/s got through, more than the 100/s tried
+    assert feed(estimator, [(4.5, 520)]) == pytest.approx(RateEstimator.BACKOFF * 100.0)
+    assert estimator.peak == pytest.approx((100.0 + 90.0) / 2)  # under the last peak: fast convergence
+    estimator.rate = 100.0
+    # 2 s later, 40/s got through (a stall of our own): the peak drops no lower than BACKOFF x 100/s
+    assert feed(estimator, [(6.5, 600)]) == pytest.approx(RateEstimator.BACKOFF * RateEstimator.BACKOFF * 100.0)
+    assert estimator.peak == pytest.approx((90.0 + 81.0) / 2)
 
 
-def test_growth_is_slow_near_the_limit_and_faster_the_longer_it_holds() -> None:
+def measured_at(rate: float) -> RateEstimator:
+    """An estimator that measured ``rate`` from 429s 0.1 s apart up to t = 0.5."""
     estimator = RateEstimator()
-    feed(estimator, [(0.0, 0), *[(0.1 * k, 10 * k) for k in range(1, 6)]])
+    per_tenth = round(rate / 10)
+    feed(estimator, [(0.0, 0), *[(0.1 * k, per_tenth * k) for k in range(1, 6)]])
+    assert estimator.measured and estimator.rate == pytest.approx(rate)
+    return estimator
+
+
+def test_after_a_back_off_the_rate_climbs_back_to_its_peak_within_a_second() -> None:
+    """CUBIC's concave part: a 429 after quiet at 100/s backs off to 90/s, and the rate is back at 100/s
+    k = cbrt(0.1 / CUBIC) seconds later, fast at first and flat near the peak."""
+    estimator = measured_at(100.0)
+    assert feed(estimator, [(2.5, 50 + 300)]) == pytest.approx(90.0)  # 150/s got through; 100/s was tried
+    k = (0.1 / RateEstimator.CUBIC) ** (1 / 3)
+    assert k == pytest.approx(0.794, abs=1e-3)
+    half = estimator.grow(2.5 + k / 2)
+    assert half == pytest.approx(100.0 * (1 - RateEstimator.CUBIC * (k / 2) ** 3))
+    assert half == pytest.approx(98.75)  # seven eighths of the way back in half the time
+    assert estimator.grow(2.5 + k) == pytest.approx(100.0)
+
+
+def test_past_its_peak_the_rate_grows_slowly_then_faster() -> None:
+    estimator = measured_at(100.0)
+    feed(estimator, [(2.5, 350)])
+    k = (0.1 / RateEstimator.CUBIC) ** (1 / 3)
+    assert estimator.grow(2.5 + k) == pytest.approx(100.0)
+    # 0.1 s past the peak: GROWTH x 0.1 per second, for 0.1 s
+    assert estimator.grow(2.5 + k + 0.1) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 0.1 * 0.1))
     estimator.rate = 100.0
-    assert estimator.grow(0.6) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 0.1 * 0.1))
-    estimator.rate = 100.0
-    estimator._grown_at = 10.4
-    assert estimator.grow(10.5) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 10.0 * 0.1))
+    estimator._grown_at = 2.5 + k + 9.9
+    assert estimator.grow(2.5 + k + 10.0) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 10.0 * 0.1))
+
+
+def test_a_chain_that_measures_under_its_floor_lowers_the_peak_to_the_rate_that_met_it() -> None:
+    """A clump of 429s (a stall, sends already under way) whose span measures under the DROP floor is suspect
+    as a measurement, but the rate that met it was too much: the peak comes down to that rate, no lower."""
+    estimator = measured_at(100.0)
+    feed(estimator, [(2.5, 350)])
+    assert estimator.rate == pytest.approx(90.0) and estimator.peak == pytest.approx(100.0)
+    # 0.1 s later, 4 successes: too few to measure; the peak comes down to the 90/s that met it
+    assert feed(estimator, [(2.6, 354)]) == pytest.approx(90.0)
+    assert estimator.peak == pytest.approx(90.0)
+    # 0.1 s later again, 4 more: 40/s over 0.2 s, floored at DROP x 90
+    rate = feed(estimator, [(2.7, 358)])
+    assert rate == pytest.approx(RateEstimator.DROP * 90.0)
+    k = ((1 - rate / 90.0) / RateEstimator.CUBIC) ** (1 / 3)
+    assert estimator.grow(2.7 + k) == pytest.approx(90.0)
+
+
+def test_a_lower_peak_than_the_last_one_makes_room_for_other_clients() -> None:
+    """CUBIC's fast convergence: a new episode that starts under the last peak sets the peak halfway
+    between where it started and where it backed off to."""
+    estimator = measured_at(100.0)
+    feed(estimator, [(2.5, 350)])  # peak 100, now 90
+    estimator.rate = 95.0
+    feed(estimator, [(5.0, 350 + 300)])  # 120/s got through, 95 tried: back off to 85.5
+    assert estimator.rate == pytest.approx(RateEstimator.BACKOFF * 95.0)
+    k = ((1 - 85.5 / ((95.0 + 85.5) / 2)) / RateEstimator.CUBIC) ** (1 / 3)
+    assert estimator.grow(5.0 + k) == pytest.approx((95.0 + 85.5) / 2)
 
 
 def test_an_idle_gap_starts_a_fresh_span() -> None:
@@ -171,6 +240,84 @@ async def test_the_pacer_spaces_sends_one_interval_apart() -> None:
         for _ in range(10):
             nursery.start_soon(send)
     assert [round(t - start, 6) for t in sorted(sent)] == [round(0.02 * k, 6) for k in range(10)]
+
+
+async def paced_sends(engine: RateLimitEngine, tasks: int, during: object = None) -> list[float]:
+    """Send times (from the start) of ``tasks`` tasks through ``engine``; ``during(start)`` runs alongside."""
+    sent: list[float] = []
+    start = trio.current_time()
+
+    async def send() -> None:
+        await engine.enter(None)
+        sent.append(round(trio.current_time() - start, 6))
+        engine.leave()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(tasks):
+            nursery.start_soon(send)
+        if callable(during):
+            nursery.start_soon(during, start)
+    return sorted(sent)
+
+
+@pytest.mark.anyio
+async def test_a_rate_cut_drops_the_schedule_booked_at_the_old_rate() -> None:
+    """Ten tasks are booked 10 ms apart at 100/s; a 429 at 25 ms cuts the rate to 50/s. The sends still
+    waiting go 20 ms apart from then on, not on the old schedule."""
+    engine = RateLimitEngine(64)
+    engine.state.set_rate(100.0)
+    engine.estimator.on_rate_limited = lambda now: 50.0  # type: ignore[method-assign]
+
+    async def cut(start: float) -> None:
+        await trio.sleep_until(start + 0.025)
+        engine.on_rate_limited(1.0, "seconds")
+
+    sent = await paced_sends(engine, 10, cut)
+    assert sent[:3] == [0.0, 0.01, 0.02]
+    gaps = [round(b - a, 6) for a, b in itertools.pairwise(sent[2:])]
+    assert sent[3] >= 0.03
+    assert gaps[1:] == [0.02] * 6
+
+
+@pytest.mark.anyio
+async def test_tasks_woken_late_by_a_stall_are_spaced_again() -> None:
+    """A stall of 50 ms (the loop blocked) wakes every task booked in it at once: they are spaced again
+    one interval apart, not sent together into a small burst."""
+    engine = RateLimitEngine(64)
+    engine.state.set_rate(100.0)
+
+    async def stall(start: float) -> None:
+        await trio.sleep_until(start + 0.005)
+        trio.lowlevel.current_clock().jump(0.05)  # type: ignore[attr-defined]
+
+    sent = await paced_sends(engine, 10, stall)
+    assert sent[0] == 0.0
+    late = sent[1:]
+    assert late[0] >= 0.055 - 1e-9
+    assert [round(b - a, 6) for a, b in itertools.pairwise(late)] == [0.01] * 8
+
+
+@pytest.mark.anyio
+async def test_a_draining_queue_paces_under_the_rate_last_met() -> None:
+    """Once a long queue is down to its last second of sends, the pacer keeps DRAIN_MARGIN under the peak:
+    a 429 then would cost its request a whole-second hint with nothing left to make up for it."""
+    engine = RateLimitEngine(64)
+    engine.state.set_rate(100.0)
+    engine.estimator.adopt(100.0, trio.current_time())
+    assert RateLimitEngine.DRAIN_SECONDS == 1.0 and RateLimitEngine.DRAIN_MARGIN == 0.9
+    assert not engine._draining(100.0)  # no queue was long yet: bulk.map at a fixed concurrency
+    sent = await paced_sends(engine, 10)
+    assert [round(b - a, 6) for a, b in itertools.pairwise(sent)] == [0.01] * 9
+    # a queue of 200 (2 s at 100/s) was long; 10 left is under a second's worth: paced at 90/s
+    engine.limiter.in_flight = 200
+    assert not engine._draining(100.0) and engine._long_queue
+    engine.limiter.in_flight = 100
+    assert not engine._draining(100.0)
+    engine.limiter.in_flight = 99
+    assert engine._draining(100.0)
+    engine.limiter.in_flight = 0
+    sent = await paced_sends(engine, 10)
+    assert [b - a for a, b in itertools.pairwise(sent[1:])] == pytest.approx([1 / 90] * 8, abs=1e-5)
 
 
 @pytest.mark.anyio

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from dify_mgmt_async import Admission, ConfigurationError, DifyManagementClient, RateLimitStore
-from dify_mgmt_async._ratelimit import RateLimitEngine
-from dify_mgmt_async._store import SharedState, namespace_for
+from dify_mgmt_async._ratelimit import RateLimitEngine, RateState
+from dify_mgmt_async._store import BOOK_AHEAD, Reply, SharedRateState, namespace_for
 from dify_mgmt_async.redis_store import RedisRateLimitStore
 from tests.redis_server import RedisServer
 
@@ -70,67 +70,47 @@ async def test_slow_start_window_across_processes(redis_client: aioredis.Redis) 
     store = make_store(redis_client, Clock())
     ns = fresh_namespace()
     for lease in "abcd":
-        assert await store.admit(ns, "p-" + lease, 0) == Admission(admitted=True, wait=0.0, rate=None, leased=True)
-    assert await store.admit(ns, "p-e", 0) == Admission(admitted=False, wait=0.01, rate=None, leased=False)
+        answer = await store.admit(ns, "p-" + lease, "p", 0, 0)
+        assert (answer.admitted, answer.wait, answer.leased, answer.limits) == (True, 0.0, True, True)
+    answer = await store.admit(ns, "p-e", "p", 0, 0)
+    assert (answer.admitted, answer.wait, answer.leased) == (False, 0.01, False)
     await store.release(ns, "p-a", 1)  # one back, and the window is 5 now: two more may go
-    assert (await store.admit(ns, "p-e", 0)).admitted
-    assert (await store.admit(ns, "p-f", 0)).admitted
-    assert not (await store.admit(ns, "p-g", 0)).admitted
+    assert (await store.admit(ns, "p-e", "p", 0, 0)).admitted
+    assert (await store.admit(ns, "p-f", "p", 0, 0)).admitted
+    assert not (await store.admit(ns, "p-g", "p", 0, 0)).admitted
     # Successes reported with an admit count first; at a window of 64 the window (and its leases) ends.
-    assert await store.admit(ns, "p-g", 58) == Admission(admitted=True, wait=0.0, rate=None, leased=True)  # 63
-    assert await store.admit(ns, "p-h", 1) == Admission(admitted=True, wait=0.0, rate=None, leased=False)
+    assert (await store.admit(ns, "p-g", "p", 58, 0)).leased  # 63
+    answer = await store.admit(ns, "p-h", "p", 1, 0)
+    assert (answer.admitted, answer.leased, answer.limits) == (True, False, False)
 
 
 @pytest.mark.anyio
-async def test_a_429_closes_the_shared_gate_for_its_wait(redis_client: aioredis.Redis) -> None:
+async def test_the_first_429_ends_slow_start(redis_client: aioredis.Redis) -> None:
+    store = make_store(redis_client, Clock())
+    ns = fresh_namespace()
+    for lease in "abcd":
+        await store.admit(ns, "p-" + lease, "p", 0, 0)
+    await store.event(ns, "429", None, "p", 0, 0)
+    answer = await store.admit(ns, "p-e", "p", 0, 0)
+    assert (answer.admitted, answer.leased, answer.limits) == (True, False, False)
+
+
+@pytest.mark.anyio
+async def test_the_shared_gate_holds_admissions_and_the_schedule(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
-    assert await store.rate_limited(ns, 2.0) == 10.0  # first guess: max(1, 0 successes) / 0.1 s
+    await store.close_for(ns, 2.0)
     clock.now = 1000.5
-    assert await store.admit(ns, "p-l1", 0) == Admission(admitted=False, wait=1.5, rate=10.0, leased=False)
-    await store.rate_limited(ns, 0.5)  # ends before the current resume time: the gate stays as it is
-    assert (await store.admit(ns, "p-l2", 0)).wait == 1.5
+    answer = await store.admit(ns, "p-l1", "p", 0, 0)
+    assert (answer.admitted, answer.wait, answer.limits) == (False, 1.5, True)
+    assert answer.reply.resume_at == 1002.0 and answer.reply.now == 1000.5
+    await store.close_for(ns, 0.5)  # ends before the current resume time: the gate stays as it is
+    assert (await store.admit(ns, "p-l2", "p", 0, 0)).wait == 1.5
+    delay, _ = await store.reserve(ns, 0.1, "p", 0, 0, 10.0)
+    assert delay == pytest.approx(1.5)  # the first slot is when the gate opens
     clock.now = 1002.0
-    assert await store.admit(ns, "p-l3", 0) == Admission(admitted=True, wait=0.0, rate=10.0, leased=False)
-
-
-@pytest.mark.anyio
-async def test_first_429_guesses_from_all_successes_capped_by_an_ms_hint(redis_client: aioredis.Redis) -> None:
-    clock = Clock(1000.0)
-    store = make_store(redis_client, clock)
-    ns = fresh_namespace()
-    await store.release(ns, None, 30)  # 30 successes at t=1000 (the first), 20 more at t=1001
-    clock.now = 1001.0
-    await store.release(ns, None, 20)
-    clock.now = 1002.0
-    assert await store.rate_limited(ns, 0.02) == 25.0  # 50 over 2 s; the 0.02 s hint's 50/s is above it
-    ns2 = fresh_namespace()
-    clock.now = 1000.0
-    await store.release(ns2, None, 50)
-    clock.now = 1001.0
-    assert await store.rate_limited(ns2, 0.1) == 10.0  # 50/s measured, but the server's next token is 0.1 s away
-
-
-@pytest.mark.anyio
-async def test_span_between_429s_measures_the_rate_and_a_probe_backs_off(redis_client: aioredis.Redis) -> None:
-    clock = Clock(1000.0)
-    store = make_store(redis_client, clock)
-    ns = fresh_namespace()
-    await store.release(ns, None, 10)
-    clock.now = 1001.0
-    assert await store.rate_limited(ns, 0.0) == 10.0  # the first guess
-    clock.now = 1001.1
-    await store.release(ns, None, 8)
-    assert await store.rate_limited(ns, 0.0) == 10.0  # 0.1 s after: a straggler, nothing learned
-    clock.now = 1001.3
-    await store.release(ns, None, 22)
-    assert await store.rate_limited(ns, 0.0) == pytest.approx(100.0)  # 30 successes in the 0.3 s span
-    clock.now = 1002.5
-    await store.release(ns, None, 40)
-    clock.now = 1003.0
-    # 1.7 s without a 429: a probe reached the top. 0.9 x 100 = 90 beats the 40/s that came through.
-    assert await store.rate_limited(ns, 0.0) == pytest.approx(90.0)
+    assert (await store.admit(ns, "p-l3", "p", 0, 0)).admitted
 
 
 @pytest.mark.anyio
@@ -138,34 +118,35 @@ async def test_pacing_follows_gcra_spacing_shared_by_processes(redis_client: aio
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
-    await store.release(ns, None, 10)
-    clock.now = 1001.0
-    assert await store.rate_limited(ns, 0.0) == 10.0  # one send every 0.1 s, burst max(1, 10 x 0.05) = 1
-    waits = [(await store.admit(ns, f"p-{i}", 0)).wait for i in range(3)]
-    assert waits == [0.0, pytest.approx(0.1, abs=1e-5), pytest.approx(0.2, abs=1e-5)]
+    delays = [(await store.reserve(ns, 0.1, "p1", 0, 0, 10.0))[0] for _ in range(3)]
+    assert delays == [0.0, pytest.approx(0.1, abs=1e-6), pytest.approx(0.2, abs=1e-6)]
     other = make_store(redis_client, clock)  # another process: its next slot comes after these three
-    assert (await other.admit(ns, "p-x", 0)).wait == pytest.approx(0.3, abs=1e-5)
+    delay, reply = await other.reserve(ns, 0.1, "p2", 0, 0, 12.0)
+    assert delay == pytest.approx(0.3, abs=1e-6) and reply.rate == 12.0 and reply.processes == 2
+    await other.unreserve(ns, 0.1)  # not sent: the slot goes back
+    assert (await store.reserve(ns, 0.1, "p1", 0, 0, None))[0] == pytest.approx(0.3, abs=1e-6)
+    clock.now = 1005.0  # long after: never a slot in the past
+    assert (await store.reserve(ns, 0.1, "p1", 0, 0, None))[0] == 0.0
 
 
 @pytest.mark.anyio
-async def test_rate_grows_fast_until_measured_while_pacing_holds_sends(redis_client: aioredis.Redis) -> None:
+async def test_events_carry_every_process_successes_and_come_back_once(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
-    await store.release(ns, None, 10)
-    clock.now = 1001.0
-    await store.rate_limited(ns, 0.0)  # 10/s
-    assert (await store.admit(ns, "p-a", 0)).rate == 10.0  # not held back: no growth
-    clock.now = 1001.05
-    assert (await store.admit(ns, "p-b", 0)).rate == pytest.approx(11.5)  # held 0.05 s: x (1 + 3.0 x 0.05)
-
-
-@pytest.mark.anyio
-async def test_a_process_restores_the_rate_a_restarted_store_lost(redis_client: aioredis.Redis) -> None:
-    store = make_store(redis_client, Clock(1000.0))
-    ns = fresh_namespace()
-    assert await store.admit(ns, "p-a", 0, 42.0) == Admission(admitted=True, wait=0.0, rate=42.0, leased=False)
-    assert (await store.admit(ns, "p-b", 0, 7.0)).rate == 42.0  # the store's own rate wins once it has one
+    await store.release(ns, None, 7)  # process 1's successes
+    await store.reserve(ns, 0.01, "p2", 5, 0, None)  # process 2's ride on its reserve
+    clock.now = 1000.25
+    reply = await store.event(ns, "429", None, "p1", 1, 0)
+    assert reply.head == 1 and reply.events == ((1, 1000.25, "429", 13.0),)  # 7 + 5 + 1 successes then
+    clock.now = 1000.5
+    reply = await store.event(ns, "adopt", 42.5, "p2", 0, 0)
+    assert reply.events == ((1, 1000.25, "429", 13.0), (2, 1000.5, "adopt", 42.5))
+    assert reply.rate == 42.5  # an advertised rate is also the rate newcomers start from
+    _, reply = await store.reserve(ns, 0.01, "p1", 0, 1, None)
+    assert reply.events == ((2, 1000.5, "adopt", 42.5),)  # only what p1 has not seen
+    _, reply = await store.reserve(ns, 0.01, "p1", 0, 9, None)  # seen past the head: the store restarted
+    assert [e[0] for e in reply.events] == [1, 2]
 
 
 @pytest.mark.anyio
@@ -173,11 +154,11 @@ async def test_processes_present_in_the_last_two_seconds_are_counted(redis_clien
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
     ns = fresh_namespace()
-    assert (await store.admit(ns, "p1-1", 0)).processes == 1
-    assert (await store.admit(ns, "p2-1", 0)).processes == 2
-    assert (await store.admit(ns, "p1-2", 0)).processes == 2  # the same process again
+    assert (await store.admit(ns, "p1-1", "p1", 0, 0)).reply.processes == 1
+    assert (await store.admit(ns, "p2-1", "p2", 0, 0)).reply.processes == 2
+    assert (await store.admit(ns, "p1-2", "p1", 0, 0)).reply.processes == 2  # the same process again
     clock.now = 1002.5
-    assert (await store.admit(ns, "p3-1", 0)).processes == 1  # p1 and p2 fell silent
+    assert (await store.admit(ns, "p3-1", "p3", 0, 0)).reply.processes == 1  # p1 and p2 fell silent
 
 
 @pytest.mark.anyio
@@ -185,17 +166,20 @@ async def test_in_flight_cap_and_lease_expiry(redis_client: aioredis.Redis) -> N
     clock = Clock(1000.0)
     store = make_store(redis_client, clock, max_in_flight=2, lease_ttl=5.0)
     ns = fresh_namespace()
-    assert (await store.admit(ns, "p-a", 0)).leased
-    assert (await store.admit(ns, "p-b", 0)).leased
-    assert await store.admit(ns, "p-c", 0) == Admission(admitted=False, wait=0.01, rate=None, leased=False)
-    await store.release(ns, "p-a", 1)
-    assert (await store.admit(ns, "p-c", 0)).admitted
-    # "b" and "c" are held by a process that dies: both slots come back at their expiry, not before.
+    await store.event(ns, "429", None, "p", 0, 0)  # past slow start: the cap alone applies
+    assert (await store.admit(ns, "p-a", "p", 0, 0)).leased
+    assert (await store.admit(ns, "p-b", "p", 0, 0)).leased
+    answer = await store.admit(ns, "p-c", "p", 0, 0)
+    assert (answer.admitted, answer.wait, answer.leased, answer.limits) == (False, 0.01, False, True)
+    await store.release(ns, "p-b", 1)  # the lease that request held, not the oldest
+    assert (await store.admit(ns, "p-c", "p", 0, 0)).admitted
+    assert not (await store.admit(ns, "p-d", "p", 0, 0)).admitted
+    # "a" and "c" are held by a process that dies: both slots come back at their expiry, not before.
     clock.now = 1004.999
-    assert not (await store.admit(ns, "p-d", 0)).admitted
+    assert not (await store.admit(ns, "p-d", "p", 0, 0)).admitted
     clock.now = 1005.0
-    assert (await store.admit(ns, "p-d", 0)).admitted
-    assert (await store.admit(ns, "p-e", 0)).admitted
+    assert (await store.admit(ns, "p-d", "p", 0, 0)).admitted
+    assert (await store.admit(ns, "p-e", "p", 0, 0)).admitted
 
 
 @pytest.mark.anyio
@@ -204,18 +188,21 @@ async def test_every_key_has_a_ttl_and_no_key_or_value_holds_the_token(redis_cli
     store = make_store(redis_client, clock, max_in_flight=4, key_ttl=30.0, lease_ttl=10.0)
     ns = namespace_for("http://dify.test", TOKEN)
     await redis_client.delete(*store.keys(ns))
-    await store.admit(ns, "p-a", 0)
+    await store.admit(ns, "p-a", "p", 0, 0)
     await store.release(ns, None, 3)
     clock.now = 1001.0
-    await store.rate_limited(ns, 1.0)
-    await store.release(ns, None, 2)
+    await store.event(ns, "429", None, "p", 0, 0)
+    await store.close_for(ns, 1.0)
+    await store.reserve(ns, 0.1, "p", 2, 0, 10.0)
     keys = [k.decode() for k in await redis_client.keys(f"dify_mgmt_async:{{{ns}}}:*")]
     assert sorted(keys) == sorted(store.keys(ns))
     for key in keys:
-        assert 0 < await redis_client.pttl(key) <= 31_000  # key TTL (30 s), plus the 1 s cooldown at most
+        assert 0 < await redis_client.pttl(key) <= 30_000
         assert TOKEN not in key
     state = await redis_client.hgetall(store.keys(ns)[0])
     assert all(TOKEN.encode() not in v for v in state.values())
+    events = await redis_client.lrange(store.keys(ns)[3], 0, -1)
+    assert all(TOKEN.encode() not in v for v in events)
 
 
 @pytest.mark.anyio
@@ -224,11 +211,14 @@ async def test_scripts_run_by_evalsha(redis_client: aioredis.Redis) -> None:
     await redis_client.config_resetstat()
     ns = fresh_namespace()
     for i in range(5):
-        await store.admit(ns, f"p-{i}", 0)
+        await store.admit(ns, f"p-{i}", "p", 0, 0)
         await store.release(ns, f"p-{i}", 1)
-    await store.rate_limited(ns, 0.1)
+    await store.event(ns, "429", None, "p", 0, 0)
+    await store.reserve(ns, 0.1, "p", 0, 0, 10.0)
+    await store.unreserve(ns, 0.1)
+    await store.close_for(ns, 0.1)
     stats = await redis_client.info("commandstats")
-    assert stats["cmdstat_evalsha"]["calls"] >= 11
+    assert stats["cmdstat_evalsha"]["calls"] >= 14
     assert "cmdstat_eval" not in stats  # never the script text per call
 
 
@@ -246,37 +236,81 @@ def test_client_option_is_checked() -> None:
     with pytest.raises(ConfigurationError, match=r"rate_limit_store: expected a redis:// URL or a RateLimitStore"):
         DifyManagementClient("http://dify.test", TOKEN, rate_limit_store=42)  # type: ignore[arg-type]
     dify = DifyManagementClient("http://dify.test", TOKEN, rate_limit_store="redis://127.0.0.1:1/0")
-    shared = dify._state.engine.shared
-    assert shared is not None and shared.namespace == namespace_for("http://dify.test", TOKEN)
-    assert DifyManagementClient("http://dify.test", TOKEN)._state.engine.shared is None  # default unchanged
+    state = dify._state.engine.state
+    assert isinstance(state, SharedRateState) and state.namespace == namespace_for("http://dify.test", TOKEN)
+    default = DifyManagementClient("http://dify.test", TOKEN)._state.engine.state
+    assert type(default) is RateState and not default.shared  # default unchanged
 
 
 # --- the engine's side: faults, fallback, rejoin ---------------------------------------------
 
 
-class FlakyStore:
-    """A RateLimitStore whose admit fails (raises or hangs) while ``broken`` is set."""
+def reply(*events: tuple[int, float, str, float], rate: float | None = None, head: int = 0, now: float = 0.0) -> Reply:
+    return Reply(
+        now=now, resume_at=0.0, rate=rate, head=max([head, *(e[0] for e in events)]), processes=0, events=events
+    )
 
-    def __init__(self, *, leased: bool = False, rate: float | None = 7.0) -> None:
+
+class FlakyStore:
+    """A RateLimitStore that records its calls, and fails (raises or hangs) while ``broken`` is set."""
+
+    def __init__(self, *, leased: bool = False, limits: bool = True, rate: float | None = None) -> None:
         self.broken: str | None = None
         self.leased = leased
+        self.limits = limits
         self.rate = rate
+        self.processes = 1
         self.admits: list[int] = []  # the successes reported with each admit
         self.released: list[tuple[str | None, int]] = []
+        self.logged: list[tuple[str, float | None, int]] = []
+        self.events: list[tuple[int, float, str, float]] = []
+        self.tat = 0.0
+        self.ok = 0
 
-    async def admit(self, namespace: str, lease: str, successes: int, known_rate: float | None) -> Admission:
-        self.admits.append(successes)
+    def _reply(self, seen: int) -> Reply:
+        now = asyncio.get_running_loop().time()
+        news = tuple(e for e in self.events if e[0] > seen)
+        return Reply(now, 0.0, self.rate, len(self.events), self.processes, news)
+
+    async def _check(self) -> None:
         if self.broken == "raise":
             raise ConnectionError("Connection refused")
         if self.broken == "hang":
             await asyncio.sleep(3600)
-        return Admission(True, 0.0, self.rate, self.leased)
+
+    async def admit(self, namespace: str, lease: str, pid: str, successes: int, seen: int) -> Admission:
+        self.admits.append(successes)
+        self.ok += successes
+        await self._check()
+        return Admission(True, 0.0, self.leased, self.limits, self._reply(seen))
+
+    async def reserve(
+        self, namespace: str, interval: float, pid: str, successes: int, seen: int, rate: float | None
+    ) -> tuple[float, Reply]:
+        self.ok += successes
+        await self._check()
+        now = asyncio.get_running_loop().time()
+        at = max(self.tat, now)
+        self.tat = at + interval
+        return at - now, self._reply(seen)
+
+    async def unreserve(self, namespace: str, interval: float) -> None:
+        self.tat -= interval
+
+    async def close_for(self, namespace: str, seconds: float) -> None:
+        pass
+
+    async def event(self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int) -> Reply:
+        self.ok += successes
+        self.logged.append((kind, value, successes))
+        await self._check()
+        now = asyncio.get_running_loop().time()
+        self.events.append((len(self.events) + 1, now, kind, float(self.ok) if value is None else value))
+        return self._reply(seen)
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
+        self.ok += successes
         self.released.append((lease, successes))
-
-    async def rate_limited(self, namespace: str, wait: float) -> float | None:
-        return 7.0
 
     async def aclose(self) -> None:
         pass
@@ -289,19 +323,20 @@ def test_flaky_store_is_a_rate_limit_store() -> None:
 @pytest.mark.anyio
 async def test_store_down_falls_back_with_one_warning_and_rejoins(caplog: pytest.LogCaptureFixture) -> None:
     store = FlakyStore()
-    shared = SharedState(store, "ns", owned=False, retry_interval=0.05)
+    shared = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
     store.broken = "raise"
     with caplog.at_level(logging.WARNING, logger="dify_mgmt_async"):
-        assert await shared.admit(None) is False
-        assert await shared.admit(None) is False  # within retry_interval: the store is not asked
+        assert await shared.admit(None) is None
+        assert await shared.admit(None) is None  # within retry_interval: the store is not asked
         assert len(store.admits) == 1 and not shared.active and shared.fallbacks == 2
         await asyncio.sleep(0.06)
-        assert await shared.admit(None) is False  # asked again, still down: no second warning
+        assert await shared.admit(None) is None  # asked again, still down: no second warning
         assert len(store.admits) == 2
         store.broken = None
         await asyncio.sleep(0.06)
-        assert await shared.admit(None) is True
-    assert shared.active and shared.rate == 7.0
+        store.leased = True
+        assert await shared.admit(None) is not None
+    assert shared.active
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
     assert messages[0].startswith("rate-limit store unavailable (ConnectionError: Connection refused)")
@@ -309,76 +344,159 @@ async def test_store_down_falls_back_with_one_warning_and_rejoins(caplog: pytest
 
 
 @pytest.mark.anyio
+async def test_one_429_teaches_every_process_once_in_the_store_order() -> None:
+    """Two engines on one store: a 429 met by one reaches both estimators, with every process's successes."""
+    store = FlakyStore()
+    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2)]
+    for engine in engines:
+        assert await engine.enter(None) is None  # first contact: no history to replay
+        engine.on_success()
+        engine.leave()
+    for _ in range(10):
+        engines[1].on_success()  # p2's successes, reported with its next call
+    await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)
+    engines[0].on_rate_limited(None)
+    assert engines[0].state.rate is None  # learned when the store's answer brings the event back
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert store.events[0][2:] == ("429", 12.0)  # 1 + 1 + 10 successes of both processes
+    rate = engines[0].state.rate
+    assert rate is not None and engines[0].estimator.successes == 12
+    await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)  # p2 hears of it
+    assert engines[1].state.rate == rate and engines[1].estimator.rate == rate  # the same estimate
+    await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)
+    assert len(store.events) == 1 and engines[1].estimator.successes == 12  # replayed once
+    for engine in engines:
+        assert isinstance(engine.state, SharedRateState)
+        await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_advertised_rate_reaches_every_process() -> None:
+    store = FlakyStore()
+    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2)]
+    for engine in engines:
+        engine.leave(await engine.enter(None))
+    headers = httpx.Headers({"x-ratelimit-remaining": "1", "x-ratelimit-reset": "2"})
+    engines[0].on_success(headers=headers)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert store.logged == [("adopt", 0.5, 1)]  # 1 left, spread over the 2 s to the reset
+    assert engines[0].state.rate == 0.5
+    await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)
+    assert engines[1].state.rate == 0.5 and engines[1].estimator.measured
+
+
+@pytest.mark.anyio
+async def test_a_newcomer_starts_from_the_reported_rate_not_the_history() -> None:
+    store = FlakyStore(rate=40.0)
+    store.events = [(1, 0.0, "429", 5.0), (2, 0.5, "429", 30.0)]
+    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    engine.leave(await engine.enter(None))
+    assert engine.state.rate == 40.0 and engine.estimator.successes == 0
+
+
+@pytest.mark.anyio
 async def test_after_a_fault_the_engine_paces_at_this_process_share() -> None:
-    store = FlakyStore(rate=30.0)
-    shared = SharedState(store, "ns", owned=False)
-    engine = RateLimitEngine(8, shared=shared)
-    await engine.enter(None)
-    engine.leave()
-    assert engine.state.rate is None
-    shared.processes = 3  # as the store said
+    store = FlakyStore(rate=30.0, limits=False)
+    state = SharedRateState(store, "ns", owned=False)
+    engine = RateLimitEngine(8, state=state)
+    engine.leave(await engine.enter(None))
+    assert engine.state.rate == 30.0  # adopted the store's
+    state.processes = 3  # as the store said
     store.broken = "raise"
-    await engine.enter(None)  # falls back, seeded with 30 / 3
-    engine.leave()
-    assert engine.state.rate == 10.0 and shared.take_share() is None  # once per fault
+    engine.leave(await engine.enter(None))  # falls back, at 30 / 3
+    assert engine.state.rate == pytest.approx(10.0, rel=1e-6) and state.fallbacks == 0
+    engine.leave(await engine.enter(None))
+    assert engine.state.rate == pytest.approx(10.0, rel=1e-6)  # once per fault
 
 
 @pytest.mark.anyio
 async def test_a_hanging_store_costs_at_most_op_timeout() -> None:
     store = FlakyStore()
     store.broken = "hang"
-    shared = SharedState(store, "ns", owned=False, op_timeout=0.05)
+    shared = SharedRateState(store, "ns", owned=False, op_timeout=0.05)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    assert await shared.admit(None) is False
+    assert await shared.admit(None) is None
     assert loop.time() - started < 0.5
-    assert await shared.admit(None) is False and len(store.admits) == 1  # set aside: no second wait
+    assert await shared.admit(None) is None and len(store.admits) == 1  # set aside: no second wait
 
 
 @pytest.mark.anyio
-async def test_leave_gives_back_a_lease_with_the_successes() -> None:
+async def test_leave_gives_back_the_lease_the_request_held() -> None:
     store = FlakyStore(leased=True)
-    shared = SharedState(store, "ns", owned=False)
-    assert await shared.admit(None)
-    shared.on_success()
-    shared.leave()
-    await shared.aclose()
-    assert len(store.released) == 1
-    lease, successes = store.released[0]
-    assert lease is not None and lease.endswith("-0") and successes == 1
+    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    first = await engine.enter(None)
+    second = await engine.enter(None)
+    assert first is not None and second is not None and first != second
+    engine.on_success()
+    engine.leave(second)  # the later one ends first: its own lease goes back, not the oldest
+    await asyncio.sleep(0)
+    assert store.released == [(second, 1)]
+    engine.leave(first)
+    assert isinstance(engine.state, SharedRateState)
+    await engine.state.aclose()
+    assert store.released == [(second, 1), (first, 0)]
 
 
 @pytest.mark.anyio
 async def test_without_a_lease_successes_ride_on_the_next_admit() -> None:
     store = FlakyStore()
-    shared = SharedState(store, "ns", owned=False)
-    assert await shared.admit(None)
-    shared.on_success()
-    shared.on_success()
-    shared.leave()
-    shared.leave()
-    assert await shared.admit(None)
+    shared = SharedRateState(store, "ns", owned=False)
+    assert await shared.admit(None) is None
+    shared.succeeded()
+    shared.succeeded()
+    shared.release(None)
+    shared.release(None)
+    assert await shared.admit(None) is None
     assert store.admits == [0, 2] and store.released == []  # one store call per send, none after it
-    shared.on_success()
+    shared.succeeded()
     await shared.aclose()
     assert store.released == [(None, 1)]  # the last ones are reported on close
 
 
 @pytest.mark.anyio
 async def test_while_nothing_limits_sends_the_store_is_asked_every_20_ms() -> None:
-    store = FlakyStore(rate=None)
-    shared = SharedState(store, "ns", owned=False)
+    store = FlakyStore(limits=False)
+    shared = SharedRateState(store, "ns", owned=False)
     for _ in range(5):
-        assert await shared.admit(None)
+        await shared.admit(None)
     assert len(store.admits) == 1  # "free" for FREE_FOR seconds
     await asyncio.sleep(0.03)
-    assert await shared.admit(None)
+    await shared.admit(None)
     assert len(store.admits) == 2
-    shared.on_rate_limited(0.0)  # a 429 here: ask the store at once from now on
-    await asyncio.sleep(0)
-    assert await shared.admit(None)
-    assert len(store.admits) == 3
+    shared.set_rate(10.0)  # pacing: the schedule asks the store at each send, admit no more
+    await asyncio.sleep(0.03)
+    await shared.admit(None)
+    assert len(store.admits) == 2
     await shared.aclose()
+
+
+@pytest.mark.anyio
+async def test_processes_take_turns_on_the_shared_schedule() -> None:
+    """Each process holds at most BOOK_AHEAD slots booked ahead: the schedule serves backlogged ones in turn,
+    whatever their own concurrency limits."""
+    store = FlakyStore()
+    big, small = SharedRateState(store, "ns", owned=False), SharedRateState(store, "ns", owned=False)
+    big.set_rate(100.0)
+    small.set_rate(100.0)
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+
+    async def send(name: str, state: SharedRateState) -> None:
+        await asyncio.sleep(await state.reserve(loop.time(), 0.01))
+        order.append(name)
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(20):
+            tg.create_task(send("big", big))  # 20 tasks want to go at once ...
+        await asyncio.sleep(0.001)
+        for _ in range(4):
+            tg.create_task(send("small", small))  # ... 4 here, a little later
+    assert BOOK_AHEAD == 4
+    # big sent one at once and booked 4 slots, small the next 4: small is through by the 9th send, not after 20.
+    assert order[:9].count("small") == 4, order
 
 
 @pytest.mark.anyio

@@ -41,7 +41,7 @@ from ._resources import (
     DatasetPermissionLiteral,
     IndexingStatusLiteral,
 )
-from ._store import Admission, RateLimitStore
+from ._store import Admission, RateLimitStore, Reply
 from ._uploads import FileInput, ProgressCallback
 from ._version import __version__
 
@@ -73,6 +73,7 @@ __all__ = [
     "ProgressCallback",
     "RateLimitError",
     "RateLimitStore",
+    "Reply",
     "RetryEvent",
     "Stats",
     "Unset",

@@ -30,7 +30,7 @@ from ._netconfig import ProxyChooser, VerifyTypes, check_verify
 from ._ratelimit import RateLimitEngine, Stats
 from ._resources import Namespaces
 from ._retry import RetryConfig
-from ._store import RateLimitStore, SharedState, namespace_for
+from ._store import RateLimitStore, SharedRateState, namespace_for
 from ._transport import ClientTransport, DefaultTransport
 
 __all__ = ["DifyManagementClient"]
@@ -62,8 +62,8 @@ def _base_url(value: str | None) -> str:
     return url.rstrip("/")
 
 
-def _shared_state(store: str | RateLimitStore | None, base_url: str, token: object) -> SharedState | None:
-    """The engine's link to ``rate_limit_store``: a URL opens a Redis store the client owns."""
+def _shared_state(store: str | RateLimitStore | None, base_url: str, token: object) -> SharedRateState | None:
+    """The engine's state in ``rate_limit_store``: a URL opens a Redis store the client owns."""
     if store is None:
         return None
     owned = isinstance(store, str)
@@ -75,7 +75,7 @@ def _shared_state(store: str | RateLimitStore | None, base_url: str, token: obje
         raise ConfigurationError(
             f"rate_limit_store: expected a redis:// URL or a RateLimitStore (got {type(store).__name__})"
         )
-    return SharedState(store, namespace_for(base_url, token if isinstance(token, str) else None), owned=owned)
+    return SharedRateState(store, namespace_for(base_url, token if isinstance(token, str) else None), owned=owned)
 
 
 def _count(name: str, value: int, minimum: int) -> int:
@@ -176,7 +176,7 @@ class DifyManagementClient(Namespaces):
             chosen = transport or DefaultTransport(
                 max_connections=max_concurrency, proxy=proxy, verify=verify, trust_env=trust_env
             )
-        engine = RateLimitEngine(max_concurrency, shared=shared)
+        engine = RateLimitEngine(max_concurrency, state=shared)
         self._state = ClientState(chosen, auth, engine, self.base_url)
         self._core = Core(self._state, options)
         self._parent: DifyManagementClient | None = None  # a with_options view keeps its client alive
@@ -270,8 +270,8 @@ class DifyManagementClient(Namespaces):
         self._state.closed = True
         if self._owns_transport:
             await self._state.transport.aclose()
-        if self._state.engine.shared is not None:
-            await self._state.engine.shared.aclose()
+        if isinstance(self._state.engine.state, SharedRateState):
+            await self._state.engine.state.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -54,7 +54,7 @@ from ._pagination import AsyncPager
 from ._ratelimit import RateLimitEngine, Stats
 from ._response_check import ShapeMismatch, check
 from ._retry import Decision, RetryBudget, RetryConfig, RetryPolicy
-from ._shapes import SHAPES
+from ._shapes import FAST, SHAPES
 from ._uploads import FileInput, MultipartBody, ProgressCallback, prepare_upload
 
 __all__ = ["CallExtras", "ClientState", "Core", "RawResponse", "RequestOptions", "RetryEvent", "split_timeout"]
@@ -290,17 +290,18 @@ class _Outcome:
 class _Slot:
     """The engine's slot for one attempt: taken on entry (gate and limiter), given back on exit."""
 
-    __slots__ = ("_deadline", "_engine")
+    __slots__ = ("_deadline", "_engine", "_lease")
 
     def __init__(self, engine: RateLimitEngine, deadline: float | None) -> None:
         self._engine = engine
         self._deadline = deadline
+        self._lease: str | None = None
 
     async def __aenter__(self) -> None:
-        await self._engine.enter(self._deadline)
+        self._lease = await self._engine.enter(self._deadline)
 
     async def __aexit__(self, *exc: object) -> None:
-        self._engine.leave()
+        self._engine.leave(self._lease)  # a shared store's lease: the one this attempt held
 
 
 class _Body:
@@ -533,6 +534,8 @@ class Core:
             if call.params
             else ()
         )
+        if call.json is None:
+            return bodiless_request(call.method, _url(call.url, query), headers, extensions)
         return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
 
     async def _exchange(self, request: httpx.Request) -> httpx.Response:
@@ -572,11 +575,12 @@ class Core:
             return None
         if expect is str or expect is bytes:  # text/* and binary answers
             return response.text if expect is str else response.content  # type: ignore[return-value]
-        shape = SHAPES.get(expect.__name__)
+        name = expect.__name__
+        shape = SHAPES.get(name)
         if shape is not None:  # checked against the spec first, so a mismatch names its field
             try:
                 data = json_lib.loads(response.content)
-                check(shape, data)
+                check(shape, data, FAST[name])
                 return expect.from_dict(data)  # type: ignore[attr-defined,no-any-return]
             except ShapeMismatch as exc:
                 raise APIResponseValidationError(
@@ -599,6 +603,32 @@ class Core:
                 response, f"{response.status_code} answer is not a {expect.__name__} (got {type(parsed).__name__})"
             )
         return parsed
+
+
+_EMPTY_BODY_METHODS = ("POST", "PUT", "PATCH")  # httpx gives these Content-Length: 0 when there is no body
+
+
+def bodiless_request(
+    method: str, url: httpx.URL, headers: list[tuple[str, str]], extensions: dict[str, Any]
+) -> httpx.Request:
+    """``httpx.Request(method, url, headers=headers, extensions=extensions)``, built in one pass.
+
+    For a request without a body httpx normalises the headers twice and searches them three
+    times to put ``Host`` and (POST, PUT, PATCH) ``Content-Length: 0`` before them: about a tenth
+    of a list call's client CPU. This adds the same headers, in the same order, to one
+    ``httpx.Headers`` (tests/test_request_building.py compares the two for every case).
+    """
+    auto: list[tuple[str, str]] = []
+    names = {name.lower() for name, _ in headers}
+    if "host" not in names and url.host:
+        auto.append(("Host", url.netloc.decode("ascii")))  # httpx's netloc is ASCII (IDNA-encoded)
+    if method in _EMPTY_BODY_METHODS and "content-length" not in names and "transfer-encoding" not in names:
+        auto.append(("Content-Length", "0"))
+    request = httpx.Request(
+        method, url, headers=httpx.Headers([*auto, *headers]), stream=httpx.ByteStream(b""), extensions=extensions
+    )
+    request.read()
+    return request
 
 
 def _timeouts(call: _Call) -> dict[str, float | None]:

@@ -7,7 +7,9 @@ All on the event loop's clock (so tests run them in virtual time):
 * ``RateEstimator``: learns the rate the server lets through from this client's own successes and 429s.
 * the pacer: sends spaced ``1/rate`` apart on a GCRA schedule (``RateState.reserve``).
 * ``AdaptiveLimiter``: bounds requests in flight (``max_concurrency``), slow start then AIMD.
-* ``RateState``: the numbers a shared store would hold (resume time, rate, schedule).
+* ``RateState``: the numbers a shared store holds (resume time, rate, schedule, the events the rate is
+  learned from); ``_store.SharedRateState`` keeps them in one (``rate_limit_store=``), and the policy
+  here stays the same.
 
 The core reaches the engine only through ``enter``/``leave`` (a slot), ``on_success`` and
 ``on_rate_limited``; the retry budget lives with the retry policy (``_retry.RetryBudget``).
@@ -22,14 +24,11 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import anyio
 
 from ._loop import loop_time
-
-if TYPE_CHECKING:
-    from ._store import SharedState
 
 __all__ = [
     "AdaptiveLimiter",
@@ -72,8 +71,14 @@ class Stats:
 
 class RateState:
     """The engine's shared numbers, in this process: the gate's resume time, the learned rate and the pacing
-    schedule (GCRA's theoretical arrival time). A store shared by processes (Redis) implements the same four
-    operations atomically; the policy that decides what to write stays in the engine."""
+    schedule (GCRA's theoretical arrival time). ``_store.SharedRateState`` keeps them in a store shared by
+    processes (Redis), atomically; the policy that decides what to write stays in the engine.
+
+    ``reserve`` is async (a store is asked); it runs only while pacing, so an unthrottled client pays nothing.
+    """
+
+    shared = False
+    """True: ``admit``/``release``/``succeeded`` are asked too (a shared store's window, cap and counts)."""
 
     def __init__(self) -> None:
         self.resume_at = 0.0
@@ -90,7 +95,7 @@ class RateState:
     def set_rate(self, rate: float | None) -> None:
         self.rate = rate
 
-    def reserve(self, now: float, interval: float) -> float:
+    async def reserve(self, now: float, interval: float) -> float:
         """Book the next send slot ``interval`` after the previous one (never in the past); its delay from now."""
         at = self.tat if self.tat > now else now
         self.tat = at + interval
@@ -99,6 +104,28 @@ class RateState:
     def unreserve(self, interval: float) -> None:
         """Give back a slot booked by ``reserve`` for a send that did not happen."""
         self.tat -= interval
+
+    def rebook(self, now: float, interval: float) -> None:
+        """Drop every booked slot past the next one: the rate was cut, and they were booked at the old one."""
+        self.tat = min(self.tat, now + interval)
+
+    def note(self, kind: str, at: float, value: float) -> tuple[tuple[str, float, float], ...]:
+        """An event to learn from (``"429"``, successes then; ``"adopt"``, a rate): the ones to learn from now.
+
+        Here: this one. A shared state logs it for every process and hands it to ``RateLimitEngine.learn``
+        when the store answers, in the store's order, with the successes of every process.
+        """
+        return ((kind, at, value),)
+
+    async def admit(self, deadline: float | None) -> str | None:
+        """A shared store's slow-start window or in-flight cap; the lease held (asked only when ``shared``)."""
+        return None
+
+    def release(self, lease: str | None) -> None:
+        """Give back what ``admit`` returned (asked only when ``shared``)."""
+
+    def succeeded(self) -> None:
+        """Count a success (asked only when ``shared``)."""
 
 
 class CooldownGate:
@@ -215,12 +242,15 @@ class RateEstimator:
     server was kept at its limit) measure its rate. That holds for token buckets and GCRA exactly and for
     fixed windows and sliding logs on average, needs no hint, and a coarse hint cannot bias it.
 
-    * A 429 long after the previous one is a probe reaching the top: the rate drops to ``BACKOFF`` x, and
-      never below what the span measured (which the server did let through).
+    * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried (or
+      what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
+      so that a token bucket refills a little.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
     * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
-      it, while quiet and held back by the pacer, it grows by ``GROWTH`` x the quiet seconds per second
-      (CUBIC-like: slow near the last known limit, faster the longer it holds) to find new capacity.
+      it, while held back by the pacer, it climbs CUBIC's concave curve from the last back-off quickly back
+      up to the rate that met the 429 (``peak``), flat near it, so that a drop that was too deep (an unlucky
+      span) is undone within about a second; past the peak it grows by ``GROWTH`` x the seconds since per
+      second, to find new capacity.
     * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
@@ -229,8 +259,8 @@ class RateEstimator:
     MIN_SUCCESSES = 5
     SATURATED_GAP = 0.25
     DROP = 0.5
-    BLIP_SPAN = 0.3
     BACKOFF = 0.9
+    CUBIC = 0.2
     GROWTH = 0.03
     MAX_GROWTH = 0.5
     START_GROWTH = 3.0
@@ -244,20 +274,25 @@ class RateEstimator:
         self.successes = 0
         self.measured = False
         self._first: float | None = None
-        self._quiet_since = 0.0
         self._grown_at = 0.0
+        # CUBIC's curve: rate(t) = peak * (1 + CUBIC * (t - epoch - k)^3), from the last back-off at ``epoch``
+        self._peak = 0.0
+        self._epoch = 0.0
+        self._k = 0.0
         self._last_send = -math.inf
         self._rate_at_mark = 0.0
-        self._before_probe = 0.0
         self._floor = (0.0, -math.inf)
-        # (time, successes then) of recent 429s, the oldest first
-        self._marks: collections.deque[tuple[float, int]] = collections.deque()
+        # (time, successes then, settled) of recent 429s, the oldest first; ``settled``: recorded once the rate
+        # was measured. The start-up's marks come while many successes are still on their way back to us, so
+        # the count then lags the server's, and a span from them measures too high.
+        self._marks: collections.deque[tuple[float, int, bool]] = collections.deque()
 
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
             self._marks.clear()  # the server refilled meanwhile: no span may straddle the gap
-            self._quiet_since = max(self._quiet_since, now)
             self._grown_at = now
+            if self.rate is not None:
+                self._restart_curve(self.rate, self.rate, now)  # probe upward from here at once
         self._last_send = now
 
     def on_success(self, now: float) -> None:
@@ -272,28 +307,30 @@ class RateEstimator:
         while marks and marks[0][0] < now - 5.0:
             marks.popleft()
         rate = self.rate
+        # CUBIC's peak after this 429: the rate it met (a probe), the rate a chain measured, or None to keep
+        # the last one (nothing got through since the previous 429: a blip teaches nothing)
+        peak: float | None = None
         if rate is None:
             first = self._first if self._first is not None else now
             rate = max(1, self.successes) / max(now - first, self.FIRST_SPAN)
         elif marks and self.successes == marks[-1][1]:
-            # Nothing got through since the previous 429 (a blip, or the gate's probes): nothing learned. Once
-            # 429s alone have come for BLIP_SPAN, it is a blip, not a probe reaching the top: undo that back-off.
-            since = now
-            for at, count in reversed(marks):
-                if count != self.successes:
-                    break
-                since = at
-            if now - since >= self.BLIP_SPAN and self._before_probe:
-                rate = max(rate, self._before_probe)
+            # Nothing got through since the previous 429 (a blip, or the gate's probes): nothing learned. The
+            # peak stays, so after a blip the rate climbs back to it within about a second.
+            pass
         elif not marks or now - marks[-1][0] > self.SATURATED_GAP:
             # The first 429 after a quiet spell: a probe reached the top. What got through since the
             # previous 429 is a lower bound (we may not have kept the server busy all along).
             measured = 0.0
             if marks and self.successes - marks[-1][1] >= self.MIN_SUCCESSES:
                 measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
-            self._before_probe = rate
+            peak = rate
             if self.measured:
-                rate = max(self.BACKOFF * rate, measured)
+                # The peak is the rate tried, or less if less got through (never below BACKOFF x: a stall of
+                # our own makes a span measure low). Back off under it, so a token bucket refills a little:
+                # CUBIC's climb brings the rate back to the peak within about a second.
+                if measured:
+                    peak = max(min(rate, measured), self.BACKOFF * rate)
+                rate = self.BACKOFF * peak
             else:
                 # Still ramping up from the first guess: bisect (geometrically) between what passed and
                 # what did not, growing fast again from there, until the two are within BRACKET.
@@ -304,32 +341,58 @@ class RateEstimator:
             # 429s keep coming: the server is held at its limit. The oldest earlier 429 (at most MAX_SPAN back,
             # along a chain of 429s never SATURATED_GAP apart) at least MIN_SPAN back with MIN_SUCCESSES
             # since gives its rate.
-            later, ref = now, None
-            for at, count in reversed(marks):
+            later, ref, settled_ref = now, None, False
+            for at, count, settled in reversed(marks):
                 if later - at > self.SATURATED_GAP or now - at > self.MAX_SPAN:
                     break
-                if now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES:
-                    ref = (at, count)  # the longest span along the chain measures most precisely
+                long_enough = now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES
+                if long_enough and (settled or not settled_ref):
+                    # the longest span along the chain measures most precisely; from a settled mark if any
+                    ref, settled_ref = (at, count), settled
                 later = at
             if ref is not None:
                 # At most DROP x per MIN_SPAN: a limiter with a burst of 1 drops more than its rate of
                 # requests sent between R and 2R, and one short span can be unlucky.
                 if now - self._floor[1] >= self.MIN_SPAN:
                     self._floor = (self.DROP * rate, now)
-                rate = max((self.successes - ref[1]) / (now - ref[0]), self._floor[0])
+                measured = (self.successes - ref[1]) / (now - ref[0])
+                # a measurement above the floor is trustworthy; under it, the rate that met this 429 is at
+                # least too much, so the peak comes down to it
+                peak = measured if measured >= self._floor[0] else min(self._peak or rate, rate)
+                rate = max(measured, self._floor[0])
                 self.measured = True
-        marks.append((now, self.successes))
-        self._quiet_since = self._grown_at = now
+            else:
+                peak = min(self._peak or rate, rate)  # nothing measured, but this rate met a 429
+        marks.append((now, self.successes, self.measured and rate is not None))
+        self._grown_at = now
+        before = self.rate
         self.rate = max(self.MIN_RATE, rate)
         self._rate_at_mark = self.rate
+        if before is not None:
+            # A 429 that taught nothing new (a blip) keeps the peak, so the rate climbs back to it.
+            self._restart_curve(self._peak if peak is None else peak, self.rate, now, new_peak=peak is not None)
         return self.rate
+
+    def _restart_curve(self, peak: float, rate: float, now: float, *, new_peak: bool = True) -> None:
+        """Start CUBIC's curve at ``now`` from ``rate``, back up towards ``peak`` (the rate a 429 met)."""
+        if new_peak and rate < peak < self._peak:
+            peak = (peak + rate) / 2  # fast convergence: a lower peak than last time, make room for others
+        self._peak = max(peak, rate)
+        self._epoch = now
+        self._k = ((1.0 - rate / self._peak) / self.CUBIC) ** (1 / 3)
+
+    @property
+    def peak(self) -> float:
+        """The rate the last 429 met (or a chain of them measured): the server's rate, as best known."""
+        return self._peak or (self.rate or 0.0)
 
     def adopt(self, rate: float, now: float) -> None:
         """Start from a rate the server stated (rate-limit headers); 429s refine it as usual."""
-        self._quiet_since = self._grown_at = now
+        self._grown_at = now
         self.rate = max(self.MIN_RATE, rate)
         self.measured = True
         self._rate_at_mark = self.rate
+        self._restart_curve(self.rate, self.rate, now)
 
     def grow(self, now: float) -> float | None:
         """While the pacer holds sends back and no 429 comes, raise the rate; return it."""
@@ -341,10 +404,13 @@ class RateEstimator:
             return rate
         self._grown_at = now
         if self.measured:
-            per_second = min(self.MAX_GROWTH, self.GROWTH * (now - self._quiet_since))
+            t = now - self._epoch - self._k
+            if t < 0:  # below the peak: CUBIC's concave part, back up to it
+                self.rate = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
+            else:  # past it: probe gently, faster the longer no 429 comes
+                self.rate = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
         else:
-            per_second = self.START_GROWTH
-        self.rate = rate * (1.0 + per_second * dt)
+            self.rate = rate * (1.0 + self.START_GROWTH * dt)
         return self.rate
 
 
@@ -421,6 +487,8 @@ class RateLimitEngine:
     PROBE_GAP = 0.05
     MAX_PROBE_GAP = 2.0
     FAILS_BEFORE_GAP = 3
+    DRAIN_SECONDS = 1.0
+    DRAIN_MARGIN = 0.9
 
     def __init__(
         self,
@@ -428,14 +496,13 @@ class RateLimitEngine:
         *,
         rng: random.Random | None = None,
         state: RateState | None = None,
-        shared: SharedState | None = None,
     ) -> None:
         self.rng = rng or random.Random()
+        # rate_limit_store=: the gate, the schedule and the events the rate is learned from are those of
+        # every process with the same store and token (_store.SharedRateState); the policy is this one.
         self.state = state or RateState()
-        # rate_limit_store=: the gate, the learned rate and the schedule of every process with the same
-        # store and token (_store.py). The local numbers keep learning this process's share meanwhile,
-        # which is what it paces at if the store goes away.
-        self.shared = shared
+        if self.state.shared:
+            self.state.listener = self.learn  # type: ignore[attr-defined]
         self.gate = CooldownGate(self.state, self.rng)
         self.limiter = AdaptiveLimiter(max_concurrency)
         self.estimator = RateEstimator()
@@ -446,9 +513,12 @@ class RateLimitEngine:
         self._probe_gap = self.PROBE_GAP
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
+        self._cuts = 0  # rate cuts so far: a task paced on the schedule before a cut books again
+        self._long_queue = False  # has the queue of sends been long (``_draining``)?
 
-    async def enter(self, deadline: float | None) -> None:
-        """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave`` after).
+    async def enter(self, deadline: float | None) -> str | None:
+        """Take a slot, then wait for the gate and the pacer; on return one request may be sent (call ``leave``
+        with what this returned after: a shared store's lease, or None).
 
         The slot is taken first so that during a cooldown only ``limit`` tasks wait at the gate
         and the rest queue quietly at the limiter: a long storm costs O(limit) wake-ups per
@@ -459,51 +529,45 @@ class RateLimitEngine:
         else:
             with anyio.fail_after(max(deadline - loop_time(), 0.0)):
                 await self.limiter.acquire()
-        if self.shared is not None and await self._enter_shared(deadline):
-            return
         state = self.state
+        lease = None
+        if state.shared:
+            try:
+                lease = await state.admit(deadline)
+            except BaseException:
+                self.limiter.release()
+                raise
         if state.rate is None and loop_time() >= state.resume_at:
             self.requests += 1  # the common case: never rate limited, gate open
-            return
+            return lease
         try:
+            respace = True
             while True:
                 await self.gate.wait(deadline)
-                if await self._pace(deadline) and not self.gate.is_closed():
+                paced = await self._pace(deadline, respace)
+                if paced is None:
+                    respace = False  # booked again after a stall, once: a loop late for every timer still sends
+                elif paced and not self.gate.is_closed():
                     break
         except BaseException:
+            state.release(lease)
             self.limiter.release()
             raise
         self.estimator.on_send(loop_time())
         self.requests += 1
+        return lease
 
-    async def _enter_shared(self, deadline: float | None) -> bool:
-        """Wait for the shared gate and schedule; False when the store is set aside (a fault): then the
-        local numbers decide, starting from this process's share of the shared rate if they know none."""
-        assert self.shared is not None
-        try:
-            await self.gate.wait(deadline)  # this process's own 429s, before the store has them
-            admitted = await self.shared.admit(deadline)
-        except BaseException:
-            self.limiter.release()
-            raise
-        if admitted:
-            self.estimator.on_send(loop_time())
-            self.requests += 1
-            return True
-        share = self.shared.take_share()
-        if share is not None and self.state.rate is None:
-            self.estimator.adopt(share, loop_time())
-            self.state.set_rate(share)
-        return False
-
-    async def _pace(self, deadline: float | None) -> bool:
-        """Wait for this send's slot in the schedule; False (slot given back) if the gate closed meanwhile."""
+    async def _pace(self, deadline: float | None, respace: bool = True) -> bool | None:
+        """Wait for this send's slot in the schedule; False (slot given back) if the gate closed or the rate
+        was cut meanwhile, None if woken so late (``respace``) that the slot must be booked again."""
         rate = self.state.rate
         if rate is None:
             return True
+        if self._draining(rate):
+            rate = min(rate, self.DRAIN_MARGIN * self.estimator.peak)
         now = loop_time()
         interval = 1.0 / rate
-        delay = self.state.reserve(now, interval)
+        delay = await self.state.reserve(now, interval)
         if delay <= 0:
             return True
         grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
@@ -512,33 +576,77 @@ class RateLimitEngine:
         if deadline is not None and now + delay > deadline:
             self.state.unreserve(interval)
             raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
+        cuts = self._cuts
         try:
             await anyio.sleep(delay)
         except BaseException:
-            self.state.unreserve(interval)  # cancelled while waiting: the slot goes back
+            if cuts == self._cuts:
+                self.state.unreserve(interval)  # cancelled while waiting: the slot goes back
             raise
+        if cuts != self._cuts:
+            return False  # the rate was cut while we waited: the schedule was dropped, book again at the new one
+        if respace and not self.state.shared and loop_time() - (now + delay) > interval:
+            # Woken a whole interval late (the loop stalled): so were the tasks booked after us, and all of
+            # them sending at once would meet a small burst with 429s. Book again: the schedule spaces them.
+            return None
         if self.gate.is_closed():
             self.state.unreserve(interval)  # a cooldown began while pacing: wait it out, then book again
             return False
         return True
 
-    def leave(self) -> None:
+    def _draining(self, rate: float) -> bool:
+        """Is a queue that was long now down to its last ``DRAIN_SECONDS`` of sends?
+
+        Then a 429 would cost its request the whole hint (a second, with whole-second hints) with no sends
+        left to make up for it, so the pacer stops probing and keeps ``DRAIN_MARGIN`` under the rate last
+        met. A queue that never was long (``bulk.map`` at a fixed concurrency) never counts as draining.
+        """
+        limiter = self.limiter
+        queued = limiter.in_flight + len(limiter._waiters)
+        if queued >= 2 * self.DRAIN_SECONDS * rate:
+            self._long_queue = True
+            return False
+        return self._long_queue and queued < self.DRAIN_SECONDS * rate
+
+    def leave(self, lease: str | None = None) -> None:
         self.limiter.release()
-        if self.shared is not None:
-            self.shared.leave()
+        if lease is not None:
+            self.state.release(lease)
+
+    def learn(self, kind: str, at: float, value: float) -> None:
+        """Learn from an event: a 429 at ``at`` (``value``: the successes counted then), or a rate to adopt.
+
+        In-process events come straight from ``on_rate_limited``/``on_success``; with a shared store, every
+        process's, in the store's order and with every process's successes, so each teaches each process once.
+        """
+        estimator = self.estimator
+        if kind == "429":
+            estimator.successes = int(value)
+            before = self.state.rate
+            rate = estimator.on_rate_limited(at)
+            self.state.set_rate(rate)
+            if before is not None and rate < before and not self.state.shared:
+                # Tasks already paced at the old rate would still send on its schedule, well past this 429
+                # (``limit`` of them, ``limit / rate`` seconds ahead): drop that schedule, each books again.
+                # (A shared schedule is the store's: there the slots booked stay, as they do after a stall.)
+                self._cuts += 1
+                self.state.rebook(loop_time(), 1.0 / rate)
+        else:
+            estimator.adopt(value, at)
+            self.state.set_rate(value)
 
     def on_success(self, *, headers: Any = None) -> None:
         """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
-        if self.shared is not None:
-            self.shared.on_success()
+        if self.state.shared:
+            self.state.succeeded()
         if headers is not None and self._advertises is not False:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
                 self._advertises = any(name in headers for name in _ADVERTISING)
             rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
             if rate is not None and rate != self.state.rate:
                 # The server says its allowance is nearly used up: pace as it asks, before any 429.
-                self.estimator.adopt(rate, loop_time())
-                self.state.set_rate(rate)
+                for event in self.state.note("adopt", loop_time(), rate):
+                    self.learn(*event)
         self.limiter.increase()
         estimator = self.estimator
         estimator.successes += 1
@@ -556,19 +664,16 @@ class RateLimitEngine:
         self.rate_limited += 1
         self._fails += 1
         now = loop_time()
-        self.state.set_rate(self.estimator.on_rate_limited(now))
+        for event in self.state.note("429", now, self.estimator.successes):
+            self.learn(*event)
         started = False
-        closed_for = 0.0
         if hint is not None and kind == "ms":
-            closed_for = hint
             started = self.gate.close_for(hint)
         elif self._fails >= self.FAILS_BEFORE_GAP:
-            closed_for = gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
+            gap = self._probe_gap if hint is None else min(self._probe_gap, max(hint, 0.0))
             started = self.gate.close_for(gap)
             if started:
                 self._probe_gap = min(self.MAX_PROBE_GAP, 2 * self._probe_gap)
-        if self.shared is not None:
-            self.shared.on_rate_limited(closed_for)  # the same gate for every process; the store learns
         # At most once per cooldown, and at most once a second (as TCP cuts once per round trip):
         # a server sending many millisecond cooldowns must not collapse the limit to 1.
         if self._decreased_in != self.gate.generation and now - self._decreased_at >= DECREASE_INTERVAL:
@@ -585,8 +690,7 @@ class RateLimitEngine:
 
     def stats(self, *, retries: int, budget_left: float) -> Stats:
         """The engine's numbers, with the retry counters the core keeps."""
-        shared = self.shared
-        rate = shared.rate if shared is not None and shared.active else self.state.rate
+        rate = self.state.rate
         return Stats(
             requests=self.requests,
             rate_limited=self.rate_limited,

@@ -1,12 +1,17 @@
 # Generated from openapi/management.yaml by `make generate`. Do not edit by hand.
 """The JSON shape of every answer the SDK parses into a model, read from the spec.
 
-``_response_check`` walks these before a model is built, so an answer that does not match the
-spec becomes ``APIResponseValidationError`` naming the field. See ``generator/namespaces.py:shape``.
+``_response_check`` checks an answer against its shape before a model is built, so an answer that
+does not match the spec becomes ``APIResponseValidationError`` naming the field. ``SHAPES`` are
+the shapes, walked to find and name a mismatch (see ``generator/namespaces.py:shape``); ``FAST``
+holds a predicate per shape that is True only for answers that match it, so a well-formed answer
+is not walked (see ``generator/shape_checks.py``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import NoneType
 from typing import Any, Final
 
 SHAPES: Final[dict[str, Any]] = {
@@ -230,4 +235,249 @@ SHAPES: Final[dict[str, Any]] = {
             "usage": ("obj", (), {}),
         },
     ),
+}
+
+
+class _Absent:
+    """What a predicate reads for an optional field the answer leaves out."""
+
+
+_ABSENT: Final = _Absent()
+_BOOL_OR_NULL_OR_ABSENT: Final = (bool, NoneType, _Absent)
+_INT_OR_ABSENT: Final = (int, _Absent)
+_INT_OR_NULL: Final = (int, NoneType)
+_INT_OR_NULL_OR_ABSENT: Final = (int, NoneType, _Absent)
+_STR_OR_ABSENT: Final = (str, _Absent)
+_STR_OR_NULL: Final = (str, NoneType)
+_STR_OR_NULL_OR_ABSENT: Final = (str, NoneType, _Absent)
+
+
+def _is_ApiKeyCreated(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v["token"].__class__ is str
+        and v["created_at"].__class__ is int
+        and v["expires_at"].__class__ in _INT_OR_NULL
+    )
+
+
+def _is_ApiKeyPage(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v["limit"].__class__ is int
+        and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
+        and _is_ApiKeyPage_data(v["data"])
+    )
+
+
+def _is_ApiKeyPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ApiKeyPage_data_item, v))
+
+
+def _is_ApiKeyPage_data_item(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v.get("token_first_8", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v["last_used_at"].__class__ in _INT_OR_NULL
+        and v["created_at"].__class__ is int
+        and v["expires_at"].__class__ in _INT_OR_NULL
+    )
+
+
+def _is_App(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v["mode"].__class__ is str
+        and v["icon"].__class__ in _STR_OR_NULL
+        and v["icon_background"].__class__ in _STR_OR_NULL
+        and v["description"].__class__ in _STR_OR_NULL
+        and v.get("api_key", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v.get("api_secret", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v["created_at"].__class__ is int
+    )
+
+
+def _is_AppApiKeys(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v.get("api_key", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v.get("api_secret", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v["created_at"].__class__ is int
+    )
+
+
+def _is_AppPage(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v["limit"].__class__ is int
+        and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
+        and _is_AppPage_data(v["data"])
+    )
+
+
+def _is_AppPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_App, v))
+
+
+def _is_Dataset(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v.get("description", _ABSENT).__class__ in _STR_OR_NULL_OR_ABSENT
+        and v.get("permission", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v.get("document_count", _ABSENT).__class__ in _INT_OR_ABSENT
+        and v.get("word_count", _ABSENT).__class__ in _INT_OR_ABSENT
+        and v.get("created_at", _ABSENT).__class__ in _INT_OR_ABSENT
+        and v.get("updated_at", _ABSENT).__class__ in _INT_OR_ABSENT
+    )
+
+
+def _is_DatasetPage(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v["limit"].__class__ is int
+        and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
+        and _is_DatasetPage_data(v["data"])
+    )
+
+
+def _is_DatasetPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_Dataset, v))
+
+
+def _is_Document(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v["created_at"].__class__ is int
+        and v["status"].__class__ is str
+        and v["indexing_status"].__class__ is str
+        and v["word_count"].__class__ is int
+        and v.get("parsing_error", _ABSENT).__class__ in _STR_OR_NULL_OR_ABSENT
+    )
+
+
+def _is_DocumentPage(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v.get("total", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v.get("page", _ABSENT).__class__ in _INT_OR_NULL_OR_ABSENT
+        and v["limit"].__class__ is int
+        and v.get("has_more", _ABSENT).__class__ in _BOOL_OR_NULL_OR_ABSENT
+        and _is_DocumentPage_data(v["data"])
+    )
+
+
+def _is_DocumentPage_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_Document, v))
+
+
+def _is_ModelList(v: Any) -> bool:
+    return v.__class__ is dict and _is_ModelList_data(v["data"])
+
+
+def _is_ModelList_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ModelList_data_item, v))
+
+
+def _is_ModelList_data_item(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v["model_type"].__class__ is str
+        and v["provider"].__class__ is str
+        and _is_ModelList_data_item_features(v["features"])
+        and _is_ModelList_data_item_parameter_rules(v["parameter_rules"])
+        and _is_ModelList_data_item_parameter_rules(v["pricing"])
+    )
+
+
+def _is_ModelList_data_item_features(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ModelList_data_item_features_item, v))
+
+
+def _is_ModelList_data_item_features_item(v: Any) -> bool:
+    return v.__class__ is str
+
+
+def _is_ModelList_data_item_parameter_rules(v: Any) -> bool:
+    return v.__class__ is dict
+
+
+def _is_ModelProviderList(v: Any) -> bool:
+    return v.__class__ is dict and _is_ModelProviderList_data(v["data"])
+
+
+def _is_ModelProviderList_data(v: Any) -> bool:
+    return v.__class__ is list and all(map(_is_ModelProviderList_data_item, v))
+
+
+def _is_ModelProviderList_data_item(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["provider"].__class__ is str
+        and v["provider_name"].__class__ is str
+        and v["is_configured"].__class__ is bool
+        and _is_ModelList_data_item_features(v["supported_model_types"])
+    )
+
+
+def _is_Result(v: Any) -> bool:
+    return v.__class__ is dict and v["result"].__class__ is str
+
+
+def _is_User(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v["email"].__class__ is str
+        and v["avatar"].__class__ in _STR_OR_NULL
+        and v["created_at"].__class__ is int
+        and v["role"].__class__ is str
+    )
+
+
+def _is_Workspace(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v["id"].__class__ is str
+        and v["name"].__class__ is str
+        and v["created_at"].__class__ is int
+        and v["plan"].__class__ is str
+        and _is_ModelList_data_item_parameter_rules(v["features"])
+        and _is_ModelList_data_item_parameter_rules(v["usage"])
+    )
+
+
+FAST: Final[dict[str, Callable[[Any], bool]]] = {
+    "ApiKeyCreated": _is_ApiKeyCreated,
+    "ApiKeyPage": _is_ApiKeyPage,
+    "App": _is_App,
+    "AppApiKeys": _is_AppApiKeys,
+    "AppPage": _is_AppPage,
+    "Dataset": _is_Dataset,
+    "DatasetPage": _is_DatasetPage,
+    "Document": _is_Document,
+    "DocumentPage": _is_DocumentPage,
+    "ModelList": _is_ModelList,
+    "ModelProviderList": _is_ModelProviderList,
+    "Result": _is_Result,
+    "User": _is_User,
+    "Workspace": _is_Workspace,
 }

@@ -1,15 +1,18 @@
-"""A rate-limit store shared by processes: the ``RateLimitStore`` protocol, and the engine's side of it.
+"""A rate-limit store shared by processes: the ``RateLimitStore`` protocol, and ``SharedRateState``, the
+engine's ``RateState`` kept in such a store.
 
-With ``rate_limit_store=`` the numbers every process with the same token must agree on live in
-the store (the Redis one by default, ``_redis_store.py``): the cooldown gate's resume time, the
-learned server rate with the pacer's schedule (GCRA's theoretical arrival time), and an optional
-global in-flight cap made of expiring leases. The policy stays in ``RateLimitEngine``; the store
-only keeps the numbers, atomically.
+With ``rate_limit_store=`` the numbers every process with the same token must agree on live in the
+store (the Redis one by default, ``_redis_store.py``): the cooldown gate's resume time, the pacing
+schedule (GCRA's theoretical arrival time), a log of the events the rate is learned from, and the
+slow-start window or a global in-flight cap made of expiring leases. The policy stays in
+``RateLimitEngine``, the same with or without a store: every process replays the log's events (a 429,
+with the successes of every process until then; a rate a server advertised) into its own estimator,
+so each 429 teaches every process once, and all pace at one rate on one schedule.
 
-``SharedState`` is the engine's adapter and the one place for faults: a store that raises or
-answers slower than ``op_timeout`` is set aside with one warning, the engine carries on with its
-in-process numbers, and the store is tried again every ``retry_interval`` seconds until it
-answers (one more log line: rejoined). No request is lost or held because of the store.
+``SharedRateState`` is also the one place for faults: a store that raises or answers slower than
+``op_timeout`` is set aside with one warning, the engine carries on with the in-process numbers (at
+this process's share of the rate), and the store is tried again every ``retry_interval`` seconds until
+it answers (one more log line: rejoined). No request is lost or held because of the store.
 """
 
 from __future__ import annotations
@@ -19,19 +22,23 @@ import collections
 import hashlib
 import itertools
 import logging
+import math
 import os
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import anyio
 
 from ._errors import ConfigurationError
+from ._ratelimit import RateState
 
-__all__ = ["Admission", "RateLimitStore", "SharedState", "namespace_for"]
+__all__ = ["Admission", "RateLimitStore", "Reply", "SharedRateState", "namespace_for"]
 
 logger = logging.getLogger("dify_mgmt_async")
+
+T = TypeVar("T")
 
 OP_TIMEOUT = 1.0
 """Seconds a store call may take before the store is set aside (it is well under a millisecond when
@@ -39,9 +46,34 @@ healthy; the margin is for an event loop or a machine that is very busy)."""
 RETRY_INTERVAL = 1.0
 """Seconds between tries of a store set aside after a fault."""
 FREE_FOR = 0.02
-"""While the store answers "gate open, no rate learned, no window or cap", sends in the next this many
-seconds go without asking it again (their successes ride on the next ask): an unthrottled client pays
-one store call per 20 ms, not one per send. Another process's 429 is seen at most this late."""
+"""While the store answers "gate open, no window or cap" and no rate is learned, sends in the next this
+many seconds go without asking it again (their successes ride on the next ask): an unthrottled client
+pays one store call per 20 ms, not one per send. Another process's 429 is seen at most this late."""
+BOOK_AHEAD = 4
+"""Slots of the shared schedule one process may hold booked ahead (more at high rates: ``BOOK_SECONDS``).
+Every backlogged process then holds as many as every other, so the schedule serves them in turn
+(FIFO-ish), whatever each one's own concurrency limit."""
+BOOK_SECONDS = 0.02
+
+Event = tuple[str, float, float]
+"""What the engine learns from: ``("429", when, successes of every process then)`` or ``("adopt", when, rate)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What every store answer carries besides its own result, on the store's clock."""
+
+    now: float
+    resume_at: float
+    """The shared gate's resume time."""
+    rate: float | None
+    """The pacing rate last reported by any process (None before any)."""
+    head: int
+    """Events logged so far."""
+    processes: int
+    """Processes using the namespace lately (0: not counted by this call)."""
+    events: tuple[tuple[int, float, str, float], ...]
+    """Events after the asker's last seen one, the oldest first: (sequence number, time, kind, value)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,38 +81,49 @@ class Admission:
     """A store's answer to ``admit``."""
 
     admitted: bool
-    """True: a slot in the shared schedule (and a lease, with a cap) is taken; send after ``wait``.
-    False: the gate is closed or the in-flight cap is full; ask again after ``wait``."""
+    """True: the send may go after ``wait`` (a lease is held if ``leased``). False: ask again after ``wait``."""
     wait: float
-    """Seconds to wait first."""
-    rate: float | None = None
-    """The shared learned rate (sends per second), None while no 429 was met."""
-    leased: bool = False
+    leased: bool
     """True: ``lease`` was taken and must be given back by ``release`` when the send ends."""
-    processes: int = 1
-    """Processes using the namespace lately: after a fault each falls back to its share of ``rate``."""
+    limits: bool
+    """True: a window, a cap or the gate applies, so every send must ask; False: only the schedule does."""
+    reply: Reply
 
 
 @runtime_checkable
 class RateLimitStore(Protocol):
     """Where the rate-limit numbers shared by processes live (``DifyManagementClient(rate_limit_store=...)``).
 
-    ``namespace`` is a hash of the base URL and the token (never the token). Every method is one
-    atomic step on the shared state; the client handles a store that raises or hangs.
+    ``namespace`` is a hash of the base URL and the token (never the token); ``pid`` names the asking
+    process; ``successes`` are its answers not yet reported; ``seen`` the last event it has. Every method is
+    one atomic step on the shared state; the client handles a store that raises or hangs.
     """
 
-    async def admit(self, namespace: str, lease: str, successes: int, known_rate: float | None) -> Admission:
-        """One send wants to go: count ``successes`` answers since the last report, check the gate and the
-        in-flight window or cap, take the next slot of the pacing schedule. ``known_rate``: the rate this
-        process last heard, to restore when the store has lost its state (a restart)."""
+    async def admit(self, namespace: str, lease: str, pid: str, successes: int, seen: int) -> Admission:
+        """One send wants to go: check the gate and the slow-start window or in-flight cap (taking ``lease``)."""
+        ...
+
+    async def reserve(
+        self, namespace: str, interval: float, pid: str, successes: int, seen: int, rate: float | None
+    ) -> tuple[float, Reply]:
+        """Book the next slot of the schedule, ``interval`` after the previous one, never before the gate
+        opens; return its delay. ``rate``: the asker's pacing rate, kept for newcomers."""
+        ...
+
+    async def unreserve(self, namespace: str, interval: float) -> None:
+        """Give back a slot booked by ``reserve`` for a send that did not happen."""
+        ...
+
+    async def close_for(self, namespace: str, seconds: float) -> None:
+        """Push the gate's resume time to at least now + ``seconds``."""
+        ...
+
+    async def event(self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int) -> Reply:
+        """Log an event: ``"429"`` (the store fills in every process's successes) or ``"adopt"`` (``value``: a rate)."""
         ...
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
-        """Give back ``lease`` (if any) and count ``successes`` answers (the rate is learned from them)."""
-        ...
-
-    async def rate_limited(self, namespace: str, wait: float) -> float | None:
-        """A 429 asked for ``wait`` seconds: close the shared gate (a new cooldown relearns the rate)."""
+        """Give back ``lease`` (if any) and report ``successes``."""
         ...
 
     async def aclose(self) -> None:
@@ -101,8 +144,11 @@ def _loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
-class SharedState:
-    """The engine's link to a ``RateLimitStore``: leases, batched success counts, faults and fallback."""
+class SharedRateState(RateState):
+    """The engine's ``RateState`` in a ``RateLimitStore``; its own fields are the local mirror, and the
+    in-process numbers while the store is set aside."""
+
+    shared = True
 
     def __init__(
         self,
@@ -113,36 +159,79 @@ class SharedState:
         op_timeout: float = OP_TIMEOUT,
         retry_interval: float = RETRY_INTERVAL,
     ) -> None:
+        super().__init__()
         self.store = store
         self.namespace = namespace
-        self.rate: float | None = None
+        self.listener: Callable[[str, float, float], None] | None = None  # the engine: learns from events
         self.processes = 1
-        self.fallbacks = 0  # sends that went by the in-process engine because the store was set aside
+        self.fallbacks = 0  # sends that went by the in-process numbers because the store was set aside
         self._owned = owned
         self._op_timeout = op_timeout
         self._retry_interval = retry_interval
         self._down_until: float | None = None  # None: the store is in use
-        self._share_due = False  # set aside, and the in-process engine not yet told its share
         self._free_until = 0.0  # until then the store said: nothing limits sends (see FREE_FOR)
-        self._leases: collections.deque[str] = collections.deque()
+        self._limits = True  # the last admit said a window, cap or gate applies
+        self._seen = -1  # the last event replayed; -1: none asked yet (a newcomer skips the history)
         self._successes = 0
+        self._booked = 0
+        self._booking: collections.deque[asyncio.Future[None]] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._prefix = f"{os.getpid()}-{secrets.token_hex(4)}-"
+        self._pid = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._seq = itertools.count()
 
     @property
     def active(self) -> bool:
         return self._down_until is None
 
-    def take_share(self) -> float | None:
-        """Once per fault: this process's share of the learned rate, for the in-process engine to pace at."""
-        if not self._share_due or self.rate is None:
-            return None
-        self._share_due = False
-        return self.rate / self.processes
+    # --- the RateState operations -------------------------------------------------------------------
 
-    async def admit(self, deadline: float | None) -> bool:
-        """Wait for the shared gate, cap and schedule; True when one send may go, False to use the in-process engine."""
+    def close_until(self, until: float) -> float:
+        before = super().close_until(until)
+        if until > before and self._down_until is None:
+            self._spawn(self.store.close_for(self.namespace, until - _loop_time()))
+        return before
+
+    async def reserve(self, now: float, interval: float) -> float:
+        if not self._usable():
+            return await super().reserve(now, interval)
+        await self._book()
+        successes, self._successes = self._successes, 0
+        try:
+            answer = await self._call(
+                self.store.reserve(self.namespace, interval, self._pid, successes, max(self._seen, 0), self.rate)
+            )
+        except BaseException:
+            self._unbook()
+            raise
+        if answer is None:
+            self._unbook()
+            self.tat = 0.0
+            return await super().reserve(now, interval)
+        delay, reply = answer
+        self._apply(reply)
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, self._unbook)  # the slot is no longer ahead then
+        else:
+            self._unbook()
+        return delay
+
+    def unreserve(self, interval: float) -> None:
+        if self._down_until is None:
+            self._spawn(self.store.unreserve(self.namespace, interval))
+        else:
+            super().unreserve(interval)
+
+    def note(self, kind: str, at: float, value: float) -> tuple[Event, ...]:
+        """Log the event for every process; the engine learns from it when the store's answer brings it back."""
+        if self._down_until is not None:
+            return ((kind, at, value),)
+        self._spawn(self._event(kind, None if kind == "429" else value))
+        return ()
+
+    # --- admission, leases, successes -----------------------------------------------------------------
+
+    async def admit(self, deadline: float | None) -> str | None:
+        """Wait for the shared gate and the slow-start window or cap; return the lease held, if any."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -150,72 +239,119 @@ class SharedState:
                 "rate_limit_store: a shared store runs under asyncio only (redis-py's asyncio client); "
                 "under trio leave rate_limit_store unset"
             ) from None
-        if _loop_time() < self._free_until:
-            return True
+        if not self._usable():
+            self.fallbacks += 1
+            return None
+        if (self.rate is not None and not self._limits) or _loop_time() < self._free_until:
+            return None  # only the schedule limits sends: reserve() asks the store
         while True:
-            if self._down_until is not None and _loop_time() < self._down_until:
-                self.fallbacks += 1
-                return False
-            lease = self._prefix + str(next(self._seq))
+            lease = f"{self._pid}-{next(self._seq)}"
             successes, self._successes = self._successes, 0
-            try:
-                async with asyncio.timeout(self._op_timeout):
-                    answer = await self.store.admit(self.namespace, lease, successes, self.rate)
-            except Exception as exc:  # any store failure: fall back, never fail the request
-                self._set_aside(exc)
+            answer = await self._call(self.store.admit(self.namespace, lease, self._pid, successes, max(self._seen, 0)))
+            if answer is None:
                 self.fallbacks += 1
-                return False
-            self._rejoin()
-            self.rate = answer.rate
-            self.processes = max(1, answer.processes)
-            if answer.leased:
-                self._leases.append(lease)
-            elif answer.admitted and answer.wait <= 0 and answer.rate is None:
+                return None
+            self._apply(answer.reply)
+            self._limits = answer.limits
+            if answer.admitted and not answer.limits and self.rate is None:
                 self._free_until = _loop_time() + FREE_FOR
             if answer.wait > 0:
                 if deadline is not None and _loop_time() + answer.wait > deadline:
-                    self._give_back(lease, answer.leased)
+                    self.release(lease if answer.leased else None)
                     raise TimeoutError("the per-call timeout would pass while waiting for the shared rate limit")
                 try:
                     await anyio.sleep(answer.wait)
                 except BaseException:
-                    self._give_back(lease, answer.leased)
+                    self.release(lease if answer.leased else None)
                     raise
             if answer.admitted:
-                return True
+                return lease if answer.leased else None
 
-    def on_success(self) -> None:
+    def release(self, lease: str | None) -> None:
+        """A send ended: give back the lease it held (if any), with the successes not yet reported.
+
+        Without a lease the successes ride on the next call: one store call per send, not two.
+        """
+        if lease is not None and self._down_until is None:
+            successes, self._successes = self._successes, 0
+            self._spawn(self.store.release(self.namespace, lease, successes))
+
+    def succeeded(self) -> None:
         self._successes += 1
 
-    def leave(self) -> None:
-        """A send finished: give back a lease, if this process holds any, with the successes not yet reported.
+    # --- faults, the mirror, the booking cap ----------------------------------------------------------
 
-        Without a lease the successes ride on the next ``admit``: one store call per send, not two.
-        """
-        if self._leases and self._down_until is None:
-            successes, self._successes = self._successes, 0
-            self._spawn(self.store.release(self.namespace, self._leases.popleft(), successes))
+    def _usable(self) -> bool:
+        return self._down_until is None or _loop_time() >= self._down_until
 
-    def on_rate_limited(self, wait: float) -> None:
-        self._free_until = 0.0
-        if self._down_until is None:
-            self._spawn(self._rate_limited(wait))
+    async def _call(self, call: Awaitable[T]) -> T | None:
+        try:
+            async with asyncio.timeout(self._op_timeout):
+                result = await call
+        except Exception as exc:  # any store failure: fall back, never fail the request
+            self._set_aside(exc)
+            return None
+        self._rejoin()
+        return result
 
-    async def _rate_limited(self, wait: float) -> None:
-        self.rate = await self.store.rate_limited(self.namespace, wait)
+    def _apply(self, reply: Reply) -> None:
+        """Bring the mirror up to date, and replay the events this process has not seen into the engine."""
+        offset = _loop_time() - reply.now  # the store's clock to ours (the answer's trip back is ignored)
+        if reply.resume_at + offset > self.resume_at:
+            self.resume_at = reply.resume_at + offset
+        if reply.processes:
+            self.processes = reply.processes
+        listener = self.listener
+        if self._seen < 0 or reply.head < self._seen:  # first contact, rejoin or a store restarted: no history
+            self._seen = reply.head
+            if reply.rate is not None and listener is not None:
+                listener("adopt", _loop_time(), reply.rate)
+            return
+        for seq, at, kind, value in reply.events:
+            if seq > self._seen:
+                self._seen = seq
+                if listener is not None:
+                    listener(kind, at + offset, value)
 
-    def _give_back(self, lease: str, leased: bool) -> None:
-        if leased and lease in self._leases:
-            self._leases.remove(lease)
-            self._spawn(self.store.release(self.namespace, lease, 0))
+    async def _event(self, kind: str, value: float | None) -> None:
+        successes, self._successes = self._successes, 0
+        reply = await self.store.event(self.namespace, kind, value, self._pid, successes, max(self._seen, 0))
+        self._apply(reply)
 
-    def _spawn(self, call: Coroutine[Any, Any, Any]) -> None:
+    def _cap(self) -> int:
+        rate = self.rate
+        return BOOK_AHEAD if rate is None else max(BOOK_AHEAD, math.ceil(rate * BOOK_SECONDS))
+
+    async def _book(self) -> None:
+        if self._booked < self._cap() and not self._booking:
+            self._booked += 1
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self._booking.append(turn)
+        try:
+            await turn
+        except BaseException:
+            if turn.done() and not turn.cancelled():
+                self._unbook()  # handed to us as we were cancelled: pass it on
+            else:
+                self._booking.remove(turn)
+            raise
+
+    def _unbook(self) -> None:
+        self._booked -= 1
+        while self._booking and self._booked < self._cap():
+            turn = self._booking.popleft()
+            if not turn.done():
+                self._booked += 1
+                turn.set_result(None)
+
+    def _spawn(self, call: Awaitable[Any]) -> None:
         """Run a store update without holding up the caller (it runs in a finally, or before a retry)."""
         task = asyncio.get_running_loop().create_task(self._guarded(call))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _guarded(self, call: Coroutine[Any, Any, Any]) -> None:
+    async def _guarded(self, call: Awaitable[Any]) -> None:
         try:
             async with asyncio.timeout(self._op_timeout):
                 await call
@@ -231,14 +367,17 @@ class SharedState:
                 exc,
                 self._retry_interval,
             )
-            self._leases.clear()  # they expire in the store by their TTL
             self._successes = 0
-            self._share_due = True
+            self.tat = 0.0
+            if self.rate is not None and self.listener is not None:  # pace at this process's share
+                self.listener("adopt", _loop_time(), self.rate / max(1, self.processes))
         self._down_until = _loop_time() + self._retry_interval
 
     def _rejoin(self) -> None:
         if self._down_until is not None:
             self._down_until = None
+            self._seen = -1  # what was logged meanwhile is history: adopt the store's rate instead
+            self._limits = True
             logger.warning("rate-limit store reachable again: rejoined the shared rate limits")
 
     async def aclose(self) -> None:

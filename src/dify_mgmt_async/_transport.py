@@ -331,7 +331,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 "reason_phrase": (response.reason or "").encode("latin-1", "replace"),
             },
         )
-        if content is not None and "content-encoding" not in result.headers:
+        if content is not None and "Content-Encoding" not in response.headers:  # aiohttp's: a C lookup
             # The body is complete and needs no decoding: hand it over as read, which saves
             # httpx's chunk-and-decode pass (a tenth of a list call's client CPU).
             result._content = content

@@ -7,6 +7,8 @@ valid gzip became APIConnectionError: the status was lost, so a 429 was not retr
 
 from __future__ import annotations
 
+import gzip
+import json
 import tracemalloc
 from typing import Any
 
@@ -114,3 +116,22 @@ async def test_429_with_a_broken_body_is_retried(server: FaultServer, make_clien
             stats = dify.stats
             assert (stats.rate_limited, stats.retries) == (1, 1)
             await assert_healthy(dify, server, stats.concurrency_limit)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("encoding", ["gzip", "identity"])
+async def test_a_2xx_body_is_decoded_by_its_content_encoding(
+    server: FaultServer, make_client: MakeClient, encoding: str
+) -> None:
+    """A 2xx read whole: a gzip-encoded body is decoded before it is parsed, any other is taken as read."""
+    body = json.dumps(APP).encode()
+    headers = [("Content-Type", "application/json")]
+    if encoding == "gzip":
+        body = gzip.compress(body)
+        headers.append(("Content-Encoding", "gzip"))
+    server.route("/api/management/apps/a1", respond(200, body=body, headers=headers))
+    with anyio.fail_after(5):
+        async with make_client(server.url, max_retries=0) as dify:
+            raw = await dify.with_raw_response(dify.apps.get("a1"))
+    assert raw.parsed.id == APP["id"] and raw.parsed.created_at == APP["created_at"]
+    assert raw.http_response.content == json.dumps(APP).encode()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -73,21 +73,11 @@ class ApiKey:
 
         name = d.pop("name")
 
-        def _parse_last_used_at(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        last_used_at = _parse_last_used_at(d.pop("last_used_at"))
+        last_used_at = d.pop("last_used_at")
 
         created_at = d.pop("created_at")
 
-        def _parse_expires_at(data: object) -> int | None:
-            if data is None:
-                return data
-            return cast(int | None, data)
-
-        expires_at = _parse_expires_at(d.pop("expires_at"))
+        expires_at = d.pop("expires_at")
 
         token_first_8 = d.pop("token_first_8", UNSET)
 

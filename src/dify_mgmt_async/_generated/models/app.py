@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -96,39 +96,15 @@ class App:
 
         name = d.pop("name")
 
-        def _parse_mode(data: object) -> AppMode | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                componentsschemas_app_mode_value_type_0 = AppMode(data)
+        mode = d.pop("mode")
+        if isinstance(mode, str):
+            mode = AppMode._value2member_map_.get(mode, mode)
 
-                return componentsschemas_app_mode_value_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(AppMode | str, data)
+        icon = d.pop("icon")
 
-        mode = _parse_mode(d.pop("mode"))
+        icon_background = d.pop("icon_background")
 
-        def _parse_icon(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        icon = _parse_icon(d.pop("icon"))
-
-        def _parse_icon_background(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        icon_background = _parse_icon_background(d.pop("icon_background"))
-
-        def _parse_description(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        description = _parse_description(d.pop("description"))
+        description = d.pop("description")
 
         created_at = d.pop("created_at")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -97,29 +97,11 @@ class Dataset:
 
         name = d.pop("name")
 
-        def _parse_description(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
+        description = d.pop("description", UNSET)
 
-        description = _parse_description(d.pop("description", UNSET))
-
-        def _parse_permission(data: object) -> DatasetPermission | str | Unset:
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                componentsschemas_dataset_permission_value_type_0 = DatasetPermission(data)
-
-                return componentsschemas_dataset_permission_value_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(DatasetPermission | str | Unset, data)
-
-        permission = _parse_permission(d.pop("permission", UNSET))
+        permission = d.pop("permission", UNSET)
+        if isinstance(permission, str):
+            permission = DatasetPermission._value2member_map_.get(permission, permission)
 
         document_count = d.pop("document_count", UNSET)
 

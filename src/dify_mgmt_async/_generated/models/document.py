@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -90,29 +90,13 @@ class Document:
 
         status = d.pop("status")
 
-        def _parse_indexing_status(data: object) -> IndexingStatus | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                componentsschemas_indexing_status_value_type_0 = IndexingStatus(data)
-
-                return componentsschemas_indexing_status_value_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(IndexingStatus | str, data)
-
-        indexing_status = _parse_indexing_status(d.pop("indexing_status"))
+        indexing_status = d.pop("indexing_status")
+        if isinstance(indexing_status, str):
+            indexing_status = IndexingStatus._value2member_map_.get(indexing_status, indexing_status)
 
         word_count = d.pop("word_count")
 
-        def _parse_parsing_error(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        parsing_error = _parse_parsing_error(d.pop("parsing_error", UNSET))
+        parsing_error = d.pop("parsing_error", UNSET)
 
         document = cls(
             id=id,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -49,19 +49,9 @@ class Error:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-
-        def _parse_error_code(data: object) -> ErrorCode | str:
-            try:
-                if not isinstance(data, str):
-                    raise TypeError()
-                error_code_type_0 = ErrorCode(data)
-
-                return error_code_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ErrorCode | str, data)
-
-        error_code = _parse_error_code(d.pop("error_code"))
+        error_code = d.pop("error_code")
+        if isinstance(error_code, str):
+            error_code = ErrorCode._value2member_map_.get(error_code, error_code)
 
         error = d.pop("error")
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -70,12 +70,7 @@ class User:
 
         email = d.pop("email")
 
-        def _parse_avatar(data: object) -> None | str:
-            if data is None:
-                return data
-            return cast(None | str, data)
-
-        avatar = _parse_avatar(d.pop("avatar"))
+        avatar = d.pop("avatar")
 
         created_at = d.pop("created_at")
 
