@@ -87,12 +87,16 @@ def static_cells(quick: bool) -> list[Cell]:
     cells.append(Cell("independent seconds R100 b10", "independent", "token-bucket", "seconds"))
     if not quick:
         cells.append(Cell("independent none R100 b10", "independent", "token-bucket", "none"))
+        # At 500/s the emulator (validating every request against the spec, on one core) is itself the limit,
+        # so those cells run against the lighter independent server.
         for rate in (20.0, 500.0):
+            server = "emulator" if rate < 100 else "independent"
             for burst in (1, int(rate)):
-                cells.append(
-                    Cell(f"token-bucket seconds R{rate:g} b{burst}", "emulator", "token-bucket", "seconds", rate, burst)
-                )
-        cells.append(Cell("token-bucket seconds R500 b10 c256", "emulator", "token-bucket", "seconds", 500.0, 10, 256))
+                key = f"{'token-bucket' if server == 'emulator' else server} seconds R{rate:g} b{burst}"
+                cells.append(Cell(key, server, "token-bucket", "seconds", rate, burst))
+        cells.append(
+            Cell("independent seconds R500 b10 c256", "independent", "token-bucket", "seconds", 500.0, 10, 256)
+        )
     return cells
 
 

@@ -408,7 +408,8 @@ async def test_after_a_fault_the_engine_paces_at_this_process_share() -> None:
     engine.leave(await engine.enter(None))  # falls back, at 30 / 3
     assert engine.state.rate == pytest.approx(10.0, rel=1e-6) and state.fallbacks == 0
     engine.leave(await engine.enter(None))
-    assert engine.state.rate == pytest.approx(10.0, rel=1e-6)  # once per fault
+    # once per fault: not 10 / 3 again (the pacer may have grown it a hair while this ran on real time)
+    assert engine.state.rate == pytest.approx(10.0, rel=1e-3)
 
 
 @pytest.mark.anyio

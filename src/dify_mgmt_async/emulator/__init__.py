@@ -4,7 +4,9 @@ Start it with ``python -m dify_mgmt_async.emulator --port 5001``, or in-process 
 ``with EmulatorServer(rate=5) as emu: ...``. It is independent of the SDK's core, so it can judge it.
 """
 
-_EXTRA = frozenset({"starlette", "uvicorn", "python_multipart", "h11", "anyio"})
+_EXTRA = frozenset(
+    {"starlette", "uvicorn", "python_multipart", "h11", "anyio", "openapi_core", "jsonschema", "jsonschema_path"}
+)
 
 try:
     from .app import CONTROL_HEADER, build_app

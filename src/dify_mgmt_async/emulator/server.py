@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -25,10 +26,19 @@ class EmulatorServer:
     """The emulator on ``host:port`` (0 picks a free port), served from a daemon thread.
 
     ``with EmulatorServer(rate=5) as emu:`` then ``emu.base_url``, ``emu.token``, ``emu.store``
-    (counters, uploads), ``emu.configure(fail_rate=0.1)``.
+    (counters, uploads), ``emu.configure(fail_rate=0.1)``. ``spec=`` serves another OpenAPI document
+    (an edited copy of the package's): its routes and request checks follow it.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, config: EmulatorConfig | None = None, **settings: Any):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        config: EmulatorConfig | None = None,
+        *,
+        spec: str | Path | None = None,
+        **settings: Any,
+    ):
         self.config = config or EmulatorConfig()
         for name, value in settings.items():
             if not hasattr(self.config, name):
@@ -36,7 +46,7 @@ class EmulatorServer:
             setattr(self.config, name, value)
         self.store = Store(self.config)
         self.upload_dir = tempfile.mkdtemp(prefix="dify-emulator-")
-        self.app = build_app(store=self.store, upload_dir=self.upload_dir)
+        self.app = build_app(store=self.store, upload_dir=self.upload_dir, spec=spec)
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None
@@ -155,6 +165,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--max-upload-mb", type=float, default=float(_env("MAX_UPLOAD_MB", "15")), help="larger uploads get 413"
     )
     p.add_argument("--seed", type=int, default=None, help="seed of the fault dice (none: random)")
+    p.add_argument(
+        "--spec",
+        default=_env("SPEC", "") or None,
+        help="OpenAPI document whose routes and request checks to serve (default: the package's own)",
+    )
     p.add_argument("--port-file", default=_env("PORT_FILE", ""), help="write 'base_url token secret' here once up")
     args = p.parse_args(argv)
     if args.seed is None and _env("SEED", ""):
@@ -179,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "max_upload_mb": args.max_upload_mb,
         }
     )
-    emulator = EmulatorServer(args.host, args.port, config)
+    emulator = EmulatorServer(args.host, args.port, config, spec=args.spec)
     emulator.start()
     print(f"Dify Management emulator on {emulator.base_url}", flush=True)
     print(f"  token:          {emulator.token}", flush=True)

@@ -7,6 +7,7 @@ the server's event loop serves requests.
 
 from __future__ import annotations
 
+import math
 import random
 import secrets
 import threading
@@ -26,9 +27,6 @@ __all__ = [
 ]
 
 INDEXING_STAGES = ("waiting", "parsing", "cleaning", "splitting", "indexing")
-APP_MODES = ("chat", "completion", "agent_chat", "workflow")
-PERMISSIONS = ("only_me", "all_team_members")
-INDEXING_STATUSES = (*INDEXING_STAGES, "completed", "error", "paused")
 UPLOAD_EXTENSIONS = frozenset(
     {"txt", "md", "markdown", "mdx", "pdf", "html", "htm", "csv", "docx", "xlsx", "json"},
 )
@@ -293,7 +291,7 @@ class Store:
         self.peak_in_flight = 0
         if not config.token:
             config.token = "dify-pat-" + secrets.token_urlsafe(24)
-        self._add_key("bootstrap", config.token, None)
+        self.bootstrap = self._add_key("bootstrap", config.token, None)
 
     @staticmethod
     def now() -> int:
@@ -347,7 +345,8 @@ class Store:
     def create_key(self, body: dict[str, Any]) -> dict[str, Any]:
         token = "dify-pat-" + secrets.token_urlsafe(24)
         with self.lock:
-            key = self._add_key(body["name"], token, body.get("expires_at"))
+            expires_at = body.get("expires_at")  # any number in a request; whole seconds in answers
+            key = self._add_key(body["name"], token, None if expires_at is None else math.ceil(expires_at))
             self.creates["api_keys"] += 1
         return {
             "id": key.id,
@@ -614,6 +613,17 @@ class Store:
                 "peak_in_flight": self.peak_in_flight,
                 "counts": {"apps": len(self.apps), "datasets": len(self.datasets), "api_keys": len(self.keys)},
             }
+
+    def clear(self) -> None:
+        """Forget every app, dataset, credential and API key but the bootstrap token's (restored if deleted)."""
+        with self.lock:
+            self.apps.clear()
+            self.datasets.clear()
+            self.credentials.clear()
+            bootstrap = self.bootstrap  # back even if it was deleted
+            self.keys = {bootstrap.id: bootstrap}
+            self.by_token = {bootstrap.token: bootstrap}
+            self.workspace.update(name="Emulated workspace", plan_settings={})
 
     def reset_counters(self) -> None:
         with self.lock:
