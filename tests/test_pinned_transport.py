@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import functools
+import gzip
+import socket
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 
 import aiohttp
 import httpx
 import pytest
 
-from dify_mgmt_async._transport import _client_timeout, _map_error
+from dify_mgmt_async import DifyManagementClient
+from dify_mgmt_async._transport import (
+    AiohttpTransport,
+    ClientTransport,
+    DefaultTransport,
+    HttpxTransport,
+    TransportClosedError,
+    _aiohttp_proxy,
+    _check_before_reuse,
+    _client_timeout,
+    _FreshnessCheckedHandler,
+    _map_error,
+    _RequestBody,
+)
+from tests.test_transport import Server, read_request
 
 REQUEST = httpx.Request("POST", "https://dify.example.com/x", headers={"Authorization": "Bearer tok-123"})
 
@@ -74,3 +95,416 @@ def test_aiohttp_timeout_from_httpx_timeouts(
         sock_connect,
         sock_read,
     )
+
+
+# --- the proxy's credentials, a caller's http_client, the transports' lifecycle ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxy", "expected"),
+    [
+        (None, (None, None)),
+        (httpx.URL("http://proxy.example:3128"), ("http://proxy.example:3128", None)),
+        (
+            httpx.URL("http://us%40er:p%3Ass@proxy.example:3128"),
+            ("http://proxy.example:3128", {"Proxy-Authorization": "Basic " + base64.b64encode(b"us@er:p:ss").decode()}),
+        ),
+        (
+            httpx.URL("http://user@proxy.example:3128"),
+            ("http://proxy.example:3128", {"Proxy-Authorization": "Basic " + base64.b64encode(b"user:").decode()}),
+        ),
+    ],
+)
+def test_proxy_credentials_become_a_proxy_authorization_header(
+    proxy: httpx.URL | None, expected: tuple[str | None, dict[str, str] | None]
+) -> None:
+    assert _aiohttp_proxy(proxy) == expected
+
+
+class Body(httpx.AsyncByteStream):
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield b"{}"
+
+
+def recording_client(**kwargs: Any) -> tuple[httpx.AsyncClient, list[httpx.Request]]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, stream=Body())
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handler), **kwargs), seen
+
+
+@pytest.mark.anyio
+async def test_a_callers_client_fills_in_headers_and_its_user_agent_replaces_ours() -> None:
+    client, seen = recording_client(
+        headers={"User-Agent": "mine/2", "X-Team": "a", "Accept": "text/plain"}, auth=("u", "p")
+    )
+    transport = ClientTransport(client)
+    request = httpx.Request("GET", "https://dify.example.com/x", headers=OURS)
+    response = await transport.handle_async_request(request)
+    sent = seen[0]
+    assert sent.headers["user-agent"] == "mine/2"
+    assert sent.headers["x-team"] == "a"
+    assert sent.headers["accept"] == "application/json"  # ours wins where we set one
+    assert sent.headers["authorization"] == "Bearer t"  # the client's auth is not applied
+    assert not response.is_closed  # streamed: the core reads (and caps) the body itself
+    await response.aclose()
+    await transport.aclose()
+    assert not client.is_closed  # the caller's to close
+    await client.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_callers_client_with_httpx_default_user_agent_keeps_ours() -> None:
+    client, seen = recording_client()
+    async with client:
+        await ClientTransport(client).handle_async_request(
+            httpx.Request("GET", "https://dify.example.com/x", headers=OURS)
+        )
+    assert seen[0].headers.get_list("user-agent") == ["dify-mgmt-async/1"]
+
+
+OURS = {"Accept": "application/json", "User-Agent": "dify-mgmt-async/1", "Authorization": "Bearer t"}
+
+
+@pytest.mark.anyio
+async def test_a_closed_default_transport_refuses_requests_and_says_so() -> None:
+    transport = DefaultTransport(max_connections=2)
+    assert repr(transport) == "DefaultTransport(inner=None)"
+    assert transport.abandon() is False
+    with pytest.raises(TransportClosedError, match=r"^the transport is closed$"):
+        await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+    assert transport.inner is None
+
+
+@pytest.mark.anyio
+async def test_a_closed_aiohttp_transport_opens_no_session() -> None:
+    transport = AiohttpTransport()
+    await transport.aclose()
+    with pytest.raises(TransportClosedError, match=r"^the transport is closed$"):
+        await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+    assert transport._session is None
+
+
+def test_httpx_transport_keeps_one_pool_per_proxy_with_the_clients_limits() -> None:
+    transport = HttpxTransport(max_connections=3, trust_env=False)
+    pool = transport._pool(None)
+    assert transport._pool(None) is pool
+    assert transport._limits == httpx.Limits(max_connections=3, max_keepalive_connections=3, keepalive_expiry=4.0)
+    assert transport._pool(httpx.URL("http://proxy.example:3128")) is not pool
+    assert len(transport._pools) == 2
+
+
+# --- aiohttp: the request body as its writer pulls it -----------------------------------------------------
+
+
+async def chunks(*items: bytes) -> AsyncIterator[bytes]:
+    for item in items:
+        yield item
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_request_body_hands_over_every_chunk_then_says_finished() -> None:
+    body = _RequestBody(chunks(b"a", b"b"), None, lambda: None)
+    assert [chunk async for chunk in body] == [b"a", b"b"]
+    assert body.finished is True
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_released_request_body_gives_nothing_more_and_is_not_finished() -> None:
+    body = _RequestBody(chunks(b"a", b"b"), None, lambda: None)
+    assert await anext(body) == b"a"
+    await body.release()
+    with pytest.raises(StopAsyncIteration):
+        await anext(body)
+    assert body.finished is False
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_writer_that_stops_asking_for_chunks_is_a_stall_after_the_write_timeout() -> None:
+    stalls: list[float] = []
+    loop = asyncio.get_running_loop()
+    body = _RequestBody(chunks(b"a", b"b", b"c"), 0.05, lambda: stalls.append(loop.time()))
+    start = loop.time()
+    await anext(body)
+    await anext(body)  # asked in time: the first chunk's timer is cancelled
+    await asyncio.sleep(0.2)
+    assert len(stalls) == 1
+    assert stalls[0] - start >= 0.05
+    await body.release()  # no timer left: nothing more is reported
+    await asyncio.sleep(0.1)
+    assert len(stalls) == 1
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_without_a_write_timeout_a_slow_writer_is_no_stall() -> None:
+    stalls: list[str] = []
+    body = _RequestBody(chunks(b"a", b"b"), None, lambda: stalls.append("stall"))
+    await anext(body)
+    await asyncio.sleep(0.05)
+    assert stalls == []
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_release_waits_for_the_chunk_being_read() -> None:
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def slow() -> AsyncIterator[bytes]:
+        await gate.wait()
+        order.append("read")
+        yield b"a"
+
+    body = _RequestBody(slow(), None, lambda: None)
+    pulling = asyncio.ensure_future(anext(body))
+    await asyncio.sleep(0)
+    releasing = asyncio.ensure_future(body.release())
+    await asyncio.sleep(0.01)
+    assert not releasing.done()  # the writer is still inside the stream: closing it now would break it
+    gate.set()
+    await releasing
+    order.append("released")
+    assert await pulling == b"a"
+    assert order == ["read", "released"]
+
+
+# --- aiohttp: a pooled connection is checked before reuse --------------------------------------------------
+
+
+class FakeTransport:
+    def __init__(self, sock: socket.socket | None, closing: bool = False) -> None:
+        self.sock, self.closing = sock, closing
+
+    def get_extra_info(self, name: str) -> socket.socket | None:
+        assert name == "socket"
+        return self.sock
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+
+def handler_on(transport: FakeTransport | None) -> _FreshnessCheckedHandler:
+    handler = _FreshnessCheckedHandler(asyncio.get_running_loop())
+    handler.transport = transport  # type: ignore[assignment]
+    return handler
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_idle_connection_with_nothing_to_read_is_reused() -> None:
+    ours, peer = socket.socketpair()
+    with ours, peer:
+        assert handler_on(FakeTransport(ours)).is_connected() is True
+        assert handler_on(FakeTransport(None)).is_connected() is True  # no socket to look at: aiohttp's word
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_idle_connection_the_server_closed_or_wrote_to_is_not_reused() -> None:
+    ours, peer = socket.socketpair()
+    with ours:
+        peer.sendall(b"HTTP/1.1 408 Request Timeout\r\n\r\n")
+        assert handler_on(FakeTransport(ours)).is_connected() is False
+        peer.close()
+        assert handler_on(FakeTransport(ours)).is_connected() is False
+    assert handler_on(FakeTransport(ours)).is_connected() is False  # closed socket: select refuses it
+    assert handler_on(None).is_connected() is False
+    assert handler_on(FakeTransport(None, closing=True)).is_connected() is False
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_the_connector_builds_checked_protocols() -> None:
+    connector = aiohttp.TCPConnector()
+    _check_before_reuse(connector)
+    factory = connector._factory
+    assert isinstance(factory, functools.partial)
+    assert factory.func is _FreshnessCheckedHandler
+    assert (factory.args, factory.keywords) == ((), {"loop": asyncio.get_running_loop()})
+    await connector.close()
+
+
+# --- aiohttp: answers as httpx responses, error bodies as streams, chunked uploads ---------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_2xx_answer_arrives_read_with_status_line_and_headers() -> None:
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 201 Made\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answer) as server:
+        request = httpx.Request("GET", server.url + "/x")
+        response = await transport.handle_async_request(request)
+    await transport.aclose()
+    assert (response.status_code, response.reason_phrase, response.http_version) == (201, "Made", "HTTP/1.1")
+    assert response.headers.get_list("x-a") == ["1", "2"]
+    assert response.request is request
+    assert response.content == b"{}"  # already read: no second pass through httpx
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_gzip_2xx_answer_is_decoded_by_httpx() -> None:
+    body = gzip.compress(b'{"ok": true}')
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answer) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        content = await response.aread()
+    await transport.aclose()
+    assert content == b'{"ok": true}'
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_error_answer_is_a_stream_and_once_read_its_connection_serves_the_next_request() -> None:
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for status in (b"503 Service Unavailable", b"404 Not Found"):
+            await read_request(reader)
+            writer.write(b"HTTP/1.1 %s\r\nContent-Length: 4\r\n\r\ndown" % status)
+            await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answers) as server:
+        first = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert not first.is_stream_consumed  # the core reads only as much as it keeps
+        assert first.status_code == 503 and first.reason_phrase == "Service Unavailable"
+        assert await first.aread() == b"down"
+        await first.aclose()
+        second = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert (second.status_code, await second.aread()) == (404, b"down")
+        await second.aclose()
+        assert server.connections == 1
+    await transport.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_error_body_cut_short_is_a_read_error_with_no_aiohttp_exception_behind_it() -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(cut) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        with pytest.raises(httpx.ReadError) as caught:
+            await response.aread()
+        await response.aclose()
+    await transport.aclose()
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_body_of_unknown_length_goes_out_chunked_once() -> None:
+    """httpx marks it Transfer-Encoding: chunked; aiohttp frames it itself, so the header is not passed twice."""
+    received: list[bytes] = []
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        received.append(head)
+        received.append(await reader.readuntil(b"0\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(sink) as server:
+        request = httpx.Request("POST", server.url + "/u", content=chunks(b"abc", b"def"))
+        assert request.headers["transfer-encoding"] == "chunked"
+        response = await transport.handle_async_request(request)
+    await transport.aclose()
+    assert response.status_code == 200
+    assert received[0].lower().count(b"transfer-encoding: chunked") == 1
+    assert received[1] == b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n"
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_progress_callbacks_own_error_comes_out_of_the_aiohttp_transport_as_it_is() -> None:
+    """aiohttp wraps what its body writer raises; the SDK raises the caller's error, not a connection error."""
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.read(65536)
+        await asyncio.sleep(0.5)
+
+    mine = LookupError("my progress bar broke")
+
+    def progress(sent: int, total: int | None) -> None:
+        raise mine
+
+    async with Server(sink) as server, DifyManagementClient(server.url, "t", max_retries=0) as dify:
+        with pytest.raises(LookupError) as caught:
+            await dify.datasets.upload_document("d1", b"x" * 100_000, filename="a.txt", on_progress=progress)
+    assert caught.value is mine
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_server_that_stops_reading_an_upload_is_a_write_timeout_after_the_write_timeout() -> None:
+    stop = asyncio.Event()
+
+    async def deaf(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await stop.wait()  # never reads the body, never answers
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            yield b"z" * 65536
+
+    transport = AiohttpTransport()
+    async with Server(deaf) as server:
+        request = httpx.Request(
+            "POST", server.url + "/u", content=endless(), extensions={"timeout": {"write": 0.2, "read": 10.0}}
+        )
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        with pytest.raises(httpx.WriteTimeout) as caught:
+            await transport.handle_async_request(request)
+        elapsed = loop.time() - start
+        stop.set()
+    await transport.aclose()
+    assert str(caught.value) == "the server stopped reading the request body"
+    assert caught.value.request is request
+    assert 0.2 <= elapsed < 5.0
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_cookies_a_server_sets_are_not_sent_back() -> None:
+    heads: list[bytes] = []  # asked by name: aiohttp's default cookie jar ignores cookies of IP addresses
+
+    async def answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            head, _body = await read_request(reader)
+            heads.append(head.lower())
+            writer.write(b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc; Path=/\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(answers) as server:
+        for _ in range(2):
+            await transport.handle_async_request(
+                httpx.Request("GET", server.url.replace("127.0.0.1", "localhost") + "/x")
+            )
+    await transport.aclose()
+    assert len(heads) == 2
+    assert b"cookie" not in heads[1]

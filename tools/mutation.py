@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "dify_mgmt_async"
@@ -47,36 +48,52 @@ def source_hash(module: str) -> str:
 
 
 def run(module: str, max_children: int, *, recheck: bool) -> None:
-    """Test the module's mutants that have no result yet (all of them when its source changed).
+    """Test the module's mutants that have no result yet (and its survivors with ``recheck``).
 
-    mutmut re-tests every mutant named on its command line, so a module whose source is unchanged
-    since its last run is narrowed to the mutants still unchecked (and its survivors with ``recheck``).
+    mutmut re-tests every mutant named on its command line, so the run is narrowed to the mutants
+    still unchecked. When the module's source changed, mutmut must first regenerate its mutants
+    (which resets the results of the changed functions only): one cheap mutant is run for that.
     """
     hashes: dict[str, str] = json.loads(HASHES.read_text()) if HASHES.exists() else {}
+    if module in hashes and hashes[module] != source_hash(module):
+        durations = results(module, "durations_by_key")
+        probe = min(durations, key=lambda name: durations[name] or 0.0) if durations else None
+        if probe is None or not mutmut_run([probe], max_children):
+            hashes.pop(module)  # the probe was renamed or failed: run every mutant
     names = [f"{PACKAGE}.{module}.*"]
-    if hashes.get(module) == source_hash(module):
+    if module in hashes:
         codes = results(module)
-        names = [name for name, code in codes.items() if code is None or (recheck and code in SURVIVED)]
+        names = [
+            name for name, code in codes.items() if code is None or (recheck and (code in SURVIVED or code in NO_TESTS))
+        ]
         if not names:
             print(f"{module}: every mutant has a cached result (--recheck re-tests survivors)", flush=True)
             return
+    # Recorded before the run, so an interrupted run resumes with the mutants it had not tested yet.
+    hashes[module] = source_hash(module)
+    HASHES.parent.mkdir(exist_ok=True)
+    HASHES.write_text(json.dumps(hashes, indent=1))
+    if not mutmut_run(names, max_children):
+        raise SystemExit(f"mutmut failed on {module}; see its output above")
+
+
+def mutmut_run(names: list[str], max_children: int) -> bool:
     mutmut = Path(sys.executable).with_name("mutmut")
     command = [str(mutmut), "run", "--max-children", str(max_children), *names]
     print("$", " ".join(command[:6]), "..." if len(command) > 6 else "", flush=True)
-    if subprocess.run(command, cwd=ROOT, check=False).returncode != 0:
-        raise SystemExit(f"mutmut failed on {module}; see its output above")
-    hashes = json.loads(HASHES.read_text()) if HASHES.exists() else {}
-    hashes[module] = source_hash(module)
-    HASHES.write_text(json.dumps(hashes, indent=1))
+    # tools/mutation_select.py (copied into mutants/ by also_copy) narrows each mutant's tests to its module's.
+    env = {**os.environ, "PYTEST_PLUGINS": "tools.mutation_select"}
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode == 0
 
 
-def results(module: str) -> dict[str, int | None]:
+def results(module: str, key: str = "exit_code_by_key") -> dict[str, Any]:
+    """mutmut's cached exit code (or, with ``key``, another per-mutant record) of each mutant of ``module``."""
     meta = ROOT / "mutants" / "src" / PACKAGE / f"{module}.py.meta"
     if not meta.exists():
         return {}
     data = json.loads(meta.read_text(encoding="utf-8"))
-    exit_codes: dict[str, int | None] = data.get("exit_code_by_key", {})
-    return exit_codes
+    records: dict[str, Any] = data.get(key, {})
+    return records
 
 
 def equivalent() -> set[str]:
@@ -123,9 +140,32 @@ def table(modules: tuple[str, ...]) -> str:
         "| module | mutants | killed | timeout | survived | no tests | equivalent | score | adjusted |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    previous = previous_rows()
+    kept = []
     for module in modules:
-        lines.append(row(module, results(module), equivalents)[0])
+        codes = results(module)
+        if module in previous and all(code is None for code in codes.values()):
+            kept.append(module)  # nothing measured here (a fresh mutants/): the last measurement stands
+            lines.append(previous[module].replace(f"`{module}.py`", f"`{module}.py` †", 1))
+        else:
+            lines.append(row(module, codes, equivalents)[0])
+    if kept:
+        lines += [
+            "",
+            "† not measured in this run (no cached result): the row is kept from the earlier table in this file "
+            "(see its git history for when).",
+        ]
     return "\n".join(lines)
+
+
+def previous_rows() -> dict[str, str]:
+    """The measured rows of the table now in docs/quality.md, by module (rows with no result left out)."""
+    if not QUALITY.exists():
+        return {}
+    current = QUALITY.read_text(encoding="utf-8").partition(START)[2].partition(END)[0]
+    rows = re.findall(r"^\| `(\w+)\.py`(?: †)? \|.*$", current, flags=re.MULTILINE)
+    lines = re.findall(r"^\| `\w+\.py`(?: †)? \|.*$", current, flags=re.MULTILINE)
+    return {m: line.replace(" †", "", 1) for m, line in zip(rows, lines, strict=True) if "not checked" not in line}
 
 
 def write(report: str) -> None:
@@ -139,7 +179,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules to run (default: {' '.join(MODULES)})")
     parser.add_argument("--report", action="store_true", help="only write the table from cached results")
-    parser.add_argument("--recheck", action="store_true", help="re-test survivors too (after adding tests)")
+    parser.add_argument(
+        "--recheck", action="store_true", help="re-test survivors and untested mutants (after adding tests)"
+    )
     parser.add_argument("--max-children", type=int, default=int(os.environ.get("MUTMUT_CHILDREN", "2")))
     args = parser.parse_args()
     chosen = tuple(args.modules) or MODULES

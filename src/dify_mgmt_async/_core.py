@@ -523,17 +523,17 @@ class Core:
         if call.extra_headers:
             names = {name.lower() for name, _ in call.extra_headers}
             headers = [h for h in headers if h[0].lower() not in names] + list(call.extra_headers)
-        if call.upload is not None:
-            headers += call.upload.headers.items()
-            return httpx.Request(
-                call.method, _url(call.url, ()), headers=headers, content=stream, extensions=extensions
-            )
         # An array parameter (a list) is sent as repeated keys, as pairs the parsed-URL cache can hash.
         query = (
             tuple((k, e) for k, v in call.params.items() for e in (v if isinstance(v, list) else (v,)))
             if call.params
             else ()
         )
+        if call.upload is not None:  # its query is only extra_query's
+            headers += call.upload.headers.items()
+            return httpx.Request(
+                call.method, _url(call.url, query), headers=headers, content=stream, extensions=extensions
+            )
         if call.json is None:
             return bodiless_request(call.method, _url(call.url, query), headers, extensions)
         return httpx.Request(call.method, _url(call.url, query), headers=headers, json=call.json, extensions=extensions)
