@@ -166,14 +166,22 @@ async def test_attempt_timeouts_are_cut_to_the_deadline(
     assert server.requests[0].extensions["timeout"] == expected
 
 
-async def test_a_retry_gets_what_is_left_of_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("deadline", "reads"),
+    [(8.0, [8.0, 7.5]), (0.75, [0.75, 0.25])],
+    ids=["seconds-left", "less-than-a-second-left"],
+)
+async def test_a_retry_gets_what_is_left_of_the_deadline(
+    monkeypatch: pytest.MonkeyPatch, deadline: float, reads: list[float]
+) -> None:
+    """The retry after a 503's 0.5 s backoff gets the rest of the deadline, to the millisecond."""
     from dify_mgmt_async import _core
 
     monkeypatch.setattr(_core.random, "Random", Top)
     server = Script(httpx.Response(503))
     async with make_client(server) as client:
-        await client._core.send("GET", "/apps", extra=CallExtras(timeout=(httpx.Timeout(60.0), 8.0)))
-    assert [r.extensions["timeout"]["read"] for r in server.requests] == [8.0, 7.5]
+        await client._core.send("GET", "/apps", extra=CallExtras(timeout=(httpx.Timeout(60.0), deadline)))
+    assert [r.extensions["timeout"]["read"] for r in server.requests] == reads
 
 
 async def test_the_per_call_deadline_error_names_the_call() -> None:
@@ -445,16 +453,6 @@ async def test_per_call_options_without_a_timeout_keep_the_clients_timeouts() ->
     async with make_client(server, timeout=httpx.Timeout(5.0)) as client:
         await client._core.send("GET", "/apps", extra=CallExtras.of(None, {"X-A": "b"}, None))
     assert server.requests[0].extensions["timeout"] == {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
-
-
-async def test_a_retry_with_less_than_a_second_left_gets_only_that(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dify_mgmt_async import _core
-
-    monkeypatch.setattr(_core.random, "Random", Top)
-    server = Script(httpx.Response(503))
-    async with make_client(server) as client:
-        await client._core.send("GET", "/apps", extra=CallExtras(timeout=(httpx.Timeout(60.0), 0.75)))
-    assert [r.extensions["timeout"]["read"] for r in server.requests] == [0.75, 0.25]
 
 
 async def test_a_deadline_under_a_second_is_kept_to_the_millisecond() -> None:
