@@ -53,8 +53,7 @@ def _response(status: bytes, body: bytes) -> bytes:
 APPS = _response(b"200 OK", _apps_page())
 UPLOADED = _response(
     b"201 Created",
-    b'{"id":"d","name":"f.txt","created_at":1764115200,"status":"enabled","indexing_status":"waiting",'
-    b'"word_count":0}',
+    b'{"id":"d","name":"f.txt","created_at":1764115200,"status":"enabled","indexing_status":"waiting","word_count":0}',
 )
 NOT_FOUND = _response(b"404 Not Found", b'{"code":"not_found","message":"no such route","status":404}')
 BAD = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
