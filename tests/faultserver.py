@@ -309,6 +309,7 @@ class FaultServer:
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self._arrived: asyncio.Condition | None = None
 
     # --- scripting and what was received (called from the test's thread) ----------------------
@@ -409,12 +410,24 @@ class FaultServer:
             quiet = quiet + 1 if not self._tasks else 0
             if quiet >= 4:
                 break
+        # Whatever else still runs on this loop (a script's own task) is cancelled too, and every accepted
+        # connection's transport aborted, with a few turns for the aborts' callbacks to close the sockets
+        # before the loop stops (else they are left open, and closed later on a closed loop).
+        others = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for _ in range(3):
+            await asyncio.sleep(0.005)
         await self._server.wait_closed()
 
     # --- serving (the server's thread) --------------------------------------------------------
 
     def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.get_running_loop().create_task(self._connection(reader, writer))
+        self._writers.add(writer)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
