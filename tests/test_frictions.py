@@ -23,17 +23,9 @@ from dify_mgmt_async import (
 )
 from dify_mgmt_async._errors import from_response
 from dify_mgmt_async.emulator import EmulatorServer
+from tests.faultserver import APP
 
 BASE = "http://dify.test"
-APP = {
-    "id": "a1",
-    "name": "n",
-    "mode": "chat",
-    "icon": None,
-    "icon_background": None,
-    "description": None,
-    "created_at": 1,
-}
 
 
 def recording(seen: list[httpx.Request], answer: dict[str, object] = APP) -> httpx.MockTransport:
