@@ -308,6 +308,7 @@ class FaultServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
+        self._socket: socket.socket | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._arrived: asyncio.Condition | None = None
@@ -384,6 +385,7 @@ class FaultServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.recv_buffer)
         sock.bind(("127.0.0.1", 0))
         self._server = await asyncio.start_server(self._accept, sock=sock, limit=_HEAD_LIMIT)
+        self._socket = sock
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
 
     def close(self) -> None:
@@ -396,7 +398,14 @@ class FaultServer:
         self._loop = self._thread = None
 
     async def _shutdown(self) -> None:
-        assert self._server is not None
+        assert self._server is not None and self._socket is not None
+        # Stop accepting first, and give the connections already accepted (their set-up tasks are queued)
+        # a few turns to build their transports while the server is still open: Python 3.11 builds a
+        # transport for a server closed meanwhile only half (``Server._attach`` asserts), and that
+        # transport's socket is never closed.
+        asyncio.get_running_loop().remove_reader(self._socket.fileno())
+        for _ in range(5):
+            await asyncio.sleep(0)
         self._server.close()
         # A connection asyncio accepted just before the close reaches ``_accept`` a few loop turns
         # later (asyncio sets it up in a task of its own), later still on a loaded machine: keep
