@@ -9,11 +9,16 @@ mutmut's clean run still see every test, so its cache and its test-to-function m
 
 ``tools/mutation.py`` loads it through ``PYTEST_PLUGINS`` (not ``pytest_add_cli_args``, which is part
 of mutmut's cache key). Skipping tests can only turn a kill into a survivor, so the score is a lower bound.
+
+It also seeds every ``random.Random()`` made without a seed (the clients' retry and pacing jitter): the
+engine's pacing simulations assert rates within a margin that an unlucky unseeded jitter can miss, and a
+mutant must not count as killed by such a miss (nor mutmut's clean run fail on one).
 """
 
 from __future__ import annotations
 
 import os
+import random
 
 import pytest
 
@@ -46,6 +51,21 @@ SKIP: dict[str, tuple[str, ...]] = {
 }
 #: Modules whose code does not depend on the event loop (anyio): a test's asyncio twin of a trio run is dropped.
 ONE_BACKEND = {"_retry", "_errors", "_pagination", "_validation", "_uploads", "_core"}
+
+
+#: The seed of every ``random.Random()`` made without one during a mutation run.
+SEED = 15
+
+
+class _SeededRandom(random.Random):
+    """``random.Random`` whose unseeded instances start from ``SEED``: the same jitter on every run."""
+
+    def __init__(self, x: object = None) -> None:
+        super().__init__(SEED if x is None else x)  # type: ignore[arg-type]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    random.Random = _SeededRandom  # type: ignore[misc]
 
 
 def module_of(mutant: str) -> str | None:
