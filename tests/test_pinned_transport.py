@@ -7,15 +7,20 @@ import base64
 import functools
 import gzip
 import socket
-from collections.abc import AsyncIterator
+import ssl
+import time
+from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
+import anyio
 import httpx
 import pytest
+import trustme
+from aiohttp.client_proto import ResponseHandler
 
-from dify_mgmt_async import DifyManagementClient
+from dify_mgmt_async import DifyManagementClient, _transport
 from dify_mgmt_async._transport import (
     AiohttpTransport,
     ClientTransport,
@@ -65,6 +70,7 @@ def test_aiohttp_errors_map_to_httpx(error: BaseException, mapped: type[httpx.Tr
     assert type(result) is mapped
     assert result.request is REQUEST
     assert result.__cause__ is None
+    assert str(result) == (str(error) or type(error).__name__)  # aiohttp's message, on every row
 
 
 def test_mapped_message_is_aiohttps_with_the_token_cut_out() -> None:
@@ -74,6 +80,12 @@ def test_mapped_message_is_aiohttps_with_the_token_cut_out() -> None:
     assert str(_map_error(TimeoutError(), REQUEST)) == "TimeoutError"
     bare = httpx.Request("GET", "https://dify.example.com/x")
     assert str(_map_error(aiohttp.ClientError("plain"), bare)) == "plain"
+
+
+def test_the_whole_credential_after_the_scheme_is_cut_out_even_with_a_space_in_it() -> None:
+    spaced = httpx.Request("GET", "https://dify.example.com/x", headers={"Authorization": "Token abc def"})
+    message = str(_map_error(aiohttp.ClientError("credential abc def refused"), spaced))
+    assert message == "credential <redacted> refused"
 
 
 @pytest.mark.parametrize(
@@ -508,3 +520,315 @@ async def test_cookies_a_server_sets_are_not_sent_back() -> None:
     await transport.aclose()
     assert len(heads) == 2
     assert b"cookie" not in heads[1]
+
+
+# --- the settings each transport gives its pool, and what each answer status becomes -------------------------
+
+
+def serve_each(
+    head: bytes = b"HTTP/1.1 200 OK", body: bytes = b"{}", delay: float = 0.0, seen: list[bytes] | None = None
+) -> Any:
+    """A connection handler answering every request on its connection with ``head`` and ``body``."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            try:
+                request_head, _ = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            if seen is not None:
+                seen.append(request_head.split(b"\r\n", 1)[0])
+            await asyncio.sleep(delay)
+            writer.write(head + b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+
+    return serve
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+@pytest.mark.parametrize(("status", "read"), [(200, True), (299, True), (300, False)])
+async def test_exactly_the_2xx_answers_arrive_read(status: int, read: bool) -> None:
+    transport = AiohttpTransport()
+    async with Server(serve_each(b"HTTP/1.1 %d Some" % status)) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert response.status_code == status
+        if read:
+            assert response.content == b"{}"  # no aread: the body came read
+        else:
+            with pytest.raises(httpx.ResponseNotRead):
+                _ = response.content
+            assert await response.aread() == b"{}"
+        await response.aclose()
+    await transport.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_redirect_comes_back_as_it_is_and_is_not_followed() -> None:
+    transport = AiohttpTransport()
+    seen: list[bytes] = []
+    async with Server(serve_each(b"HTTP/1.1 302 Found\r\nLocation: /elsewhere", b"", seen=seen)) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert (response.status_code, response.headers["location"]) == (302, "/elsewhere")
+        await response.aclose()
+    await transport.aclose()
+    assert seen == [b"GET /x HTTP/1.1"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+@pytest.mark.parametrize(("line", "phrase"), [("HTTP/1.1 200 Ok ✓", "Ok ?"), ("HTTP/1.1 404", "")])
+async def test_a_reason_phrase_outside_latin_1_or_missing_is_kept_as_far_as_it_can_be(line: str, phrase: str) -> None:
+    transport = AiohttpTransport()
+    async with Server(serve_each(line.encode())) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        await response.aclose()
+    await transport.aclose()
+    assert response.reason_phrase == phrase
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_error_body_cut_short_says_what_aiohttp_said() -> None:
+    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
+        await writer.drain()
+
+    transport = AiohttpTransport()
+    async with Server(cut) as server:
+        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        with pytest.raises(httpx.ReadError, match=r"^Response payload is not completed.*received 7 of 100 bytes"):
+            await response.aread()
+        await response.aclose()
+    await transport.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_connection_idle_past_the_keepalive_expiry_is_not_reused() -> None:
+    transport = AiohttpTransport(keepalive_expiry=0.05)
+    async with Server(serve_each()) as server:
+        for _ in range(2):
+            await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert server.connections == 1  # back to back: the pooled connection serves the second
+        await asyncio.sleep(0.3)
+        await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert server.connections == 2
+    await transport.aclose()
+
+
+async def concurrent_gets(transport: httpx.AsyncBaseTransport, url: str, count: int) -> None:
+    async def get() -> None:
+        response = await transport.handle_async_request(httpx.Request("GET", url + "/x"))
+        await response.aread()
+        await response.aclose()
+
+    await asyncio.gather(*(get() for _ in range(count)))
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", [AiohttpTransport, HttpxTransport])
+@pytest.mark.parametrize(("limit", "connections"), [(1, 1), (4, 3)])
+async def test_max_connections_is_the_pools_only_limit_even_to_one_host(
+    kind: type[AiohttpTransport | HttpxTransport], limit: int, connections: int
+) -> None:
+    """No per-host limit below ``max_connections``: the SDK talks to one host, so that limit is the pool's."""
+    transport = kind(max_connections=limit, trust_env=False)
+    async with Server(serve_each(delay=0.05)) as server:
+        await concurrent_gets(transport, server.url, 3)
+        assert server.connections == connections
+    await transport.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_the_aiohttp_transports_pooled_connections_are_checked_before_reuse() -> None:
+    transport = AiohttpTransport()
+    async with Server(serve_each()) as server:
+        await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
+        assert transport._session is not None and transport._session.connector is not None
+        pooled = [proto for conns in transport._session.connector._conns.values() for proto, _ in conns]
+        assert len(pooled) == 1 and type(pooled[0]) is _FreshnessCheckedHandler
+    await transport.aclose()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_checking_a_pooled_connection_does_not_wait_for_it() -> None:
+    ours, peer = socket.socketpair()
+    with ours, peer:
+        handler = handler_on(FakeTransport(ours))
+        start = time.perf_counter()
+        assert handler.is_connected() is True
+        assert time.perf_counter() - start < 0.5  # a poll, not a wait: the event loop is not held up
+
+
+class OddConnector:
+    def __init__(self, factory: object = None) -> None:
+        if factory is not None:
+            self._factory = factory
+
+
+@pytest.mark.parametrize(
+    "connector",
+    [OddConnector(), OddConnector(ResponseHandler), OddConnector(functools.partial(print))],
+    ids=["no-factory", "plain-class", "other-partial"],
+)
+def test_a_connector_of_another_make_is_left_alone(connector: OddConnector) -> None:
+    before = getattr(connector, "_factory", None)
+    _check_before_reuse(connector)  # type: ignore[arg-type]
+    assert getattr(connector, "_factory", None) is before
+
+
+def test_the_checked_protocol_keeps_the_factorys_positional_arguments() -> None:
+    connector = OddConnector(functools.partial(ResponseHandler, "loop", x=1))
+    _check_before_reuse(connector)  # type: ignore[arg-type]
+    factory = connector._factory
+    assert isinstance(factory, functools.partial)
+    assert (factory.func, factory.args, factory.keywords) == (_FreshnessCheckedHandler, ("loop",), {"x": 1})
+
+
+# --- the transports' defaults: verify and read the environment, as httpx.AsyncClient does ------------------------
+
+
+@pytest.fixture
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+PROXY_VARIABLES = [f"{name}{suffix}" for name in ("http", "https", "all", "no") for suffix in ("_proxy", "_PROXY")]
+PROXY_VARIABLES += ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+
+SHORT = {"connect": 5.0, "read": 5.0, "write": 5.0, "pool": 5.0}
+DEFAULTS: list[Callable[[], httpx.AsyncBaseTransport]] = [
+    AiohttpTransport,
+    HttpxTransport,
+    functools.partial(DefaultTransport, max_connections=2),
+]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+@pytest.mark.parametrize("make", DEFAULTS, ids=["aiohttp", "httpx", "default"])
+async def test_by_default_a_certificate_from_an_unknown_ca_is_refused(
+    make: Callable[[], httpx.AsyncBaseTransport], clean_environment: pytest.MonkeyPatch
+) -> None:
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    served: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served.append(await reader.read(1))
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    transport = make()
+    try:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await transport.handle_async_request(
+                httpx.Request("GET", f"https://127.0.0.1:{port}/x", extensions={"timeout": SHORT})
+            )
+    finally:
+        await transport.aclose()
+        server.close()
+    assert served in ([], [b""])  # no request reached the server
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+@pytest.mark.parametrize("make", DEFAULTS, ids=["aiohttp", "httpx", "default"])
+async def test_by_default_the_proxy_in_the_environment_is_used(
+    make: Callable[[], httpx.AsyncBaseTransport], clean_environment: pytest.MonkeyPatch
+) -> None:
+    lines: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        lines.append(head.split(b"\r\n", 1)[0])
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+
+    async with Server(proxy) as server:
+        clean_environment.setenv("HTTP_PROXY", server.url)
+        transport = make()
+        response = await transport.handle_async_request(httpx.Request("GET", "http://dify.invalid/x"))
+        await transport.aclose()
+    assert response.status_code == 200
+    assert lines == [b"GET http://dify.invalid/x HTTP/1.1"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_a_default_transport_closed_before_its_first_request_refuses_it() -> None:
+    transport = DefaultTransport(max_connections=2)
+    await transport.aclose()
+    with pytest.raises(TransportClosedError, match=r"^the transport is closed$"):
+        await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+    assert transport.inner is None
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_an_abandoned_aiohttp_transport_refuses_requests() -> None:
+    transport = AiohttpTransport()
+    assert transport.abandon() is False  # nothing was open
+    with pytest.raises(TransportClosedError, match=r"^the transport is closed$"):
+        await transport.handle_async_request(httpx.Request("GET", "http://127.0.0.1:9/"))
+    assert transport._session is None
+
+
+# --- aiohttp: letting go of the request body -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_release_waits_for_a_stuck_pull_no_longer_than_the_writer_release_wait(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_transport, "WRITER_RELEASE_WAIT", 0.05)
+
+    async def stuck() -> AsyncIterator[bytes]:
+        await asyncio.Event().wait()
+        yield b"never"
+
+    body = _RequestBody(stuck(), None, lambda: None)
+    pulling = asyncio.ensure_future(anext(body))
+    await asyncio.sleep(0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await asyncio.wait_for(body.release(), 2.0)
+    assert 0.05 <= loop.time() - start < 1.0
+    assert not pulling.done()
+    pulling.cancel()
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_release_waits_for_the_chunk_being_read_even_in_a_cancelled_scope() -> None:
+    """The exchange's ``finally`` releases the body while the caller is being cancelled: the wait is shielded."""
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def slow() -> AsyncIterator[bytes]:
+        await gate.wait()
+        order.append("read")
+        yield b"a"
+
+    body = _RequestBody(slow(), None, lambda: None)
+    pulling = asyncio.ensure_future(anext(body))
+    await asyncio.sleep(0)
+    asyncio.get_running_loop().call_later(0.02, gate.set)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        await body.release()
+        order.append("released")
+    gate.set()
+    assert await pulling == b"a"
+    assert order == ["read", "released"]
