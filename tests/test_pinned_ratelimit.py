@@ -5,10 +5,23 @@ Virtual time (trio MockClock): the engine reads the loop's clock, so the seconds
 
 from __future__ import annotations
 
+import logging
+import math
+import random
+
+import anyio
+import httpx
 import pytest
 import trio
 
-from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine
+from dify_mgmt_async._ratelimit import (
+    AdaptiveLimiter,
+    CooldownGate,
+    RateEstimator,
+    RateLimitEngine,
+    RateState,
+    advertised_rate,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
@@ -194,3 +207,291 @@ def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_pro
     estimator = measured_at(100.0)
     estimator.successes = 75
     assert estimator.on_rate_limited(at) == pytest.approx(paced)
+
+
+# --- what a server's rate-limit fields say ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "rate"),
+    [
+        ({"x-ratelimit-remaining": "3"}, None),  # no reset and no policy: nothing to pace at
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "10"}, 0.1),  # at least one request until the reset
+        ({"x-ratelimit-remaining": "1", "x-ratelimit-reset": "10"}, 0.1),
+        ({"x-ratelimit-remaining": "8", "x-ratelimit-reset": "10"}, 0.8),  # exactly the room left: paced
+        ({"x-ratelimit-remaining": "9", "x-ratelimit-reset": "10"}, None),  # more: not yet
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "0.5"}, 10.0),
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "0"}, None),
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "-5"}, None),
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000"}, 5e-9),  # up to 1e9: seconds
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000.5"}, None),  # over: a Unix time, long past
+        ({"ratelimit": '"p";t=10'}, None),  # no remaining count
+        ({"ratelimit-policy": "q=100", "ratelimit": '"p";r=5;t=10'}, 0.5),  # a quota with no window: the reset
+        ({"ratelimit-policy": "100.5;w=10", "ratelimit": '"p";r=1;t=5'}, 10.05),  # an older draft's bare quota
+        ({"ratelimit-policy": "100;w=10;burst=20", "ratelimit": '"p";r=1;t=5'}, 10.0),
+        ({"ratelimit-policy": "1.2.3;w=10", "ratelimit": '"p";r=1;t=5'}, 0.2),  # a quota that is no number: ignored
+        ({"ratelimit-policy": '"a";q=10;w=1, "b";q=20;w=1, "c";q=30;w=1', "ratelimit": '"a";r=1;t=5'}, 10.0),
+    ],
+)
+def test_advertised_rate_at_its_edges(fields: dict[str, str], rate: float | None) -> None:
+    """``room`` 8 (twice a limit of 4 in flight); a policy's first item counts."""
+    assert advertised_rate(httpx.Headers(fields), 8) == (None if rate is None else pytest.approx(rate))
+
+
+async def test_a_server_is_read_for_rate_limit_fields_until_it_first_answers_without_them() -> None:
+    """Fields on the first success: adopted at once (remaining 8 of room 2 x 4 in flight, over 2 s: 4/s), and the
+    CUBIC curve starts there; a server whose first success has none is not read again."""
+    engine = RateLimitEngine(64)
+    now = trio.current_time()
+    engine.on_success(headers=httpx.Headers({"x-ratelimit-remaining": "9", "x-ratelimit-reset": "2"}))
+    assert engine.state.rate is None  # 9 left is more than the room of 8
+    engine.on_success(headers=httpx.Headers({"x-ratelimit-remaining": "8", "x-ratelimit-reset": "2"}))
+    assert engine.state.rate == 4.0 and engine.estimator.rate == 4.0 and engine.estimator.measured
+    assert engine.estimator.grow(now + 0.5) == pytest.approx(4.0 * (1 + 0.03 * 0.5 * 0.5))
+    quiet = RateLimitEngine(64)
+    quiet.on_success(headers=httpx.Headers({"content-type": "application/json"}))
+    quiet.on_success(headers=httpx.Headers({"x-ratelimit-remaining": "1", "x-ratelimit-reset": "2"}))
+    assert quiet.state.rate is None
+
+
+# --- the gate ----------------------------------------------------------------------------------------------------
+
+
+class Edge(random.Random):
+    """Jitter at one end of its range."""
+
+    def __init__(self, high: bool) -> None:
+        super().__init__(0)
+        self.high = high
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.high else a
+
+
+@pytest.mark.parametrize(("span", "high", "jitter"), [(1.0, True, 0.11), (3.0, True, 0.25), (1.0, False, 0.0)])
+async def test_waiters_leave_the_gate_with_up_to_a_tenth_of_the_wait_plus_10_ms_never_over_a_quarter_second(
+    span: float, high: bool, jitter: float
+) -> None:
+    gate = CooldownGate(RateState(), Edge(high))
+    start = trio.current_time()
+    gate.close_for(span)
+    await gate.wait(None)
+    assert trio.current_time() - start == pytest.approx(span + jitter)
+
+
+async def test_a_deadline_cuts_the_gates_jitter_and_one_before_the_gate_opens_fails_at_once() -> None:
+    gate = CooldownGate(RateState(), Edge(high=True))
+    start = trio.current_time()
+    gate.close_for(1.0)
+    await gate.wait(start + 1.0)  # open exactly at the deadline: no jitter past it
+    assert trio.current_time() - start == pytest.approx(1.0)
+    gate.close_for(1.0)
+    with pytest.raises(
+        TimeoutError, match=r"^the per-call timeout would pass while waiting out a rate-limit cooldown$"
+    ):
+        await gate.wait(start + 1.5)
+    assert trio.current_time() - start == pytest.approx(1.0)  # no wait at all
+
+
+async def test_closing_the_gate_starts_a_cooldown_only_when_it_was_open() -> None:
+    state = RateState()
+    gate = CooldownGate(state, Edge(high=False))
+    state.resume_at = trio.current_time()
+    assert gate.close_for(math.inf) is False and not gate.is_closed()
+    assert gate.close_for(0.0) is False and gate.generation == 0
+    assert gate.close_for(1.0) is True and gate.generation == 1
+    assert gate.close_for(0.5) is False and gate.generation == 1  # already closed for longer
+    await trio.sleep(1.0)
+    assert gate.close_for(0.5) is True and gate.generation == 2  # closed again the moment it reopened
+    assert gate.cooldown_seconds == pytest.approx(1.5)
+
+
+async def test_a_cooldown_is_logged_once_with_its_length_the_limit_and_the_rate(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="dify_mgmt_async")
+    engine = RateLimitEngine(64)
+    engine.on_rate_limited(1.0, "seconds")  # a whole-second hint: the pacer slows down, the gate stays open
+    assert caplog.messages == []
+    await trio.sleep(1.0)
+    engine.on_rate_limited(0.25, "ms")
+    engine.on_rate_limited(0.1, "ms")  # within that cooldown: not a new one
+    assert caplog.messages == ["rate limited: every task paused 0.25s; concurrency limit now 1, pacing at 10.0/s"]
+
+
+class Deferred(RateState):
+    """A shared store's state before it answers: nothing learned yet; leases recorded."""
+
+    shared = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released: list[str | None] = []
+
+    def note(self, kind: str, at: float, value: float) -> tuple[tuple[str, float, float], ...]:
+        return ()
+
+    async def admit(self, deadline: float | None) -> str | None:
+        return "lease-1"
+
+    def release(self, lease: str | None) -> None:
+        self.released.append(lease)
+
+
+async def test_before_a_shared_store_answers_the_gate_still_closes_and_the_lease_goes_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="dify_mgmt_async")
+    state = Deferred()
+    engine = RateLimitEngine(64, state=state, rng=Edge(high=False))
+    start = trio.current_time()
+    engine.on_rate_limited(0.2, "ms")
+    assert caplog.messages == ["rate limited: every task paused 0.20s; concurrency limit now 2, pacing at 0.0/s"]
+    lease = await engine.enter(None)
+    assert (lease, trio.current_time() - start) == ("lease-1", pytest.approx(0.2))
+    engine.leave(lease)
+    engine.leave(None)
+    assert state.released == ["lease-1"]
+
+
+async def test_a_long_cooldown_cuts_the_limit_once_however_long_it_lasts() -> None:
+    engine = RateLimitEngine(64)
+    engine.on_rate_limited(3.0, "ms")
+    await trio.sleep(1.5)
+    engine.on_rate_limited(3.0, "ms")  # the same cooldown, extended, more than a second after the cut
+    assert engine.limiter.limit == pytest.approx(2.8)
+
+
+# --- the pacer -------------------------------------------------------------------------------------------------
+
+
+async def test_a_send_whose_slot_is_past_its_deadline_fails_at_once_and_gives_the_slot_back() -> None:
+    engine = RateLimitEngine(64, rng=Edge(high=False))
+    await trio.sleep(1.0)
+    engine.state.set_rate(10.0)
+    start = trio.current_time()
+    engine.leave(await engine.enter(None))
+    engine.leave(await engine.enter(start + 0.1))  # its slot is exactly at the deadline: sent
+    assert trio.current_time() - start == pytest.approx(0.1)
+    with pytest.raises(TimeoutError, match=r"^the per-call timeout would pass while pacing sends after rate limiting$"):
+        await engine.enter(trio.current_time() + 0.05)
+    assert trio.current_time() - start == pytest.approx(0.1)
+    engine.leave(await engine.enter(None))  # the slot given back is the next one
+    assert trio.current_time() - start == pytest.approx(0.2)
+
+
+async def test_a_send_paced_into_a_cooldown_waits_it_out() -> None:
+    engine = RateLimitEngine(64, rng=Edge(high=False))
+    engine.state.set_rate(10.0)
+    start = trio.current_time()
+    engine.leave(await engine.enter(None))
+    sent: list[float] = []
+
+    async def second() -> None:
+        engine.leave(await engine.enter(None))
+        sent.append(trio.current_time() - start)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(second)
+        await trio.sleep(0.05)
+        engine.gate.close_for(0.5)  # while it waits for its slot at 0.1
+    assert sent == [pytest.approx(0.55)]
+
+
+async def test_a_rate_cut_rebooks_the_schedule_one_new_interval_ahead() -> None:
+    engine = RateLimitEngine(64)
+    now = trio.current_time()
+    engine.estimator.adopt(100.0, now)
+    engine.state.set_rate(100.0)
+    for _ in range(10):
+        await engine.state.reserve(now, 0.01)
+    assert engine.state.tat == pytest.approx(now + 0.1)
+    engine.estimator.successes = 50
+    engine.on_rate_limited(None, None)  # a probe at 100/s: back off to 90/s
+    assert engine.state.rate == pytest.approx(90.0)
+    assert engine.state.tat == pytest.approx(now + 1 / 90)
+
+
+async def test_a_queue_counts_the_tasks_waiting_for_a_slot_too() -> None:
+    engine = RateLimitEngine(64)
+    engine.limiter.in_flight = 64
+    engine.limiter._waiters.extend(anyio.Event() for _ in range(136))  # 200 queued: 2 s at 100/s, long
+    assert not engine._draining(100.0) and engine._long_queue
+    engine.limiter._waiters.clear()
+    engine.limiter.in_flight = 99
+    assert engine._draining(100.0)
+
+
+async def test_stats_round_the_cooldown_to_microseconds_and_the_rate_to_thousandths() -> None:
+    engine = RateLimitEngine(64)
+    engine.gate.close_for(1 / 3)
+    engine.state.set_rate(1 / 3)
+    stats = engine.stats(retries=0, budget_left=100.0)
+    assert (stats.cooldown_seconds, stats.pacing_rate) == (0.333333, 0.333)
+
+
+# --- the limiter and the estimator ------------------------------------------------------------------------------
+
+
+def test_the_limit_grows_only_while_nearly_used_by_one_per_success_in_slow_start_then_by_one_per_limit() -> None:
+    limiter = AdaptiveLimiter(10)
+    limiter.in_flight = 2  # two under the limit of 4: not used enough to grow
+    limiter.increase()
+    assert limiter.limit == 4.0
+    limiter.in_flight = 3
+    limiter.increase()
+    assert limiter.limit == 5.0
+    limiter.decrease()
+    assert limiter.limit == 3.5 and not limiter.slow_start
+    limiter.in_flight = 2
+    limiter.increase()
+    assert limiter.limit == pytest.approx(3.5 + 1 / 3.5)
+
+
+async def test_the_first_guess_counts_from_the_first_success() -> None:
+    engine = RateLimitEngine(64)
+    for _ in range(20):
+        engine.on_success()
+        await trio.sleep(0.05)
+    engine.on_rate_limited(None, None)  # 20 successes in the second since the first
+    assert engine.state.rate == pytest.approx(20.0)
+
+
+def test_ramping_up_bisects_from_what_got_through_when_that_is_more_than_the_last_rate() -> None:
+    """20/s passed at first; at 60/s tried, 40 got through in the second since: between 40 and 60."""
+    estimator = RateEstimator()
+    estimator.on_success(0.0)
+    successes(estimator, 0.0, 1.0, 19)
+    estimator.on_rate_limited(1.0)
+    estimator.rate = 60.0
+    estimator.successes += 40
+    assert estimator.on_rate_limited(2.0) == pytest.approx(math.sqrt(40 * 60))
+
+
+def test_a_chain_measures_from_its_oldest_429_after_the_start_up() -> None:
+    """The start-up's 429 (the first guess) is not a reference while a later one of the chain is: 20/s guessed at
+    1 s, 80/s measured over the next eighth of a second, then 6 in an eighth: 48/s, not 16 in a quarter."""
+    estimator = RateEstimator()
+    estimator.on_success(0.0)
+    successes(estimator, 0.0, 1.0, 19)
+    estimator.on_rate_limited(1.0)
+    estimator.successes += 10
+    assert estimator.on_rate_limited(1.125) == pytest.approx(80.0)
+    estimator.successes += 6
+    assert estimator.on_rate_limited(1.25) == pytest.approx(48.0)
+
+
+def test_a_chain_measuring_above_its_floor_sets_the_peak_to_what_it_measured() -> None:
+    estimator = measured_at(100.0)
+    estimator.successes = 58
+    assert estimator.on_rate_limited(0.7) == pytest.approx(80.0)  # 48 since the settled 429 at 0.1 s
+    assert estimator.peak == pytest.approx(80.0)
+
+
+def test_a_chain_measuring_under_its_floor_keeps_the_peak_under_the_rate_tried() -> None:
+    """Probing past the peak (100/s) at 200/s, a chain measures 63/s, under half the 200: the peak stays 100."""
+    estimator = measured_at(100.0)
+    estimator.rate = 200.0
+    estimator.successes = 51
+    assert estimator.on_rate_limited(0.75) == pytest.approx(100.0)
+    assert estimator.peak == pytest.approx(100.0)

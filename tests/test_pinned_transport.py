@@ -551,8 +551,9 @@ def serve_each(
 async def test_exactly_the_2xx_answers_arrive_read(status: int, read: bool) -> None:
     transport = AiohttpTransport()
     async with Server(serve_each(b"HTTP/1.1 %d Some" % status)) as server:
-        response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
-        assert response.status_code == status
+        request = httpx.Request("GET", server.url + "/x")
+        response = await transport.handle_async_request(request)
+        assert response.status_code == status and response.request is request
         if read:
             assert response.content == b"{}"  # no aread: the body came read
         else:
@@ -684,7 +685,7 @@ def test_a_connector_of_another_make_is_left_alone(connector: OddConnector) -> N
 
 
 def test_the_checked_protocol_keeps_the_factorys_positional_arguments() -> None:
-    connector = OddConnector(functools.partial(ResponseHandler, "loop", x=1))
+    connector = OddConnector(functools.partial(ResponseHandler, "loop", x=1))  # type: ignore[call-arg,arg-type]
     _check_before_reuse(connector)  # type: ignore[arg-type]
     factory = connector._factory
     assert isinstance(factory, functools.partial)
