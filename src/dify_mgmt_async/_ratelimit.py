@@ -257,6 +257,7 @@ class RateEstimator:
     MIN_SPAN = 0.1
     MAX_SPAN = 2.0
     MIN_SUCCESSES = 5
+    START_SUCCESSES = 2
     SATURATED_GAP = 0.25
     DROP = 0.5
     BACKOFF = 0.9
@@ -342,10 +343,12 @@ class RateEstimator:
             # along a chain of 429s never SATURATED_GAP apart) at least MIN_SPAN back with MIN_SUCCESSES
             # since gives its rate.
             later, ref, settled_ref = now, None, False
+            # Before the first measurement the rate is a guess, maybe far too high: fewer successes will do.
+            enough = self.MIN_SUCCESSES if self.measured else self.START_SUCCESSES
             for at, count, settled in reversed(marks):
                 if later - at > self.SATURATED_GAP or now - at > self.MAX_SPAN:
                     break
-                long_enough = now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES
+                long_enough = now - at >= self.MIN_SPAN and self.successes - count >= enough
                 if long_enough and (settled or not settled_ref):
                     # the longest span along the chain measures most precisely; from a settled mark if any
                     ref, settled_ref = (at, count), settled
@@ -353,9 +356,11 @@ class RateEstimator:
             if ref is not None:
                 # At most DROP x per MIN_SPAN: a limiter with a burst of 1 drops more than its rate of
                 # requests sent between R and 2R, and one short span can be unlucky.
-                if now - self._floor[1] >= self.MIN_SPAN:
-                    self._floor = (self.DROP * rate, now)
                 measured = (self.successes - ref[1]) / (now - ref[0])
+                if now - self._floor[1] >= self.MIN_SPAN:
+                    # ... but an even pacer sending above R gets at least R / 2 through any limiter (burst 1:
+                    # every other request), so R is at most measured / DROP: never stay above that.
+                    self._floor = (min(self.DROP * rate, measured / self.DROP), now)
                 # a measurement above the floor is trustworthy; under it, the rate that met this 429 is at
                 # least too much, so the peak comes down to it
                 peak = measured if measured >= self._floor[0] else min(self._peak or rate, rate)
@@ -409,8 +414,8 @@ class RateEstimator:
                 self.rate = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
             else:  # past it: probe gently, faster the longer no 429 comes
                 self.rate = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
-        else:
-            self.rate = rate * (1.0 + self.START_GROWTH * dt)
+        elif not self._marks or now - self._marks[-1][0] > self.SATURATED_GAP:
+            self.rate = rate * (1.0 + self.START_GROWTH * dt)  # no 429 lately: look for the rate upward, fast
         return self.rate
 
 
