@@ -19,7 +19,7 @@ import trio.testing
 
 from dify_mgmt_async import DifyManagementClient
 from dify_mgmt_async._errors import retry_after_hint
-from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine, advertised_rate
+from dify_mgmt_async._ratelimit import AdaptiveLimiter, RateEstimator, RateLimitEngine, advertised_rate
 from dify_mgmt_async.emulator.limiters import hint_headers, make_limiter
 
 pytestmark = pytest.mark.virtual_time  # tests/conftest.py: trio with a MockClock that autojumps
@@ -147,6 +147,26 @@ def test_a_probe_after_quiet_backs_off_under_what_got_through() -> None:
     # 2 s later, 40/s got through (a stall of our own): the peak drops no lower than BACKOFF x 100/s
     assert feed(estimator, [(6.5, 600)]) == pytest.approx(RateEstimator.BACKOFF * RateEstimator.BACKOFF * 100.0)
     assert estimator.peak == pytest.approx((90.0 + 81.0) / 2)
+
+
+@pytest.mark.anyio
+async def test_slow_start_adds_half_a_slot_per_success_while_the_limit_is_used_then_one_per_limit() -> None:
+    """From 4 in flight, +0.5 per success (x1.5 a round trip, not x2: a server with a small burst then meets
+    about half a burst of 429s at first, not a whole one), only while every slot is taken; after a cut,
+    +1 / limit per success (about one a round trip)."""
+    limiter = AdaptiveLimiter(64)
+    assert limiter.limit == 4.0 and limiter.slow_start
+    limiter.increase()  # nothing in flight: the limit is not what holds us back
+    assert limiter.limit == 4.0
+    for _ in range(4):
+        await limiter.acquire()
+    limiter.increase()
+    limiter.increase()
+    assert limiter.limit == 5.0 and limiter.current == 5
+    limiter.decrease()
+    assert limiter.limit == pytest.approx(3.5) and not limiter.slow_start
+    limiter.increase()
+    assert limiter.limit == pytest.approx(3.5 + 1 / 3.5)
 
 
 def measured_at(rate: float) -> RateEstimator:

@@ -422,8 +422,9 @@ class RateEstimator:
 class AdaptiveLimiter:
     """Requests in flight, bounded by an effective limit between 1 and ``maximum`` (AIMD).
 
-    It starts at ``INITIAL`` and grows by one per success until the first 429 (TCP's slow start): a
-    server with a small burst then meets about a burst of 429s at first, not ``maximum`` of them.
+    It starts at ``INITIAL`` and grows by half a slot per success until the first 429 (TCP's slow start, at
+    x1.5 a round trip rather than x2): a server with a small burst then meets about half a burst of 429s at
+    first, not ``maximum`` of them.
     """
 
     INITIAL = 4.0
@@ -468,9 +469,9 @@ class AdaptiveLimiter:
         self.limit = max(1.0, self.limit * DECREASE_FACTOR)
 
     def increase(self) -> None:
-        """+1 per success in slow start, then about +1 per ``limit`` successes, only while the limit is used."""
+        """+0.5 per success in slow start, then +1 per ``limit`` successes, only while the limit is used."""
         if self.limit < self.maximum and self.in_flight + len(self._waiters) >= self.current - 1:
-            step = 1.0 if self.slow_start else 1.0 / self.limit
+            step = 0.5 if self.slow_start else 1.0 / self.limit
             self.limit = min(float(self.maximum), self.limit + step)
             self.slow_start = self.slow_start and self.limit < self.maximum
             self._wake()
