@@ -358,9 +358,13 @@ class RateEstimator:
                 # requests sent between R and 2R, and one short span can be unlucky.
                 measured = (self.successes - ref[1]) / (now - ref[0])
                 if now - self._floor[1] >= self.MIN_SPAN:
-                    # ... but an even pacer sending above R gets at least R / 2 through any limiter (burst 1:
-                    # every other request), so R is at most measured / DROP: never stay above that.
-                    self._floor = (min(self.DROP * rate, measured / self.DROP), now)
+                    floor = self.DROP * rate
+                    if not self.measured:
+                        # The first guess may be ten times too high. An even pacer above R gets at least R / 2
+                        # through any limiter (burst 1: every other request), so R is at most measured / DROP.
+                        # (Later, bunched sends of our own can make a span measure lower than that.)
+                        floor = min(floor, measured / self.DROP)
+                    self._floor = (floor, now)
                 # a measurement above the floor is trustworthy; under it, the rate that met this 429 is at
                 # least too much, so the peak comes down to it
                 peak = measured if measured >= self._floor[0] else min(self._peak or rate, rate)
@@ -414,8 +418,8 @@ class RateEstimator:
                 self.rate = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
             else:  # past it: probe gently, faster the longer no 429 comes
                 self.rate = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
-        elif not self._marks or now - self._marks[-1][0] > self.SATURATED_GAP:
-            self.rate = rate * (1.0 + self.START_GROWTH * dt)  # no 429 lately: look for the rate upward, fast
+        else:
+            self.rate = rate * (1.0 + self.START_GROWTH * dt)
         return self.rate
 
 
