@@ -231,6 +231,16 @@ def test_before_the_first_measurement_two_successes_measure_and_the_drop_is_to_t
     assert estimator.measured
 
 
+def test_until_measured_the_first_guess_grows_by_one_and_a_half_times_per_second() -> None:
+    """A first guess may be far too low (a burst of 1 gives 1 success over FIRST_SPAN: 10/s), so it grows fast
+    while the pacer holds sends back: x(1 + 1.5 dt), about x4.5 a second, where a measured rate creeps."""
+    estimator = RateEstimator()
+    assert feed(estimator, [(0.0, 20)]) == pytest.approx(200.0)
+    assert estimator.grow(0.3) == pytest.approx(290.0)
+    assert estimator.grow(0.4) == pytest.approx(290.0 * 1.15)
+    assert estimator.grow(2.4) == pytest.approx(290.0 * 1.15 * 2.5)  # at most a second at a time
+
+
 def test_a_chain_that_measures_under_its_floor_lowers_the_peak_to_the_rate_that_met_it() -> None:
     """A clump of 429s (a stall, sends already under way) whose span measures under the DROP floor is suspect
     as a measurement, but the rate that met it was too much: the peak comes down to that rate, no lower."""

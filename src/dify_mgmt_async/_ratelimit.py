@@ -246,7 +246,8 @@ class RateEstimator:
       what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
       so that a token bucket refills a little.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
-    * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
+    * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast (x(1 +
+      ``START_GROWTH`` dt): a first guess from a burst of 1 is far too low, one from a large burst too high); after
       it, while held back by the pacer, it climbs CUBIC's concave curve from the last back-off quickly back
       up to the rate that met the 429 (``peak``), flat near it, so that a drop that was too deep (an unlucky
       span) is undone within about a second; past the peak it grows by ``GROWTH`` x the seconds since per
@@ -264,7 +265,7 @@ class RateEstimator:
     CUBIC = 0.2
     GROWTH = 0.03
     MAX_GROWTH = 0.5
-    START_GROWTH = 3.0
+    START_GROWTH = 1.5
     BRACKET = 1.25
     FIRST_SPAN = 0.1
     MIN_RATE = 0.5
