@@ -19,7 +19,7 @@ import trio.testing
 
 from dify_mgmt_async import DifyManagementClient
 from dify_mgmt_async._errors import retry_after_hint
-from dify_mgmt_async._ratelimit import RateEstimator, RateLimitEngine, advertised_rate
+from dify_mgmt_async._ratelimit import AdaptiveLimiter, RateEstimator, RateLimitEngine, advertised_rate
 from dify_mgmt_async.emulator.limiters import hint_headers, make_limiter
 
 pytestmark = pytest.mark.virtual_time  # tests/conftest.py: trio with a MockClock that autojumps
@@ -149,6 +149,26 @@ def test_a_probe_after_quiet_backs_off_under_what_got_through() -> None:
     assert estimator.peak == pytest.approx((90.0 + 81.0) / 2)
 
 
+@pytest.mark.anyio
+async def test_slow_start_adds_half_a_slot_per_success_while_the_limit_is_used_then_one_per_limit() -> None:
+    """From 4 in flight, +0.5 per success (x1.5 a round trip, not x2: a server with a small burst then meets
+    about half a burst of 429s at first, not a whole one), only while every slot is taken; after a cut,
+    +1 / limit per success (about one a round trip)."""
+    limiter = AdaptiveLimiter(64)
+    assert limiter.limit == 4.0 and limiter.slow_start
+    limiter.increase()  # nothing in flight: the limit is not what holds us back
+    assert limiter.limit == 4.0
+    for _ in range(4):
+        await limiter.acquire()
+    limiter.increase()
+    limiter.increase()
+    assert limiter.limit == 5.0 and limiter.current == 5
+    limiter.decrease()
+    assert limiter.limit == pytest.approx(3.5) and not limiter.slow_start
+    limiter.increase()
+    assert limiter.limit == pytest.approx(3.5 + 1 / 3.5)
+
+
 def measured_at(rate: float) -> RateEstimator:
     """An estimator that measured ``rate`` from 429s 0.1 s apart up to t = 0.5."""
     estimator = RateEstimator()
@@ -181,6 +201,44 @@ def test_past_its_peak_the_rate_grows_slowly_then_faster() -> None:
     estimator.rate = 100.0
     estimator._grown_at = 2.5 + k + 9.9
     assert estimator.grow(2.5 + k + 10.0) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 10.0 * 0.1))
+
+
+def test_once_measured_a_chain_far_under_the_rate_drops_it_by_half_per_tenth_of_a_second() -> None:
+    """After the first measurement a span may measure low for reasons of our own (bunched sends, a stall), so
+    a chain measuring 30/s from 180/s drops the rate by DROP per MIN_SPAN (to 90/s, then 45/s), then to what
+    it measured."""
+    estimator = measured_at(200.0)
+    # a step down: 429s every 0.1 s with 3 successes between them (30/s), from t = 2.5
+    assert feed(estimator, [(2.5, 500)]) == pytest.approx(RateEstimator.BACKOFF * 200.0)
+    assert feed(estimator, [(2.6, 503)]) == pytest.approx(180.0)  # too few successes to measure
+    assert feed(estimator, [(2.7, 506)]) == pytest.approx(RateEstimator.DROP * 180.0)
+    assert feed(estimator, [(2.75, 507)]) == pytest.approx(90.0)  # within MIN_SPAN of that drop: its floor
+    assert feed(estimator, [(2.85, 510)]) == pytest.approx(45.0)
+    assert feed(estimator, [(2.95, 513)]) == pytest.approx(13 / 0.45)  # the chain's longest span, over its floor
+
+
+def test_before_the_first_measurement_two_successes_measure_and_the_drop_is_to_twice_that() -> None:
+    """The first guess (successes of the first burst over FIRST_SPAN) may be ten times the server's rate: then
+    nearly every send meets a 429. A chain with 2 successes (START_SUCCESSES, not MIN_SUCCESSES) already
+    measures, and the rate drops at once to twice the measurement (an even pacer above R gets at least R / 2
+    through), not by DROP per MIN_SPAN."""
+    estimator = RateEstimator()
+    assert feed(estimator, [(0.0, 20)]) == pytest.approx(200.0)  # 20 successes: the whole burst, at once
+    assert not estimator.measured
+    assert feed(estimator, [(0.2, 21)]) == pytest.approx(200.0)  # a chain: 1 success, too few
+    # 3 successes over 0.4 s (from the first 429): 7.5/s measured; the floor is twice that
+    assert feed(estimator, [(0.4, 23)]) == pytest.approx(3 / 0.4 / RateEstimator.DROP)
+    assert estimator.measured
+
+
+def test_until_measured_the_first_guess_grows_by_one_and_a_half_times_per_second() -> None:
+    """A first guess may be far too low (a burst of 1 gives 1 success over FIRST_SPAN: 10/s), so it grows fast
+    while the pacer holds sends back: x(1 + 1.5 dt), about x4.5 a second, where a measured rate creeps."""
+    estimator = RateEstimator()
+    assert feed(estimator, [(0.0, 20)]) == pytest.approx(200.0)
+    assert estimator.grow(0.3) == pytest.approx(290.0)
+    assert estimator.grow(0.4) == pytest.approx(290.0 * 1.15)
+    assert estimator.grow(2.4) == pytest.approx(290.0 * 1.15 * 2.5)  # at most a second at a time
 
 
 def test_a_chain_that_measures_under_its_floor_lowers_the_peak_to_the_rate_that_met_it() -> None:
@@ -356,7 +414,9 @@ async def test_reaches_the_rate_of_a_small_burst_bucket_whatever_the_hint(hint: 
     assert server.early == 0
     assert elapsed <= 1.12 * 10.0
     assert len(server.rejected) <= 0.04 * 1010
-    assert dify.stats.pacing_rate is not None and 90.0 <= dify.stats.pacing_rate <= 110.0
+    # What the engine holds to be the server's rate (the pacing rate itself ends wherever the last probe
+    # past it got to, or BACKOFF under it after a 429)
+    assert 90.0 <= dify._state.engine.estimator.peak <= 110.0, dify._state.engine.estimator.peak
 
 
 @pytest.mark.anyio

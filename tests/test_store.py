@@ -66,7 +66,7 @@ def test_namespace_is_a_hash_of_url_and_token_never_the_token() -> None:
 
 @pytest.mark.anyio
 async def test_slow_start_window_across_processes(redis_client: aioredis.Redis) -> None:
-    """Until the first 429 at most 4 requests are in flight over every process, +1 per success."""
+    """Until the first 429 at most 4 requests are in flight over every process, +0.5 per success."""
     store = make_store(redis_client, Clock())
     ns = fresh_namespace()
     for lease in "abcd":
@@ -74,13 +74,16 @@ async def test_slow_start_window_across_processes(redis_client: aioredis.Redis) 
         assert (answer.admitted, answer.wait, answer.leased, answer.limits) == (True, 0.0, True, True)
     answer = await store.admit(ns, "p-e", "p", 0, 0)
     assert (answer.admitted, answer.wait, answer.leased) == (False, 0.01, False)
-    await store.release(ns, "p-a", 1)  # one back, and the window is 5 now: two more may go
+    await store.release(ns, "p-a", 1)  # one back; the window is 4 + 0.5 floored: only its slot is free
     assert (await store.admit(ns, "p-e", "p", 0, 0)).admitted
+    assert not (await store.admit(ns, "p-f", "p", 0, 0)).admitted
+    await store.release(ns, "p-b", 1)  # another back: the window is 5, with 3 in flight: two may go
     assert (await store.admit(ns, "p-f", "p", 0, 0)).admitted
-    assert not (await store.admit(ns, "p-g", "p", 0, 0)).admitted
+    assert (await store.admit(ns, "p-g", "p", 0, 0)).admitted
+    assert not (await store.admit(ns, "p-h", "p", 0, 0)).admitted
     # Successes reported with an admit count first; at a window of 64 the window (and its leases) ends.
-    assert (await store.admit(ns, "p-g", "p", 58, 0)).leased  # 63
-    answer = await store.admit(ns, "p-h", "p", 1, 0)
+    assert (await store.admit(ns, "p-h", "p", 116, 0)).leased  # 4 + 0.5 x 118 = 63
+    answer = await store.admit(ns, "p-i", "p", 2, 0)
     assert (answer.admitted, answer.leased, answer.limits) == (True, False, False)
 
 

@@ -442,3 +442,50 @@ def test_256_mib_upload_streams_in_bounded_memory(tmp_path: Path) -> None:
     growth_mib = (after - before) / 1024  # ru_maxrss is in KiB on Linux
     assert growth_mib < 32, f"peak RSS grew by {growth_mib:.1f} MiB"
     print(f"256 MiB upload: peak RSS growth {growth_mib:.1f} MiB")
+
+
+@pytest.mark.asyncio_only
+@pytest.mark.anyio
+async def test_a_file_opened_for_a_writer_cancelled_from_outside_anyio_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp cancels its body writer task (``Task.cancel``) when an answer comes before the body went out.
+
+    If that lands while the worker thread is still opening the file, the await ends at once and the handle
+    the thread then returns has nobody to read or close it: it must close itself, not wait for the collector.
+    """
+    import asyncio
+    import threading
+
+    from dify_mgmt_async import _uploads
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"x" * 10)
+    entered, proceed = threading.Event(), threading.Event()
+    handles: list[Any] = []
+
+    def slow_open(file: Path, mode: str) -> Any:
+        entered.set()
+        proceed.wait(5)
+        handle = open(file, mode)  # noqa: SIM115 - the code under test closes it
+        handles.append(handle)
+        return handle
+
+    monkeypatch.setattr(_uploads, "open", slow_open, raising=False)
+
+    async def pull() -> None:
+        async for _ in _uploads._PathSource(path, 10).chunks():
+            pass
+
+    task = asyncio.ensure_future(pull())
+    await asyncio.to_thread(entered.wait, 5)
+    task.cancel()  # natively, as aiohttp does
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    proceed.set()
+    for _ in range(200):  # the worker thread finishes the open: then the handle is closed, or never
+        if handles and handles[0].closed:
+            break
+        await asyncio.sleep(0.01)
+    assert len(handles) == 1
+    assert handles[0].closed

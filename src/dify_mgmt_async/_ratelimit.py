@@ -246,7 +246,8 @@ class RateEstimator:
       what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
       so that a token bucket refills a little.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
-    * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast; after
+    * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast (x(1 +
+      ``START_GROWTH`` dt): a first guess from a burst of 1 is far too low, one from a large burst too high); after
       it, while held back by the pacer, it climbs CUBIC's concave curve from the last back-off quickly back
       up to the rate that met the 429 (``peak``), flat near it, so that a drop that was too deep (an unlucky
       span) is undone within about a second; past the peak it grows by ``GROWTH`` x the seconds since per
@@ -257,13 +258,14 @@ class RateEstimator:
     MIN_SPAN = 0.1
     MAX_SPAN = 2.0
     MIN_SUCCESSES = 5
+    START_SUCCESSES = 2
     SATURATED_GAP = 0.25
     DROP = 0.5
     BACKOFF = 0.9
     CUBIC = 0.2
     GROWTH = 0.03
     MAX_GROWTH = 0.5
-    START_GROWTH = 3.0
+    START_GROWTH = 1.5
     BRACKET = 1.25
     FIRST_SPAN = 0.1
     MIN_RATE = 0.5
@@ -342,10 +344,12 @@ class RateEstimator:
             # along a chain of 429s never SATURATED_GAP apart) at least MIN_SPAN back with MIN_SUCCESSES
             # since gives its rate.
             later, ref, settled_ref = now, None, False
+            # Before the first measurement the rate is a guess, maybe far too high: fewer successes will do.
+            enough = self.MIN_SUCCESSES if self.measured else self.START_SUCCESSES
             for at, count, settled in reversed(marks):
                 if later - at > self.SATURATED_GAP or now - at > self.MAX_SPAN:
                     break
-                long_enough = now - at >= self.MIN_SPAN and self.successes - count >= self.MIN_SUCCESSES
+                long_enough = now - at >= self.MIN_SPAN and self.successes - count >= enough
                 if long_enough and (settled or not settled_ref):
                     # the longest span along the chain measures most precisely; from a settled mark if any
                     ref, settled_ref = (at, count), settled
@@ -353,9 +357,15 @@ class RateEstimator:
             if ref is not None:
                 # At most DROP x per MIN_SPAN: a limiter with a burst of 1 drops more than its rate of
                 # requests sent between R and 2R, and one short span can be unlucky.
-                if now - self._floor[1] >= self.MIN_SPAN:
-                    self._floor = (self.DROP * rate, now)
                 measured = (self.successes - ref[1]) / (now - ref[0])
+                if now - self._floor[1] >= self.MIN_SPAN:
+                    floor = self.DROP * rate
+                    if not self.measured:
+                        # The first guess may be ten times too high. An even pacer above R gets at least R / 2
+                        # through any limiter (burst 1: every other request), so R is at most measured / DROP.
+                        # (Later, bunched sends of our own can make a span measure lower than that.)
+                        floor = min(floor, measured / self.DROP)
+                    self._floor = (floor, now)
                 # a measurement above the floor is trustworthy; under it, the rate that met this 429 is at
                 # least too much, so the peak comes down to it
                 peak = measured if measured >= self._floor[0] else min(self._peak or rate, rate)
@@ -417,8 +427,9 @@ class RateEstimator:
 class AdaptiveLimiter:
     """Requests in flight, bounded by an effective limit between 1 and ``maximum`` (AIMD).
 
-    It starts at ``INITIAL`` and grows by one per success until the first 429 (TCP's slow start): a
-    server with a small burst then meets about a burst of 429s at first, not ``maximum`` of them.
+    It starts at ``INITIAL`` and grows by half a slot per success until the first 429 (TCP's slow start, at
+    x1.5 a round trip rather than x2): a server with a small burst then meets about half a burst of 429s at
+    first, not ``maximum`` of them.
     """
 
     INITIAL = 4.0
@@ -463,9 +474,9 @@ class AdaptiveLimiter:
         self.limit = max(1.0, self.limit * DECREASE_FACTOR)
 
     def increase(self) -> None:
-        """+1 per success in slow start, then about +1 per ``limit`` successes, only while the limit is used."""
+        """+0.5 per success in slow start, then +1 per ``limit`` successes, only while the limit is used."""
         if self.limit < self.maximum and self.in_flight + len(self._waiters) >= self.current - 1:
-            step = 1.0 if self.slow_start else 1.0 / self.limit
+            step = 0.5 if self.slow_start else 1.0 / self.limit
             self.limit = min(float(self.maximum), self.limit + step)
             self.slow_start = self.slow_start and self.limit < self.maximum
             self._wake()

@@ -85,8 +85,8 @@ if now < resume_at then
 else
   local cap = tonumber(ARGV[5])
   if not s[2] then
-    -- Slow start over every process: INITIAL_WINDOW in flight, one more per success, until the first 429.
-    local window = INITIAL_WINDOW + (tonumber(s[3]) or 0)
+    -- Slow start over every process: INITIAL_WINDOW in flight, WINDOW_STEP more per success, until the first 429.
+    local window = INITIAL_WINDOW + math.floor(WINDOW_STEP * (tonumber(s[3]) or 0))
     if window < MAX_WINDOW and (cap == 0 or window < cap) then cap = window end
   end
   if cap > 0 then
@@ -175,7 +175,8 @@ return 1
 
 # The store's constants, written into the scripts (one place for each number).
 _CONSTANTS = {
-    "INITIAL_WINDOW": 4,  # slow start: requests in flight across all processes until the first 429, +1 per success
+    "INITIAL_WINDOW": 4,  # slow start: requests in flight across all processes until the first 429 ...
+    "WINDOW_STEP": 0.5,  # ... and this many more per success (x1.5 a round trip, as AdaptiveLimiter)
     "MAX_WINDOW": 64,  # ... and not past this: a server that let 64 through at once needs no window
     "POLL": 0.01,  # seconds before asking again when the window or the cap is full
     "PRESENCE": 2.0,  # seconds a process counts as present after its last ask

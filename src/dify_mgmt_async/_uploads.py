@@ -19,6 +19,7 @@ import mimetypes
 import os
 import re
 import secrets
+import threading
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -68,12 +69,42 @@ class _PathSource(_Source):
         self.size = size
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
-        handle = await anyio.to_thread.run_sync(open, self._path, "rb")
+        opened = _Opened(self._path)
         try:
+            handle = await anyio.to_thread.run_sync(opened.open)
             while chunk := await anyio.to_thread.run_sync(handle.read, UPLOAD_CHUNK_SIZE):
                 yield chunk
         finally:
-            handle.close()  # at once and without awaiting, so no cancellation can skip it
+            opened.close()  # at once and without awaiting, so no cancellation can skip it
+
+
+class _Opened:
+    """A file opened in a worker thread, closed exactly once whenever the open finishes.
+
+    A task cancelled from outside anyio (aiohttp cancels its body writer when an answer comes early) stops
+    waiting for the thread at once, while ``open`` may still run there: the handle it returns then has
+    nobody to close it, unless the open sees that it was given up and closes it itself.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._handle: IO[bytes] | None = None
+        self._closed = False
+
+    def open(self) -> IO[bytes]:
+        handle = open(self._path, "rb")  # noqa: SIM115 - close() closes it, whenever the open finishes
+        with self._lock:
+            if self._closed:
+                handle.close()  # given up while opening: nobody will read it
+            self._handle = handle
+        return handle
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._handle is not None:
+                self._handle.close()
 
 
 class _FileObjectSource(_Source):
