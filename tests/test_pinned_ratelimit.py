@@ -185,11 +185,12 @@ def test_a_chain_of_429s_measures_over_its_last_two_seconds_at_most() -> None:
     [
         (0.1, 5, 50.0),  # 5 successes over 0.1 s measure 50/s
         (0.09, 5, 20.0),  # under MIN_SPAN (0.1 s): nothing measured, the first guess stays
-        (0.1, 4, 20.0),  # under MIN_SUCCESSES (5): the same
+        (0.125, 2, 16.0),  # before the first measurement, START_SUCCESSES (2) will do
+        (0.125, 1, 20.0),  # fewer: nothing measured
         (0.25, 10, 40.0),  # SATURATED_GAP (0.25 s) apart is still a chain
     ],
 )
-def test_a_429_soon_after_the_first_measures_from_a_tenth_of_a_second_and_five_successes(
+def test_a_429_soon_after_the_first_guess_measures_from_a_tenth_of_a_second_and_two_successes(
     gap: float, count: int, paced: float
 ) -> None:
     estimator = RateEstimator()
@@ -198,6 +199,18 @@ def test_a_429_soon_after_the_first_measures_from_a_tenth_of_a_second_and_five_s
     assert estimator.on_rate_limited(1.0) == pytest.approx(20.0)
     estimator.successes += count
     assert estimator.on_rate_limited(1.0 + gap) == pytest.approx(paced)
+
+
+@pytest.mark.parametrize(("count", "paced"), [(5, 45.0), (4, 90.0)])
+def test_once_measured_a_chain_needs_five_successes_to_measure(count: int, paced: float) -> None:
+    """MIN_SUCCESSES 5: at 100/s adopted, a probe backs off to 90/s; 5 successes in the next eighth of a second
+    measure 40/s (floored at half the 90); 4 measure nothing."""
+    estimator = RateEstimator()
+    estimator.adopt(100.0, 0.0)
+    estimator.successes = 100
+    assert estimator.on_rate_limited(1.0) == pytest.approx(90.0)
+    estimator.successes += count
+    assert estimator.on_rate_limited(1.125) == pytest.approx(paced)
 
 
 @pytest.mark.parametrize(("at", "paced"), [(0.75, 100.0), (0.76, 0.9 * 25 / 0.26)])
@@ -433,19 +446,19 @@ async def test_stats_round_the_cooldown_to_microseconds_and_the_rate_to_thousand
 # --- the limiter and the estimator ------------------------------------------------------------------------------
 
 
-def test_the_limit_grows_only_while_nearly_used_by_one_per_success_in_slow_start_then_by_one_per_limit() -> None:
+def test_the_limit_grows_only_while_nearly_used_by_half_a_slot_per_success_in_slow_start_then_one_per_limit() -> None:
     limiter = AdaptiveLimiter(10)
     limiter.in_flight = 2  # two under the limit of 4: not used enough to grow
     limiter.increase()
     assert limiter.limit == 4.0
     limiter.in_flight = 3
     limiter.increase()
-    assert limiter.limit == 5.0
+    assert limiter.limit == 4.5
     limiter.decrease()
-    assert limiter.limit == 3.5 and not limiter.slow_start
+    assert limiter.limit == pytest.approx(3.15) and not limiter.slow_start
     limiter.in_flight = 2
     limiter.increase()
-    assert limiter.limit == pytest.approx(3.5 + 1 / 3.5)
+    assert limiter.limit == pytest.approx(3.15 + 1 / 3.15)
 
 
 async def test_the_first_guess_counts_from_the_first_success() -> None:
