@@ -454,11 +454,16 @@ def test_the_limit_grows_only_while_nearly_used_by_half_a_slot_per_success_in_sl
     limiter.in_flight = 3
     limiter.increase()
     assert limiter.limit == 4.5
+    limiter.in_flight = 2
+    limiter._waiters.extend(anyio.Event() for _ in range(2))  # tasks waiting for a slot count as using it
+    limiter.increase()
+    assert limiter.limit == 5.0
+    limiter._waiters.clear()
     limiter.decrease()
-    assert limiter.limit == pytest.approx(3.15) and not limiter.slow_start
+    assert limiter.limit == pytest.approx(3.5) and not limiter.slow_start
     limiter.in_flight = 2
     limiter.increase()
-    assert limiter.limit == pytest.approx(3.15 + 1 / 3.15)
+    assert limiter.limit == pytest.approx(3.5 + 1 / 3.5)
 
 
 async def test_the_first_guess_counts_from_the_first_success() -> None:
@@ -508,3 +513,22 @@ def test_a_chain_measuring_under_its_floor_keeps_the_peak_under_the_rate_tried()
     estimator.successes = 51
     assert estimator.on_rate_limited(0.75) == pytest.approx(100.0)
     assert estimator.peak == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize(("at", "paced"), [(6.0, 90.0), (5.5, 81.0)])
+def test_429s_more_than_five_seconds_back_are_forgotten(at: float, paced: float) -> None:
+    """At 100/s measured by 429s up to 0.5 s, a probe 5.5 s later finds none of them: it meets the top at the 100/s
+    tried (paced at 90); exactly 5 s later the last one is kept, and the 50/s that got through since lowers the
+    peak to 90 (paced at 81)."""
+    estimator = measured_at(100.0)
+    estimator.successes = 50 + round(50 * (at - 0.5))
+    assert estimator.on_rate_limited(at) == pytest.approx(paced)
+
+
+@pytest.mark.parametrize(("count", "paced"), [(2, 90.0), (5, 81.0)])
+def test_a_probe_counts_what_got_through_since_the_last_429_from_five_successes(count: int, paced: float) -> None:
+    """Half a second after the last 429 (at 100/s): 2 successes since teach nothing (the peak is the 100/s tried,
+    paced at 90); 5 (10/s) are a measurement, and the peak comes down to its floor, 0.9 x 100 (paced at 81)."""
+    estimator = measured_at(100.0)
+    estimator.successes = 50 + count
+    assert estimator.on_rate_limited(1.0) == pytest.approx(paced)
