@@ -88,6 +88,7 @@ def test_the_first_429_guesses_the_rate_from_the_successes_before_it(count: int,
     estimator.on_success(0.0)
     successes(estimator, 0.0, seconds, count - 1)
     assert estimator.on_rate_limited(seconds) == pytest.approx(paced)
+    assert estimator.peak == pytest.approx(paced)  # the best known rate, until a 429 teaches more
 
 
 async def test_429s_with_no_success_between_close_the_gate_50_ms_doubling_up_to_2_s() -> None:
@@ -294,6 +295,7 @@ async def test_waiters_leave_the_gate_with_up_to_a_tenth_of_the_wait_plus_10_ms_
 
 async def test_a_deadline_cuts_the_gates_jitter_and_one_before_the_gate_opens_fails_at_once() -> None:
     gate = CooldownGate(RateState(), Edge(high=True))
+    await trio.sleep(10.0)  # away from time 0, where a deadline minus now and plus now are the same
     start = trio.current_time()
     gate.close_for(1.0)
     await gate.wait(start + 1.0)  # open exactly at the deadline: no jitter past it
@@ -340,11 +342,13 @@ class Deferred(RateState):
     def __init__(self) -> None:
         super().__init__()
         self.released: list[str | None] = []
+        self.deadlines: list[float | None] = []
 
     def note(self, kind: str, at: float, value: float) -> tuple[tuple[str, float, float], ...]:
         return ()
 
     async def admit(self, deadline: float | None) -> str | None:
+        self.deadlines.append(deadline)
         return "lease-1"
 
     def release(self, lease: str | None) -> None:
@@ -365,6 +369,41 @@ async def test_before_a_shared_store_answers_the_gate_still_closes_and_the_lease
     engine.leave(lease)
     engine.leave(None)
     assert state.released == ["lease-1"]
+    assert state.listener == engine.learn  # type: ignore[attr-defined]  # the store's events reach this engine
+
+
+async def test_a_deadline_inside_a_cooldown_fails_at_once_and_gives_back_the_slot_and_the_lease() -> None:
+    state = Deferred()
+    engine = RateLimitEngine(64, state=state)
+    engine.on_rate_limited(1.0, "ms")
+    deadline = trio.current_time() + 0.5
+    with pytest.raises(TimeoutError, match="waiting out a rate-limit cooldown"):
+        await engine.enter(deadline)
+    assert (state.deadlines, state.released, engine.limiter.in_flight) == ([deadline], ["lease-1"], 0)
+
+
+async def test_a_deadline_bounds_the_wait_for_a_slot_in_flight() -> None:
+    engine = RateLimitEngine(1)
+    assert await engine.enter(None) is None  # in process: no lease
+    start = trio.current_time()
+    with pytest.raises(TimeoutError):
+        await engine.enter(start + 0.2)
+    assert trio.current_time() - start == pytest.approx(0.2)
+
+
+async def test_a_freed_slot_goes_to_exactly_one_waiting_task() -> None:
+    limiter = AdaptiveLimiter(4)
+    for _ in range(4):
+        await limiter.acquire()
+    async with trio.open_nursery() as nursery:
+        for _ in range(2):
+            nursery.start_soon(limiter.acquire)
+        await trio.sleep(0.1)
+        assert (limiter.in_flight, len(limiter._waiters)) == (4, 2)
+        limiter.release()
+        await trio.sleep(0.1)
+        assert (limiter.in_flight, len(limiter._waiters)) == (4, 1)
+        limiter.release()
 
 
 async def test_a_long_cooldown_cuts_the_limit_once_however_long_it_lasts() -> None:
@@ -407,8 +446,8 @@ async def test_a_send_paced_into_a_cooldown_waits_it_out() -> None:
     async with trio.open_nursery() as nursery:
         nursery.start_soon(second)
         await trio.sleep(0.05)
-        engine.gate.close_for(0.5)  # while it waits for its slot at 0.1
-    assert sent == [pytest.approx(0.55)]
+        engine.gate.close_for(0.07)  # while it waits for its slot at 0.1: it gives the slot back, and goes at 0.12
+    assert sent == [pytest.approx(0.12)]
 
 
 async def test_a_rate_cut_rebooks_the_schedule_one_new_interval_ahead() -> None:
