@@ -34,7 +34,7 @@ from dify_mgmt_async._errors import from_response, parse_retry_after
 from dify_mgmt_async._generated.types import UNSET, Unset
 from dify_mgmt_async._pagination import AsyncPager, has_next_page, identity
 from dify_mgmt_async._retry import Decision, RetryBudget, RetryConfig, RetryPolicy, backoff, decide
-from dify_mgmt_async._validation import boolean, choice, future_timestamp, ident, integer, text
+from dify_mgmt_async._validation import array, boolean, choice, future_timestamp, ident, integer, number, text
 from tests.conftest import DOCUMENT, Recorder, make_client
 
 
@@ -546,6 +546,22 @@ class Color(enum.Enum):
         ),
         (lambda: choice("color", "green", enum=Color), "color: must be one of 'red', 'blue' (got 'green')"),
         (lambda: choice("color", None, True, enum=Color), "color: is required"),
+        (lambda: number("score", None, True), "score: is required"),
+        (lambda: number("score", UNSET, True), "score: is required"),
+        (lambda: number("score", True), "score: must be a finite number (got True)"),
+        (lambda: number("score", "1"), "score: must be a finite number (got '1')"),
+        (lambda: number("score", float("nan")), "score: must be a finite number (got nan)"),
+        (lambda: number("score", float("inf")), "score: must be a finite number (got inf)"),
+        (lambda: number("score", float("-inf")), "score: must be a finite number (got -inf)"),
+        (lambda: number("score", 0.49, minimum=0.5), "score: must be at least 0.5 (got 0.49)"),
+        (lambda: number("score", 1.01, maximum=1), "score: must be at most 1 (got 1.01)"),
+        (lambda: array("ids", None, True, item=text), "ids: is required"),
+        (lambda: array("ids", UNSET, True, item=text), "ids: is required"),
+        (lambda: array("ids", "ab", item=text), "ids: must be a list (got 'ab')"),
+        (lambda: array("ids", b"ab", item=text), "ids: must be a list (got b'ab')"),
+        (lambda: array("ids", {"a"}, item=text), "ids: must be a list (got {'a'})"),
+        (lambda: array("ids", ["a", 5], item=text), "ids[1]: must be a string (got 5)"),
+        (lambda: array("ids", ["a", None], item=text), "ids[1]: is required"),
         (lambda: text("name", "x" * 200), None),
     ],
 )
@@ -586,6 +602,15 @@ def test_validation_message_shows_at_most_80_characters_of_the_value() -> None:
         (lambda: choice("c", "red", enum=Color), Color.RED),
         (lambda: choice("c", Color.BLUE, enum=Color), Color.BLUE),
         (lambda: choice("c", None, enum=Color), UNSET),
+        (lambda: number("x", 0.5, minimum=0.5, maximum=1), 0.5),
+        (lambda: number("x", 1, minimum=0.5, maximum=1), 1),
+        (lambda: number("x", -2.5), -2.5),
+        (lambda: number("x", None), UNSET),
+        (lambda: number("x", UNSET), UNSET),
+        (lambda: array("ids", ("a", "b"), item=text), ["a", "b"]),
+        (lambda: array("ids", [], True, item=text), []),
+        (lambda: array("ids", None, item=text), UNSET),
+        (lambda: array("ids", UNSET, item=text), UNSET),
     ],
 )
 def test_validation_accepts_and_converts(call: Any, value: Any) -> None:
