@@ -485,7 +485,9 @@ async def test_stats_round_the_cooldown_to_microseconds_and_the_rate_to_thousand
 # --- the limiter and the estimator ------------------------------------------------------------------------------
 
 
-def test_the_limit_grows_only_while_nearly_used_by_half_a_slot_per_success_in_slow_start_then_one_per_limit() -> None:
+async def test_the_limit_grows_only_while_nearly_used_by_half_a_slot_per_success_in_slow_start_then_one_per_limit() -> (
+    None
+):
     limiter = AdaptiveLimiter(10)
     limiter.in_flight = 2  # two under the limit of 4: not used enough to grow
     limiter.increase()
