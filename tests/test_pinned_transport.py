@@ -263,9 +263,8 @@ async def test_without_a_write_timeout_a_slow_writer_is_no_stall() -> None:
     assert stalls == []
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])
-@pytest.mark.anyio
-async def test_release_waits_for_the_chunk_being_read() -> None:
+async def _pulling_a_slow_chunk() -> tuple[asyncio.Event, list[str], _RequestBody, asyncio.Future[bytes]]:
+    """A body whose first chunk comes once ``gate`` is set (noting "read" in ``order``), being pulled already."""
     gate = asyncio.Event()
     order: list[str] = []
 
@@ -277,6 +276,13 @@ async def test_release_waits_for_the_chunk_being_read() -> None:
     body = _RequestBody(slow(), None, lambda: None)
     pulling = asyncio.ensure_future(anext(body))
     await asyncio.sleep(0)
+    return gate, order, body, pulling
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_release_waits_for_the_chunk_being_read() -> None:
+    gate, order, body, pulling = await _pulling_a_slow_chunk()
     releasing = asyncio.ensure_future(body.release())
     await asyncio.sleep(0.01)
     assert not releasing.done()  # the writer is still inside the stream: closing it now would break it
@@ -817,17 +823,7 @@ async def test_release_waits_for_a_stuck_pull_no_longer_than_the_writer_release_
 @pytest.mark.anyio
 async def test_release_waits_for_the_chunk_being_read_even_in_a_cancelled_scope() -> None:
     """The exchange's ``finally`` releases the body while the caller is being cancelled: the wait is shielded."""
-    gate = asyncio.Event()
-    order: list[str] = []
-
-    async def slow() -> AsyncIterator[bytes]:
-        await gate.wait()
-        order.append("read")
-        yield b"a"
-
-    body = _RequestBody(slow(), None, lambda: None)
-    pulling = asyncio.ensure_future(anext(body))
-    await asyncio.sleep(0)
+    gate, order, body, pulling = await _pulling_a_slow_chunk()
     asyncio.get_running_loop().call_later(0.02, gate.set)
     with anyio.CancelScope() as scope:
         scope.cancel()
