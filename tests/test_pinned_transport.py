@@ -34,7 +34,7 @@ from dify_mgmt_async._transport import (
     _map_error,
     _RequestBody,
 )
-from tests.test_transport import Server, read_request
+from tests.test_transport import Server, answering, read_request
 
 REQUEST = httpx.Request("POST", "https://dify.example.com/x", headers={"Authorization": "Bearer tok-123"})
 
@@ -355,13 +355,8 @@ async def test_the_connector_builds_checked_protocols() -> None:
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
 async def test_a_2xx_answer_arrives_read_with_status_line_and_headers() -> None:
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 201 Made\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 2\r\n\r\n{}")
-        await writer.drain()
-
     transport = AiohttpTransport()
-    async with Server(answer) as server:
+    async with Server(answering(b"HTTP/1.1 201 Made\r\nX-A: 1\r\nX-A: 2\r\nContent-Length: 2\r\n\r\n{}")) as server:
         request = httpx.Request("GET", server.url + "/x")
         response = await transport.handle_async_request(request)
     await transport.aclose()
@@ -375,12 +370,7 @@ async def test_a_2xx_answer_arrives_read_with_status_line_and_headers() -> None:
 @pytest.mark.anyio
 async def test_a_gzip_2xx_answer_is_decoded_by_httpx() -> None:
     body = gzip.compress(b'{"ok": true}')
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-        await writer.drain()
-
+    answer = answering(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
     transport = AiohttpTransport()
     async with Server(answer) as server:
         response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
@@ -415,11 +405,7 @@ async def test_an_error_answer_is_a_stream_and_once_read_its_connection_serves_t
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
 async def test_an_error_body_cut_short_is_a_read_error_with_no_aiohttp_exception_behind_it() -> None:
-    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
-        await writer.drain()
-
+    cut = answering(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
     transport = AiohttpTransport()
     async with Server(cut) as server:
         response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))
@@ -598,11 +584,7 @@ async def test_a_reason_phrase_outside_latin_1_or_missing_is_kept_as_far_as_it_c
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
 async def test_an_error_body_cut_short_says_what_aiohttp_said() -> None:
-    async def cut(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
-        await writer.drain()
-
+    cut = answering(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 100\r\n\r\npartial")
     transport = AiohttpTransport()
     async with Server(cut) as server:
         response = await transport.handle_async_request(httpx.Request("GET", server.url + "/x"))

@@ -433,6 +433,7 @@ class AdaptiveLimiter:
     """
 
     INITIAL = 4.0
+    SLOW_START_STEP = 0.5
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
@@ -474,9 +475,9 @@ class AdaptiveLimiter:
         self.limit = max(1.0, self.limit * DECREASE_FACTOR)
 
     def increase(self) -> None:
-        """+0.5 per success in slow start, then +1 per ``limit`` successes, only while the limit is used."""
+        """``SLOW_START_STEP`` per success in slow start, then +1 per ``limit`` successes, while the limit is used."""
         if self.limit < self.maximum and self.in_flight + len(self._waiters) >= self.current - 1:
-            step = 0.5 if self.slow_start else 1.0 / self.limit
+            step = self.SLOW_START_STEP if self.slow_start else 1.0 / self.limit
             self.limit = min(float(self.maximum), self.limit + step)
             self.slow_start = self.slow_start and self.limit < self.maximum
             self._wake()

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import ConfigurationError
+from ._ratelimit import AdaptiveLimiter
 from ._store import Admission, Reply
 
 try:
@@ -175,8 +176,9 @@ return 1
 
 # The store's constants, written into the scripts (one place for each number).
 _CONSTANTS = {
-    "INITIAL_WINDOW": 4,  # slow start: requests in flight across all processes until the first 429 ...
-    "WINDOW_STEP": 0.5,  # ... and this many more per success (x1.5 a round trip, as AdaptiveLimiter)
+    # slow start across all processes until the first 429, as in one process: this many in flight at first ...
+    "INITIAL_WINDOW": int(AdaptiveLimiter.INITIAL),
+    "WINDOW_STEP": AdaptiveLimiter.SLOW_START_STEP,  # ... and this many more per success
     "MAX_WINDOW": 64,  # ... and not past this: a server that let 64 through at once needs no window
     "POLL": 0.01,  # seconds before asking again when the window or the cap is full
     "PRESENCE": 2.0,  # seconds a process counts as present after its last ask
