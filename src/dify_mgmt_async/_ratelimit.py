@@ -341,7 +341,7 @@ class RateEstimator:
         if got < self.MIN_SUCCESSES or now - at < self.MIN_SPAN:
             return 0.0, 0.0
         allowed = self._paced - paced
-        return got / (now - at), min(1.0, got / allowed) if allowed > 0 else 0.0
+        return got / (now - at), got / allowed if allowed > 0 else 0.0
 
     def on_rate_limited(self, now: float) -> float:
         """A 429 at ``now``: update and return the rate to pace at."""
