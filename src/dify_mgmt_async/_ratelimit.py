@@ -662,7 +662,8 @@ class RateLimitEngine:
 
         Then a 429 would cost its request the whole hint (a second, with whole-second hints) with no sends
         left to make up for it, so the pacer stops probing and keeps ``DRAIN_MARGIN`` under the rate last
-        met (or under the rate it has reached since without a 429, if higher). A queue that never was long (``bulk.map`` at a fixed concurrency) never counts as draining.
+        met (or under the rate it has reached since without a 429, if higher). A queue that never was long
+        (``bulk.map`` at a fixed concurrency) never counts as draining.
         """
         limiter = self.limiter
         queued = limiter.in_flight + len(limiter._waiters)
