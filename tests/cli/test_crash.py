@@ -132,6 +132,7 @@ def test_sigkill_at_random_moments_then_rerun_leaves_one_document_per_file(
 
 
 @pytest.mark.dify_emulator(latency_ms=50)
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_exits_130_and_the_rerun_completes(dify_emulator_server: EmulatorServer, tmp_path: Path) -> None:
     """SIGINT mid-upload: exit code 130, no traceback; the rerun finishes with one document per file."""
     server = dify_emulator_server
