@@ -214,12 +214,36 @@ def test_once_measured_a_chain_needs_five_successes_to_measure(count: int, paced
     assert estimator.on_rate_limited(1.125) == pytest.approx(paced)
 
 
-@pytest.mark.parametrize(("at", "paced"), [(0.75, 100.0), (0.76, 0.9 * 25 / 0.26)])
-def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_probe(at: float, paced: float) -> None:
-    """SATURATED_GAP: 0.25 s after the last 429, the chain measures 100/s since its oldest settled 429; later, it is a
-    probe reaching the top: the 96/s that got through since the last 429 is the peak, paced at 0.9 x that."""
+@pytest.mark.parametrize(("last_second", "paced"), [(100, 0.9 * 100.0), (93, 0.9 * 93.0), (50, 0.9 * 0.9 * 100.0)])
+def test_a_probe_is_measured_over_its_last_second_not_since_the_last_429(last_second: int, paced: float) -> None:
+    """RECENT 1 s: paced at 100/s for 3 s after the last 429, 70/s got through for 2 s (sends of our own were
+    held up), then ``last_second``. The probe's top is what got through in its last second, as a share of the
+    100 the pacer allowed in it (since the last 429: (140 + 100) / 3 = 80/s, too low: it would pace at 81)."""
+    assert RateEstimator.RECENT == 1.0
     estimator = measured_at(100.0)
-    estimator.successes = 75
+    successes(estimator, 0.5, 2.5, 140)
+    successes(estimator, 2.5, 3.5, last_second)
+    assert estimator.on_rate_limited(3.5) == pytest.approx(paced, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("at", "count", "paced"),
+    [
+        (0.75, 75, 100.0),  # a chain: 100/s measured since its oldest settled 429
+        (0.76, 75, 0.9 * 100.0),  # a probe: 25 of the 26 sends paced got through (96 %): the top is 100/s
+        (0.76, 74, 0.9 * 100.0 * 24 / 26),  # 24 of 26 (92 %): the top is 92 % of the rate tried
+        (0.76, 73, 0.9 * 0.9 * 100.0),  # 23 of 26 (88 %): never below BACKOFF x the rate tried
+    ],
+)
+def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_probe(
+    at: float, count: int, paced: float
+) -> None:
+    """SATURATED_GAP: 0.25 s after the last 429, the chain measures 100/s since its oldest settled 429; later, it is a
+    probe reaching the top. Its peak is the rate tried (100/s) if at least ALL_THROUGH (95 %) of what the pacer
+    allowed since the last 429 got through, else that share of it, but at least BACKOFF x; it paces at 0.9 x that."""
+    assert RateEstimator.ALL_THROUGH == 0.95
+    estimator = measured_at(100.0)
+    estimator.successes = count
     assert estimator.on_rate_limited(at) == pytest.approx(paced)
 
 

@@ -242,9 +242,10 @@ class RateEstimator:
     server was kept at its limit) measure its rate. That holds for token buckets and GCRA exactly and for
     fixed windows and sliding logs on average, needs no hint, and a coarse hint cannot bias it.
 
-    * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried (or
-      what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
-      so that a token bucket refills a little.
+    * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried if the
+      server let through (``ALL_THROUGH``) what the pacer allowed in the probe's last ``RECENT`` seconds, else
+      that share of it, but at least ``BACKOFF`` x; the rate drops to ``BACKOFF`` x the peak, so that a token
+      bucket refills a little.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
     * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast (x(1 +
       ``START_GROWTH`` dt): a first guess from a burst of 1 is far too low, one from a large burst too high); after
@@ -270,6 +271,9 @@ class RateEstimator:
     FIRST_SPAN = 0.1
     MIN_RATE = 0.5
     IDLE = 1.0
+    RECENT = 1.0
+    ALL_THROUGH = 0.95
+    SAMPLE_EVERY = 0.05
 
     def __init__(self) -> None:
         self.rate: float | None = None
@@ -288,6 +292,10 @@ class RateEstimator:
         # was measured. The start-up's marks come while many successes are still on their way back to us, so
         # the count then lags the server's, and a span from them measures too high.
         self._marks: collections.deque[tuple[float, int, bool]] = collections.deque()
+        # (time, successes then, pacing integral then), one every SAMPLE_EVERY seconds, back to RECENT seconds ago
+        self._samples: collections.deque[tuple[float, int, float]] = collections.deque()
+        self._paced = 0.0  # the integral of the pacing rate over time: the sends it allowed
+        self._paced_at = 0.0
 
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
@@ -301,10 +309,44 @@ class RateEstimator:
         self.successes += 1
         if self._first is None:
             self._first = now
+        samples = self._samples
+        if not samples or now - samples[-1][0] >= self.SAMPLE_EVERY:
+            self._account(now)
+            samples.append((now, self.successes, self._paced))
+            while len(samples) > 1 and samples[1][0] <= now - self.RECENT:
+                samples.popleft()
+
+    def _account(self, now: float) -> None:
+        """Bring the integral of the pacing rate up to ``now`` (before the rate changes)."""
+        if self.rate is not None and now > self._paced_at:
+            self._paced += self.rate * (now - self._paced_at)
+        self._paced_at = max(self._paced_at, now)
+
+    def _recent(self, now: float) -> tuple[float, float]:
+        """What got through in about the last ``RECENT`` seconds (at most since the last 429), and which share
+        of what the pacer allowed meanwhile that was; (0, 0) if too little to tell.
+
+        A probe climbs for seconds before it meets a 429: averaged since the previous 429, its successes would
+        measure the climb, not the top it reached.
+        """
+        marks, samples = self._marks, self._samples
+        start = max(now - self.RECENT, marks[-1][0] if marks else -math.inf)
+        since = next((sample for sample in samples if sample[0] >= start), None)
+        if since is None and marks and samples and samples[-1][0] == marks[-1][0]:
+            since = samples[-1]  # nothing sampled since the last 429 (each 429 is sampled): from it, then
+        if since is None:
+            return 0.0, 0.0
+        at, count, paced = since
+        got = self.successes - count
+        if got < self.MIN_SUCCESSES or now - at < self.MIN_SPAN:
+            return 0.0, 0.0
+        allowed = self._paced - paced
+        return got / (now - at), min(1.0, got / allowed) if allowed > 0 else 0.0
 
     def on_rate_limited(self, now: float) -> float:
         """A 429 at ``now``: update and return the rate to pace at."""
         marks = self._marks
+        self._account(now)
         self._last_send = max(self._last_send, now)  # it was sent just now: no idle gap before it
         while marks and marks[0][0] < now - 5.0:
             marks.popleft()
@@ -322,15 +364,17 @@ class RateEstimator:
         elif not marks or now - marks[-1][0] > self.SATURATED_GAP:
             # The first 429 after a quiet spell: a probe reached the top. What got through since the
             # previous 429 is a lower bound (we may not have kept the server busy all along).
-            measured = 0.0
-            if marks and self.successes - marks[-1][1] >= self.MIN_SUCCESSES:
-                measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
+            measured, share = self._recent(now)
             peak = rate
             if self.measured:
-                # The peak is the rate tried, or less if less got through (never below BACKOFF x: a stall of
-                # our own makes a span measure low). Back off under it, so a token bucket refills a little:
-                # CUBIC's climb brings the rate back to the peak within about a second.
-                if measured:
+                # The peak is the rate tried, or less if less got through than the pacer allowed (never below
+                # BACKOFF x: a stall of our own makes a span measure low). Back off under it, so a token bucket
+                # refills a little: CUBIC's climb brings the rate back to the peak within about a second.
+                if share >= self.ALL_THROUGH:
+                    peak = rate  # the server let through all we paced: the rate that met the 429 is its top
+                elif share:
+                    peak = max(rate * share, self.BACKOFF * rate)
+                elif measured:
                     peak = max(min(rate, measured), self.BACKOFF * rate)
                 rate = self.BACKOFF * peak
             else:
@@ -374,6 +418,7 @@ class RateEstimator:
             else:
                 peak = min(self._peak or rate, rate)  # nothing measured, but this rate met a 429
         marks.append((now, self.successes, self.measured and rate is not None))
+        self._samples.append((now, self.successes, self._paced))
         self._grown_at = now
         before = self.rate
         self.rate = max(self.MIN_RATE, rate)
@@ -398,6 +443,7 @@ class RateEstimator:
 
     def adopt(self, rate: float, now: float) -> None:
         """Start from a rate the server stated (rate-limit headers); 429s refine it as usual."""
+        self._account(now)
         self._grown_at = now
         self.rate = max(self.MIN_RATE, rate)
         self.measured = True
@@ -412,6 +458,7 @@ class RateEstimator:
         dt = min(now - self._grown_at, 1.0)
         if dt <= 0:
             return rate
+        self._account(now)
         self._grown_at = now
         if self.measured:
             t = now - self._epoch - self._k
@@ -660,10 +707,7 @@ class RateLimitEngine:
                 for event in self.state.note("adopt", loop_time(), rate):
                     self.learn(*event)
         self.limiter.increase()
-        estimator = self.estimator
-        estimator.successes += 1
-        if estimator._first is None:
-            estimator._first = loop_time()
+        self.estimator.on_success(loop_time())
         if self._fails:
             self._fails = 0
             self._probe_gap = self.PROBE_GAP
