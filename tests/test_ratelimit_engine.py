@@ -379,6 +379,25 @@ async def test_a_draining_queue_paces_under_the_rate_last_met() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_draining_queue_keeps_under_the_rate_reached_past_a_stale_peak_and_stops_probing() -> None:
+    """The last 429 met 20/s; since then the rate grew to 100/s without one (other clients' load gone, a step
+    up): the queue's last second is paced DRAIN_MARGIN under 100/s, not under the stale 20/s, and grows no more."""
+    engine = RateLimitEngine(64)
+    engine.estimator.on_send(trio.current_time())  # sending all along: no idle gap to restart from
+    engine.estimator.adopt(20.0, trio.current_time())
+    engine.estimator.rate = 100.0
+    engine.state.set_rate(100.0)
+    assert engine.estimator.peak == 20.0
+    engine.limiter.in_flight = 200
+    assert not engine._draining(100.0) and engine._long_queue
+    engine.limiter.in_flight = 0
+    sent = await paced_sends(engine, 30)
+    assert engine.estimator.peak == 20.0
+    assert [b - a for a, b in itertools.pairwise(sent)] == pytest.approx([1 / 90] * 29, abs=1e-5)
+    assert engine.estimator.rate == 100.0 and engine.state.rate == 100.0  # no probing while draining
+
+
+@pytest.mark.anyio
 async def test_only_a_millisecond_hint_closes_the_gate_for_everyone() -> None:
     engine = RateLimitEngine(64)
     engine.on_success()

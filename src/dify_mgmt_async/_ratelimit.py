@@ -341,7 +341,7 @@ class RateEstimator:
         if got < self.MIN_SUCCESSES or now - at < self.MIN_SPAN:
             return 0.0, 0.0
         allowed = self._paced - paced
-        return got / (now - at), min(1.0, got / allowed) if allowed > 0 else 0.0
+        return got / (now - at), got / allowed if allowed > 0 else 0.0
 
     def on_rate_limited(self, now: float) -> float:
         """A 429 at ``now``: update and return the rate to pace at."""
@@ -622,16 +622,20 @@ class RateLimitEngine:
         rate = self.state.rate
         if rate is None:
             return True
-        if self._draining(rate):
-            rate = min(rate, self.DRAIN_MARGIN * self.estimator.peak)
+        draining = self._draining(rate)
+        if draining:
+            # Under the rate last met, or under the rate since reached without a 429 if higher: a peak that
+            # is seconds old (others' load gone, a step up) would hold the queue's end far under the server's rate.
+            rate = min(rate, self.DRAIN_MARGIN * max(self.estimator.peak, rate))
         now = loop_time()
         interval = 1.0 / rate
         delay = await self.state.reserve(now, interval)
         if delay <= 0:
             return True
-        grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
-        if grown is not None:
-            self.state.set_rate(grown)
+        if not draining:
+            grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
+            if grown is not None:
+                self.state.set_rate(grown)
         if deadline is not None and now + delay > deadline:
             self.state.unreserve(interval)
             raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
@@ -658,7 +662,8 @@ class RateLimitEngine:
 
         Then a 429 would cost its request the whole hint (a second, with whole-second hints) with no sends
         left to make up for it, so the pacer stops probing and keeps ``DRAIN_MARGIN`` under the rate last
-        met. A queue that never was long (``bulk.map`` at a fixed concurrency) never counts as draining.
+        met (or under the rate it has reached since without a 429, if higher). A queue that never was long
+        (``bulk.map`` at a fixed concurrency) never counts as draining.
         """
         limiter = self.limiter
         queued = limiter.in_flight + len(limiter._waiters)
