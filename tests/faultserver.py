@@ -299,6 +299,8 @@ class FaultServer:
         self.idle_timeout = idle_timeout
         self.requests: list[Received] = []
         self.connections = 0
+        #: Connections closed for idling past ``idle_timeout``, counted once their socket is closed.
+        self.idle_closed = 0
         self.errors: list[BaseException] = []  # the server's own bugs, checked by the fixture
         self.url = ""
         self._routes: list[_Route] = []
@@ -444,6 +446,7 @@ class FaultServer:
         self.connections += 1
         number = self.connections
         graceful = True
+        idle = False
         try:
             index = 0
             while True:
@@ -451,6 +454,7 @@ class FaultServer:
                     try:
                         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.idle_timeout)
                     except TimeoutError:
+                        idle = True
                         return  # idle too long: close, as uvicorn does after 5 s
                 else:
                     head = await reader.readuntil(b"\r\n\r\n")
@@ -471,6 +475,8 @@ class FaultServer:
                     await asyncio.wait_for(writer.wait_closed(), 1.0)
                 except (TimeoutError, OSError):
                     writer.transport.abort()
+                if idle:
+                    self.idle_closed += 1
             else:
                 writer.transport.abort()
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
-from dify_mgmt_async import Admission, ConfigurationError, DifyManagementClient, RateLimitStore
+from dify_mgmt_async import Admission, ConfigurationError, DifyManagementClient, RateLimitStore, _ratelimit, _store
 from dify_mgmt_async._ratelimit import RateLimitEngine, RateState
-from dify_mgmt_async._store import BOOK_AHEAD, Reply, SharedRateState, namespace_for
+from dify_mgmt_async._store import BOOK_AHEAD, FREE_FOR, Reply, SharedRateState, namespace_for
 from dify_mgmt_async.redis_store import RedisRateLimitStore
 from tests.redis_server import RedisServer
 
@@ -32,6 +32,16 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The loop clock the shared state and the engine read, stopped (the test moves it): what they decide
+    between two calls cannot depend on how late a loaded machine ran the second."""
+    clock = Clock()
+    monkeypatch.setattr(_store, "_loop_time", clock)
+    monkeypatch.setattr(_ratelimit, "loop_time", clock)
+    return clock
 
 
 @pytest.fixture
@@ -324,19 +334,23 @@ def test_flaky_store_is_a_rate_limit_store() -> None:
 
 
 @pytest.mark.anyio
-async def test_store_down_falls_back_with_one_warning_and_rejoins(caplog: pytest.LogCaptureFixture) -> None:
+async def test_store_down_falls_back_with_one_warning_and_rejoins(
+    caplog: pytest.LogCaptureFixture, clock: Clock
+) -> None:
     store = FlakyStore()
     shared = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
     store.broken = "raise"
     with caplog.at_level(logging.WARNING, logger="dify_mgmt_async"):
+        fault = clock.now
         assert await shared.admit(None) is None
+        clock.now = fault + 0.049
         assert await shared.admit(None) is None  # within retry_interval: the store is not asked
         assert len(store.admits) == 1 and not shared.active and shared.fallbacks == 2
-        await asyncio.sleep(0.06)
-        assert await shared.admit(None) is None  # asked again, still down: no second warning
-        assert len(store.admits) == 2
+        clock.now = fault + 0.05
+        assert await shared.admit(None) is None  # retry_interval after the fault: asked again, still down
+        assert len(store.admits) == 2  # no second warning (below)
         store.broken = None
-        await asyncio.sleep(0.06)
+        clock.now += 0.05
         store.leased = True
         assert await shared.admit(None) is not None
     assert shared.active
@@ -400,7 +414,7 @@ async def test_a_newcomer_starts_from_the_reported_rate_not_the_history() -> Non
 
 
 @pytest.mark.anyio
-async def test_after_a_fault_the_engine_paces_at_this_process_share() -> None:
+async def test_after_a_fault_the_engine_paces_at_this_process_share(clock: Clock) -> None:
     store = FlakyStore(rate=30.0, limits=False)
     state = SharedRateState(store, "ns", owned=False)
     engine = RateLimitEngine(8, state=state)
@@ -411,8 +425,7 @@ async def test_after_a_fault_the_engine_paces_at_this_process_share() -> None:
     engine.leave(await engine.enter(None))  # falls back, at 30 / 3
     assert engine.state.rate == pytest.approx(10.0, rel=1e-6) and state.fallbacks == 0
     engine.leave(await engine.enter(None))
-    # once per fault: not 10 / 3 again (the pacer may have grown it a hair while this ran on real time)
-    assert engine.state.rate == pytest.approx(10.0, rel=1e-3)
+    assert engine.state.rate == pytest.approx(10.0, rel=1e-6)  # once per fault: not 10 / 3 again
 
 
 @pytest.mark.anyio
@@ -461,17 +474,20 @@ async def test_without_a_lease_successes_ride_on_the_next_admit() -> None:
 
 
 @pytest.mark.anyio
-async def test_while_nothing_limits_sends_the_store_is_asked_every_20_ms() -> None:
+async def test_while_nothing_limits_sends_the_store_is_asked_every_20_ms(clock: Clock) -> None:
     store = FlakyStore(limits=False)
     shared = SharedRateState(store, "ns", owned=False)
+    asked = clock.now
     for _ in range(5):
         await shared.admit(None)
+    clock.now = asked + FREE_FOR - 0.001
+    await shared.admit(None)
     assert len(store.admits) == 1  # "free" for FREE_FOR seconds
-    await asyncio.sleep(0.03)
+    clock.now = asked + FREE_FOR
     await shared.admit(None)
     assert len(store.admits) == 2
     shared.set_rate(10.0)  # pacing: the schedule asks the store at each send, admit no more
-    await asyncio.sleep(0.03)
+    clock.now += 1.0
     await shared.admit(None)
     assert len(store.admits) == 2
     await shared.aclose()

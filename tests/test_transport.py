@@ -129,15 +129,18 @@ async def test_silent_server_is_read_timeout() -> None:
 async def test_waiting_for_a_pooled_connection_is_connect_timeout() -> None:
     """With every connection busy, timing out in the pool maps to ConnectTimeout: never sent."""
 
+    busy = asyncio.Event()
+
     async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
+        busy.set()
         await asyncio.sleep(1)
 
     async with Server(slow) as server:
         transport = AiohttpTransport(max_connections=1)
         async with anyio.create_task_group() as tg:
             tg.start_soon(lambda: send(transport, server.url + "/busy", read=0.5))
-            await anyio.sleep(0.05)
+            await busy.wait()  # the only connection is taken: however late a loaded loop got there
             with pytest.raises(httpx.ConnectTimeout):
                 await send(transport, server.url + "/x", connect=0.05, pool=0.05, read=1.0)
             tg.cancel_scope.cancel()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +13,16 @@ from dify_mgmt_async.cli import app
 from dify_mgmt_async.emulator.pytest_plugin import dify_emulator, dify_emulator_server, pytest_configure
 from dify_mgmt_async.emulator.server import EmulatorServer
 
-__all__ = ["Cli", "cli", "dify_emulator", "dify_emulator_server", "flat", "invoke", "pytest_configure"]
+__all__ = [
+    "Cli",
+    "cli",
+    "dify_emulator",
+    "dify_emulator_server",
+    "flat",
+    "invoke",
+    "pytest_configure",
+    "sigint_reaches_children",
+]
 
 Cli = Callable[..., Result]
 
@@ -37,3 +47,18 @@ def cli(dify_emulator_server: EmulatorServer) -> Cli:
         return invoke(*args, env={**env, **extra_env})
 
     return run
+
+
+@pytest.fixture
+def sigint_reaches_children() -> Iterator[None]:
+    """Children started during the test get SIGINT at its default, so Ctrl-C sent to them is a KeyboardInterrupt.
+
+    A signal ignored by a process stays ignored in what it starts: pytest run as a background job of a
+    non-interactive shell (``make test &``, some CI runners) ignores SIGINT, and so would every
+    ``dify-mgmt`` a test starts. A Python handler is reset to the default on exec; ``SIG_IGN`` is not.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

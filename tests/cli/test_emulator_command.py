@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 CLI = [sys.executable, "-m", "dify_mgmt_async.cli"]
 
 
@@ -35,6 +37,7 @@ def test_bad_option_is_the_parsers_usage_error() -> None:
     assert "argument --rate: invalid float value: 'fast'" in result.stderr
 
 
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_starts_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     process = subprocess.Popen(
@@ -62,5 +65,10 @@ def test_starts_serves_and_stops_on_ctrl_c(tmp_path: Path) -> None:
         assert json.loads(result.stdout)["role"] == "owner"
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        try:
+            process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:  # it ignored Ctrl-C: a failure, not a process left running into later tests
+                process.kill()
+                process.communicate()
     assert process.returncode == 0

@@ -1,6 +1,7 @@
 """One worker process of the shared-store end-to-end tests: N dataset creates with its own client.
 
     python -m tests.e2e.store_worker BASE_URL TOKEN --prefix p0 --creates 30 [--redis URL] [--max-in-flight 4]
+        [--go-on-stdin]
 
 Prints one JSON line: successes, errors, 429s met, elapsed, the time of the first success.
 Logs (the store's warnings) go to stderr.
@@ -36,6 +37,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         args.base_url, args.token, rate_limit_store=store, timeout=60, max_rate_limit_retries=args.rate_limit_retries
     ) as dify:
         print("ready", file=sys.stderr, flush=True)
+        if args.go_on_stdin:  # started ahead (imports done), it sends nothing until the test says so
+            await asyncio.to_thread(sys.stdin.readline)
         started = time.monotonic()
         results = await bulk.map(create, names, concurrency=args.concurrency)
         elapsed = time.monotonic() - started
@@ -65,6 +68,7 @@ def main() -> None:
     p.add_argument("--max-in-flight", type=int, default=None)
     p.add_argument("--lease-ttl", type=float, default=60.0)
     p.add_argument("--rate-limit-retries", type=int, default=5)
+    p.add_argument("--go-on-stdin", action="store_true", help="after 'ready', wait for a line on stdin")
     args = p.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
     print(json.dumps(asyncio.run(run(args))), flush=True)

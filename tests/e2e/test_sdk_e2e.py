@@ -235,7 +235,8 @@ async def test_refused_connection_on_create_is_retried() -> None:
     assert len(events) == 2
 
 
-@pytest.mark.dify_emulator(rate=2, burst=1)
+# One token per 2 s: the upload comes before the next one however slowly a loaded machine sends it.
+@pytest.mark.dify_emulator(rate=0.5, burst=1)
 async def test_upload_retried_after_429_arrives_identical(dify_emulator_server: EmulatorServer) -> None:
     """An upload meeting a 429 is replayed exactly: the server stores one document with the file's sha256."""
     data = b"retry me\n" * 50_000

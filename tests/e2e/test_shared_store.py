@@ -28,7 +28,9 @@ def start_worker(server: EmulatorServer, prefix: str, creates: int, *extra: str)
     cmd = [sys.executable, "-m", "tests.e2e.store_worker", server.base_url, server.token]
     cmd += ["--prefix", prefix, "--creates", str(creates), *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[dict[str, object], str]:
@@ -72,25 +74,32 @@ def test_processes_share_one_token_through_the_store(
 def test_a_killed_worker_gives_its_leases_back_within_the_lease_ttl(
     dify_emulator_server: EmulatorServer, redis_server: RedisServer
 ) -> None:
-    """A worker SIGKILLed holding every slot of the global cap: another gets going at the leases' expiry."""
+    """A worker SIGKILLed holding every slot of the global cap: another gets going at the leases' expiry.
+
+    The other worker is started (and done importing) before the holder takes the leases: what happens
+    within their 2 s must not include a process start-up, which a loaded machine can stretch past it.
+    """
     cap = ["--redis", redis_server.url, "--max-in-flight", "4", "--lease-ttl", "2.0"]
+    other = start_worker(dify_emulator_server, "other", 20, *cap, "--concurrency", "8", "--go-on-stdin")
+    wait_ready(other)
     dify_emulator_server.configure(latency_ms=6_000)  # the holder's requests hang in flight
     holder = start_worker(dify_emulator_server, "holder", 4, *cap, "--concurrency", "4")
     client = redis.Redis.from_url(redis_server.url)
     ns = namespace_for(dify_emulator_server.base_url, dify_emulator_server.token)
     leases_key = f"dify_mgmt_async:{{{ns}}}:leases"
     until = time.monotonic() + 20
-    while client.zcard(leases_key) < 4:
+    while client.zcard(leases_key) < 4 or dify_emulator_server.store.in_flight < 4:
         assert time.monotonic() < until, "the holder never took its 4 leases"
         time.sleep(0.02)
     expiry = max(score for _, score in client.zrange(leases_key, 0, -1, withscores=True))
-    other = start_worker(dify_emulator_server, "other", 20, *cap, "--concurrency", "8")
-    wait_ready(other)
-    assert client.zcard(leases_key) == 4  # still held: killed mid-request
     holder.send_signal(signal.SIGKILL)
     holder.communicate()
-    dify_emulator_server.configure(latency_ms=0)
+    dify_emulator_server.configure(latency_ms=0)  # the holder's requests are in flight already, hanging
     killed_at = time.time()
+    assert client.zcard(leases_key) == 4  # still held: killed mid-request
+    assert other.stdin is not None
+    other.stdin.write("go\n")
+    other.stdin.flush()
     result, _ = finish(other)
     assert result["ok"] == 20 and result["n_errors"] == 0
     first = float(result["first_success"])  # type: ignore[arg-type]

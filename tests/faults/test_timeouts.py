@@ -91,11 +91,14 @@ def _long_app() -> dict[str, object]:
 async def test_trickled_answer_within_the_read_timeout_arrives_whole(
     server: FaultServer, make_client: MakeClient
 ) -> None:
-    """(Guard, no defect of the issue.) A 4 KB answer trickled 512 bytes every 20 ms (~0.2 s in all) with a
-    0.15 s read timeout succeeds: the read timeout bounds the wait between bytes, not the whole body."""
-    server.route("/apps/a1", respond(json=_long_app(), trickle=(512, 0.02)))
+    """(Guard, no defect of the issue.) A 4 KB answer trickled 256 bytes every 50 ms (~0.8 s in all) with a
+    0.5 s read timeout succeeds: the read timeout bounds the wait between bytes, not the whole body.
+
+    Each gap is a tenth of the timeout: a loaded machine running the server's thread late still sends the
+    next bytes in time."""
+    server.route("/apps/a1", respond(json=_long_app(), trickle=(256, 0.05)))
     with anyio.fail_after(5):
-        timeout = httpx.Timeout(5.0, read=0.15)
+        timeout = httpx.Timeout(5.0, read=0.5)
         async with make_client(server.url, max_concurrency=2, timeout=timeout, max_retries=0) as dify:
             app = await dify.apps.get("a1")
             assert app.name == "n" * 4000
