@@ -21,9 +21,8 @@ from tests.redis_server import RedisServer
 TOKEN = "app-SECRET-token-1234567890"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+# The shared state is asyncio-only (a store under trio is refused: the last test): one backend, no trio copies.
+pytestmark = pytest.mark.asyncio_only
 
 
 class Clock:
