@@ -52,7 +52,7 @@ async def test_three_arq_workers_upload_sixty_files_exactly_once(
         w.communicate(timeout=60)
         assert w.returncode == 0
     summary = json.loads(out.strip().splitlines()[-1])
-    assert enqueuer.returncode == 0, err
+    assert enqueuer.returncode == 0, (out, err)
     assert summary["uploaded"] == 60 and summary["failed"] == []
     assert sum(summary["per_worker"].values()) == 60
     names = Counter(u["name"] for u in dify_emulator_server.store.uploads() if u["dataset_id"] == dataset.id)
