@@ -144,8 +144,13 @@ class _RequestBody:
         self._idle.set()
         self._released = False
         self._timer: asyncio.TimerHandle | None = None
+        self._connection: aiohttp.connector.Connection | None = None
         #: True once the stream ran out: the whole body was handed to the writer.
         self.finished = False
+
+    def bind(self, connection: aiohttp.connector.Connection | None) -> None:
+        """The connection this body goes out on, so a body cut short can keep it out of the pool."""
+        self._connection = connection
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self
@@ -174,9 +179,18 @@ class _RequestBody:
             self._timer = None
 
     async def release(self) -> None:
-        """No more pulls; wait (shielded, bounded) for one in progress to finish."""
+        """No more pulls; wait (shielded, bounded) for one in progress to finish.
+
+        A body stopped before its end ends the writer as if it were complete, and aiohttp would
+        then pool the connection (once the answer is read) with the server still waiting for the
+        rest of the body: it would read the next request as that rest. So the connection is
+        marked to close instead.
+        """
         self._released = True
         self._stop_timer()
+        connection = self._connection
+        if not self.finished and connection is not None and connection.protocol is not None:
+            connection.protocol.force_close()
         if self._pulling:
             with anyio.move_on_after(WRITER_RELEASE_WAIT, shield=True):
                 await self._idle.wait()
@@ -304,6 +318,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 proxy=proxy,
                 proxy_headers=proxy_headers,
             )
+            if isinstance(data, _RequestBody):
+                data.bind(response.connection)
             try:
                 if 200 <= response.status < 300:
                     content = await response.read()

@@ -7,6 +7,7 @@ the server would read the rest of that body as the next request's head.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -52,4 +53,42 @@ async def test_next_request_after_an_early_answer_is_well_formed(
                 assert (await dify.apps.get("a1")).id == "a1"
             gets = server.received("/apps/")
             assert [(r.method, r.path) for r in gets] == [("GET", "/api/management/apps/a1")] * 3
+            await assert_healthy(dify, server, 1)
+
+
+async def head_first_then_body(ex: Exchange) -> bool:
+    """503's head at once; its body only once the client stopped sending (0.2 s with no upload bytes).
+
+    Then read the rest of the upload as its ``Content-Length`` says, on a connection kept open. A
+    client that ended the upload's body early and reused the connection would have its next
+    request read here as the rest of that body, and never answered.
+    """
+    await ex.write(b"HTTP/1.1 503 X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(FAILURE))
+    while not ex.received.body_complete:
+        try:
+            await asyncio.wait_for(ex.read_body(limit=ex.received.body_length + 65536), 0.2)
+        except TimeoutError:
+            break
+    await ex.write(FAILURE)
+    await ex.read_body()
+    return True
+
+
+@pytest.mark.anyio
+async def test_an_upload_cut_short_by_an_early_answer_never_lends_its_connection(
+    server: FaultServer, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """The error body read to its end after the upload stopped: the connection is closed, not pooled."""
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(2 * 1024 * 1024))
+    server.route(UPLOAD, head_first_then_body)
+    server.route("/apps/", respond(200, json=APP))
+    with anyio.fail_after(10):
+        async with make_client(server.url, max_concurrency=1, max_retries=0) as dify:
+            with pytest.raises(InternalServerError, match="busy"):
+                await dify.datasets.upload_document("d1", path)
+            assert (await dify.apps.get("a1")).id == "a1"
+            (upload,) = server.received(UPLOAD)
+            (get,) = server.received("/apps/")
+            assert get.connection != upload.connection or upload.body_complete
             await assert_healthy(dify, server, 1)
