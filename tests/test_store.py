@@ -150,15 +150,34 @@ async def test_events_carry_every_process_successes_and_come_back_once(redis_cli
     await store.reserve(ns, 0.01, "p2", 5, 0, None)  # process 2's ride on its reserve
     clock.now = 1000.25
     reply = await store.event(ns, "429", None, "p1", 1, 0)
-    assert reply.head == 1 and reply.events == ((1, 1000.25, "429", 13.0),)  # 7 + 5 + 1 successes then
+    started, limited = (1, 1000.0, "start", 0.0), (2, 1000.25, "429", 13.0)  # 7 + 5 + 1 successes then
+    assert reply.head == 2 and reply.events == (started, limited)  # the first 429 comes after its start
     clock.now = 1000.5
     reply = await store.event(ns, "adopt", 42.5, "p2", 0, 0)
-    assert reply.events == ((1, 1000.25, "429", 13.0), (2, 1000.5, "adopt", 42.5))
+    assert reply.events == (started, limited, (3, 1000.5, "adopt", 42.5))
     assert reply.rate == 42.5  # an advertised rate is also the rate newcomers start from
-    _, reply = await store.reserve(ns, 0.01, "p1", 0, 1, None)
-    assert reply.events == ((2, 1000.5, "adopt", 42.5),)  # only what p1 has not seen
+    _, reply = await store.reserve(ns, 0.01, "p1", 0, 2, None)
+    assert reply.events == ((3, 1000.5, "adopt", 42.5),)  # only what p1 has not seen
     _, reply = await store.reserve(ns, 0.01, "p1", 0, 9, None)  # seen past the head: the store restarted
-    assert [e[0] for e in reply.events] == [1, 2]
+    assert [e[0] for e in reply.events] == [1, 2, 3]
+
+
+@pytest.mark.anyio
+async def test_the_first_429_is_preceded_by_when_the_first_success_was_reported(redis_client: aioredis.Redis) -> None:
+    clock = Clock(1000.0)
+    store = make_store(redis_client, clock)
+    ns = fresh_namespace()
+    await store.admit(ns, "p1-1", "p1", 0, 0)  # no success yet: nothing to date
+    clock.now = 1000.125
+    await store.admit(ns, "p1-2", "p1", 3, 0)  # the first successes reported
+    clock.now = 1000.375
+    await store.release(ns, None, 4)  # later ones do not move it
+    clock.now = 1000.5
+    reply = await store.event(ns, "429", None, "p2", 1, 0)
+    assert reply.events == ((1, 1000.125, "start", 0.0), (2, 1000.5, "429", 8.0))
+    clock.now = 1000.75
+    reply = await store.event(ns, "429", None, "p2", 0, 2)
+    assert reply.events == ((3, 1000.75, "429", 8.0),)  # only the first 429 comes with a start
 
 
 @pytest.mark.anyio
@@ -278,9 +297,15 @@ class FlakyStore:
         self.events: list[tuple[int, float, str, float]] = []
         self.tat = 0.0
         self.ok = 0
+        self.first: float | None = None  # when the first success was reported
+
+    def _count(self, successes: int) -> None:
+        self.ok += successes
+        if successes and self.first is None:
+            self.first = _store._loop_time()
 
     def _reply(self, seen: int) -> Reply:
-        now = asyncio.get_running_loop().time()
+        now = _store._loop_time()
         news = tuple(e for e in self.events if e[0] > seen)
         return Reply(now, 0.0, self.rate, len(self.events), self.processes, news)
 
@@ -292,16 +317,16 @@ class FlakyStore:
 
     async def admit(self, namespace: str, lease: str, pid: str, successes: int, seen: int) -> Admission:
         self.admits.append(successes)
-        self.ok += successes
+        self._count(successes)
         await self._check()
         return Admission(True, 0.0, self.leased, self.limits, self._reply(seen))
 
     async def reserve(
         self, namespace: str, interval: float, pid: str, successes: int, seen: int, rate: float | None
     ) -> tuple[float, Reply]:
-        self.ok += successes
+        self._count(successes)
         await self._check()
-        now = asyncio.get_running_loop().time()
+        now = _store._loop_time()
         at = max(self.tat, now)
         self.tat = at + interval
         return at - now, self._reply(seen)
@@ -313,15 +338,17 @@ class FlakyStore:
         pass
 
     async def event(self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int) -> Reply:
-        self.ok += successes
+        self._count(successes)
         self.logged.append((kind, value, successes))
         await self._check()
-        now = asyncio.get_running_loop().time()
+        now = _store._loop_time()
+        if kind == "429" and self.first is not None and not any(e[2] == "429" for e in self.events):
+            self.events.append((len(self.events) + 1, self.first, "start", 0.0))
         self.events.append((len(self.events) + 1, now, kind, float(self.ok) if value is None else value))
         return self._reply(seen)
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
-        self.ok += successes
+        self._count(successes)
         self.released.append((lease, successes))
 
     async def aclose(self) -> None:
@@ -375,14 +402,40 @@ async def test_one_429_teaches_every_process_once_in_the_store_order() -> None:
     assert engines[0].state.rate is None  # learned when the store's answer brings the event back
     await asyncio.sleep(0)
     await asyncio.sleep(0)
-    assert store.events[0][2:] == ("429", 12.0)  # 1 + 1 + 10 successes of both processes
+    assert store.events[1][2:] == ("429", 12.0)  # 1 + 1 + 10 successes of both processes (after the start)
     rate = engines[0].state.rate
     assert rate is not None and engines[0].estimator.successes == 12
     await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)  # p2 hears of it
     assert engines[1].state.rate == rate and engines[1].estimator.rate == rate  # the same estimate
     await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)
-    assert len(store.events) == 1 and engines[1].estimator.successes == 12  # replayed once
+    assert len(store.events) == 2 and engines[1].estimator.successes == 12  # replayed once
     for engine in engines:
+        assert isinstance(engine.state, SharedRateState)
+        await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_process_that_started_late_estimates_from_the_first_success_of_any(clock: Clock) -> None:
+    """The first estimate divides every process's successes by the time since the first of them (the store's
+    ``start``), not since this process's own first one: that would be 10x too high here."""
+    store = FlakyStore()
+    early, late = (RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2))
+    early.leave(await early.enter(None))
+    for _ in range(20):
+        early.on_success()
+    early.leave(await early.enter(None))  # reports its 20 successes: the first ones, at 1000.0
+    clock.now = 1000.9
+    late.leave(await late.enter(None))
+    late.on_success()  # this process's first success, 0.9 s after the first of any
+    late.leave(await late.enter(None))
+    clock.now = 1001.0
+    early.on_rate_limited(None)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert [e[1:3] for e in store.events] == [(1000.0, "start"), (1001.0, "429")]
+    await late.state.reserve(clock.now, 0.001)  # the late process hears of both
+    assert late.state.rate == pytest.approx(21.0) and early.state.rate == pytest.approx(21.0)  # 21 in 1 s
+    for engine in (early, late):
         assert isinstance(engine.state, SharedRateState)
         await engine.state.aclose()
 

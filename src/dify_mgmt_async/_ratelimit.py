@@ -302,6 +302,15 @@ class RateEstimator:
         if self._first is None:
             self._first = now
 
+    def started(self, at: float) -> None:
+        """The first success of every process sharing the limit came at ``at`` (a shared store says so).
+
+        The first estimate divides every process's successes by the time since the first of them; from
+        this process's own first success, a process that started later would guess a rate several times R.
+        """
+        if self.rate is None:
+            self._first = at if self._first is None else min(self._first, at)
+
     def on_rate_limited(self, now: float) -> float:
         """A 429 at ``now``: update and return the rate to pace at."""
         marks = self._marks
@@ -631,7 +640,8 @@ class RateLimitEngine:
             self.state.release(lease)
 
     def learn(self, kind: str, at: float, value: float) -> None:
-        """Learn from an event: a 429 at ``at`` (``value``: the successes counted then), or a rate to adopt.
+        """Learn from an event: a 429 at ``at`` (``value``: the successes counted then), a rate to adopt, or
+        (``"start"``, from a shared store) when the first success of any process came.
 
         In-process events come straight from ``on_rate_limited``/``on_success``; with a shared store, every
         process's, in the store's order and with every process's successes, so each teaches each process once.
@@ -648,6 +658,8 @@ class RateLimitEngine:
                 # (A shared schedule is the store's: there the slots booked stay, as they do after a stall.)
                 self._cuts += 1
                 self.state.rebook(loop_time(), 1.0 / rate)
+        elif kind == "start":
+            estimator.started(at)
         else:
             estimator.adopt(value, at)
             self.state.set_rate(value)

@@ -12,9 +12,11 @@ every write:
 
 * ``state`` (hash): ``resume_at`` (the gate), ``tat`` (GCRA's theoretical arrival time), ``rate``
   (the pacing rate last reported, for newcomers and after a fault), ``ok`` (successes of every
-  process), ``seq`` (events so far), ``limited`` (set by the first 429: slow start is over);
+  process), ``first`` (when the first of them was reported), ``seq`` (events so far), ``limited``
+  (set by the first 429: slow start is over);
 * ``events`` (list, newest first, the last ``MAX_EVENTS``): ``seq|time|kind|value``: a 429 (value: ``ok``
-  then) or a rate a server advertised. Every process replays them into its own estimator, so one
+  then), a rate a server advertised, or (just before the first 429) ``start``, when the first success was
+  reported (``first`` in ``state``). Every process replays them into its own estimator, so one
   process's 429 teaches every process once;
 * ``leases`` (sorted set): in-flight leases scored by expiry, during slow start and when
   ``max_in_flight`` is set. A process killed while holding leases loses them at their expiry;
@@ -55,7 +57,10 @@ local function touch(extra)
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], math.max(ttl, extra or 0)) end
 end
 local function record(n)
-  if n > 0 then redis.call('HINCRBY', KEYS[1], 'ok', n) end
+  if n > 0 then
+    redis.call('HINCRBY', KEYS[1], 'ok', n)
+    redis.call('HSETNX', KEYS[1], 'first', f(now))
+  end
 end
 local function common(pid, seen)
   local processes = 0
@@ -150,7 +155,14 @@ _EVENT = (
 record(tonumber(ARGV[5]))
 local value = ARGV[4]
 if ARGV[3] == '429' then
-  value = redis.call('HGET', KEYS[1], 'ok') or '0'
+  local s = redis.call('HMGET', KEYS[1], 'ok', 'limited', 'first')
+  value = s[1] or '0'
+  if not s[2] and s[3] then
+    -- The first 429: first log when the first success was reported, so every process's first estimate
+    -- spans every process's successes, not only the time since its own first one.
+    local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('LPUSH', KEYS[4], seq .. '|' .. s[3] .. '|start|0')
+  end
   redis.call('HSET', KEYS[1], 'limited', '1')
 else
   redis.call('HSET', KEYS[1], 'rate', value)

@@ -56,7 +56,8 @@ Every backlogged process then holds as many as every other, so the schedule serv
 BOOK_SECONDS = 0.02
 
 Event = tuple[str, float, float]
-"""What the engine learns from: ``("429", when, successes of every process then)`` or ``("adopt", when, rate)``."""
+"""What the engine learns from: ``("429", when, successes of every process then)``, ``("adopt", when, rate)``, or
+``("start", when the first success of any process was reported, 0)``, logged just before the first 429."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +120,8 @@ class RateLimitStore(Protocol):
         ...
 
     async def event(self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int) -> Reply:
-        """Log an event: ``"429"`` (the store fills in every process's successes) or ``"adopt"`` (``value``: a rate)."""
+        """Log an event: ``"429"`` (the store fills in every process's successes; the first one is preceded by
+        ``"start"``, when the first success was reported) or ``"adopt"`` (``value``: a rate)."""
         ...
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
