@@ -241,6 +241,19 @@ def test_until_measured_the_first_guess_grows_by_one_and_a_half_times_per_second
     assert estimator.grow(2.4) == pytest.approx(290.0 * 1.15 * 2.5)  # at most a second at a time
 
 
+def test_until_measured_the_guess_does_not_grow_while_429s_may_still_come() -> None:
+    """Within SATURATED_GAP of the last 429 a chain may yet measure the guess too high. Growing it meanwhile
+    took a client from 110/s to 157/s (R = 100) in a chain of 429s that had not spanned MIN_SPAN yet."""
+    estimator = RateEstimator()
+    assert feed(estimator, [(0.0, 20)]) == pytest.approx(200.0)
+    assert estimator.grow(0.1) == pytest.approx(200.0)
+    assert estimator.grow(0.249) == pytest.approx(200.0)
+    assert estimator.grow(0.25) == pytest.approx(200.0 * (1 + 1.5 * 0.001))  # the gap passed: grows again
+    assert estimator.grow(0.35) == pytest.approx(200.0 * (1 + 1.5 * 0.001) * 1.15)
+    assert feed(estimator, [(0.4, 20)]) == pytest.approx(200.0 * (1 + 1.5 * 0.001) * 1.15)  # a chain, nothing new
+    assert estimator.grow(0.6) == pytest.approx(200.0 * (1 + 1.5 * 0.001) * 1.15)
+
+
 def test_a_chain_that_measures_under_its_floor_lowers_the_peak_to_the_rate_that_met_it() -> None:
     """A clump of 429s (a stall, sends already under way) whose span measures under the DROP floor is suspect
     as a measurement, but the rate that met it was too much: the peak comes down to that rate, no lower."""

@@ -425,12 +425,15 @@ class RateEstimator:
         if self.measured:
             t = now - self._epoch - self._k
             if t < 0:  # below the peak: CUBIC's concave part, back up to it
-                self.rate = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
+                grown = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
             else:  # past it: probe gently, faster the longer no 429 comes
-                self.rate = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
+                grown = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
+        elif self._marks and now - self._marks[-1][0] < self.SATURATED_GAP:
+            grown = rate  # 429s are still coming: a guess that is too high must not grow while they measure it
         else:
-            self.rate = rate * (1.0 + self.START_GROWTH * dt)
-        return self.rate
+            grown = rate * (1.0 + self.START_GROWTH * dt)
+        self.rate = grown
+        return grown
 
 
 class AdaptiveLimiter:
