@@ -292,6 +292,7 @@ class FlakyStore:
         self.rate = rate
         self.processes = 1
         self.admits: list[int] = []  # the successes reported with each admit
+        self.reserves: list[float] = []  # the interval of each slot booked
         self.released: list[tuple[str | None, int]] = []
         self.logged: list[tuple[str, float | None, int]] = []
         self.events: list[tuple[int, float, str, float]] = []
@@ -325,6 +326,7 @@ class FlakyStore:
         self, namespace: str, interval: float, pid: str, successes: int, seen: int, rate: float | None
     ) -> tuple[float, Reply]:
         self._count(successes)
+        self.reserves.append(interval)
         await self._check()
         now = _store._loop_time()
         at = max(self.tat, now)
@@ -438,6 +440,29 @@ async def test_a_process_that_started_late_estimates_from_the_first_success_of_a
     for engine in (early, late):
         assert isinstance(engine.state, SharedRateState)
         await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_again_behind_it() -> None:
+    """A slot booked at the old rate is not used after a cut: the task books again at the new interval, after
+    every slot already booked (other processes hold some), and the shared schedule is not rewound."""
+    store = FlakyStore(limits=False)
+    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    engine.leave(await engine.enter(None))
+    loop = asyncio.get_running_loop()
+    engine.learn("adopt", loop.time(), 100.0)
+    store.tat = loop.time() + 0.05  # slots booked ahead by other processes
+    waiting = loop.create_task(engine.enter(None))
+    await asyncio.sleep(0)  # the task's first step books its slot
+    assert store.reserves == [pytest.approx(0.01)]
+    booked = store.tat  # its slot ends here, 0.05 s ahead
+    engine.learn("429", loop.time(), 0.0)  # a probe met a 429 at 100/s: 90/s now
+    assert engine.state.rate == pytest.approx(90.0)
+    engine.leave(await waiting)
+    assert store.reserves == [pytest.approx(0.01), pytest.approx(1 / 90)]  # booked again, at the new rate
+    assert store.tat == pytest.approx(booked + 1 / 90)  # behind the old slots: nothing rewound
+    assert isinstance(engine.state, SharedRateState)
+    await engine.state.aclose()
 
 
 @pytest.mark.anyio

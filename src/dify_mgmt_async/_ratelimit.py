@@ -655,12 +655,15 @@ class RateLimitEngine:
             before = self.state.rate
             rate = estimator.on_rate_limited(at)
             self.state.set_rate(rate)
-            if before is not None and rate < before and not self.state.shared:
+            if before is not None and rate < before:
                 # Tasks already paced at the old rate would still send on its schedule, well past this 429
-                # (``limit`` of them, ``limit / rate`` seconds ahead): drop that schedule, each books again.
-                # (A shared schedule is the store's: there the slots booked stay, as they do after a stall.)
+                # (``limit`` of them, ``limit / rate`` seconds ahead): each books again at the new rate. In
+                # process the old schedule is dropped; a shared one is every process's, so its slots stay
+                # booked and go unused (a short pause, while the server refills), and each process's
+                # waiting tasks book behind them once it hears of the cut.
                 self._cuts += 1
-                self.state.rebook(loop_time(), 1.0 / rate)
+                if not self.state.shared:
+                    self.state.rebook(loop_time(), 1.0 / rate)
         elif kind == "start":
             estimator.started(at)
         else:
