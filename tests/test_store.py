@@ -308,7 +308,8 @@ class FlakyStore:
     def _reply(self, seen: int) -> Reply:
         now = _store._loop_time()
         news = tuple(e for e in self.events if e[0] > seen)
-        return Reply(now, 0.0, self.rate, len(self.events), self.processes, news)
+        head = self.events[-1][0] if self.events else 0
+        return Reply(now, 0.0, self.rate, head, self.processes, news)
 
     async def _check(self) -> None:
         if self.broken == "raise":
@@ -443,24 +444,34 @@ async def test_a_process_that_started_late_estimates_from_the_first_success_of_a
 
 
 @pytest.mark.anyio
-async def test_a_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_again_behind_it() -> None:
-    """A slot booked at the old rate is not used after a cut: the task books again at the new interval, after
-    every slot already booked (other processes hold some), and the shared schedule is not rewound."""
+async def test_a_deep_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_again_behind_it(
+    clock: Clock,
+) -> None:
+    """After a cut deeper than SHARED_CUT a slot booked at the old rate is not used: the task books again at the
+    new interval, after every slot already booked (other processes hold some), and the shared schedule is not
+    rewound. A probe's back-off (x0.9) leaves booked slots alone: skipping them costs more than their 429s."""
     store = FlakyStore(limits=False)
     engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
     engine.leave(await engine.enter(None))
     loop = asyncio.get_running_loop()
-    engine.learn("adopt", loop.time(), 100.0)
-    store.tat = loop.time() + 0.05  # slots booked ahead by other processes
-    waiting = loop.create_task(engine.enter(None))
-    await asyncio.sleep(0)  # the task's first step books its slot
-    assert store.reserves == [pytest.approx(0.01)]
-    booked = store.tat  # its slot ends here, 0.05 s ahead
-    engine.learn("429", loop.time(), 0.0)  # a probe met a 429 at 100/s: 90/s now
-    assert engine.state.rate == pytest.approx(90.0)
-    engine.leave(await waiting)
-    assert store.reserves == [pytest.approx(0.01), pytest.approx(1 / 90)]  # booked again, at the new rate
-    assert store.tat == pytest.approx(booked + 1 / 90)  # behind the old slots: nothing rewound
+    engine.learn("adopt", clock.now, 100.0)  # the clock stands still: the rate does not grow while pacing
+
+    async def send_with_a_cut(at: float, successes: float) -> float:
+        store.tat = clock.now + 0.05  # slots booked ahead by other processes
+        waiting = loop.create_task(engine.enter(None))
+        await asyncio.sleep(0)  # the task's first step books its slot
+        booked = store.tat
+        engine.learn("429", at, successes)
+        engine.leave(await waiting)
+        return booked
+
+    start = clock.now
+    await send_with_a_cut(start, 0.0)  # a probe at 100/s: 90/s, a shallow cut
+    assert engine.state.rate == pytest.approx(90.0) and store.reserves == [pytest.approx(0.01)]
+    booked = await send_with_a_cut(start + 1.0, 50.0)  # 50 in 1 s got through: 0.9 x 0.9 x 90 = 72.9/s
+    assert engine.state.rate == pytest.approx(72.9)
+    assert store.reserves[1:] == [pytest.approx(1 / 90), pytest.approx(1 / 72.9)]  # booked again, at the new rate
+    assert store.tat == pytest.approx(booked + 1 / 72.9)  # behind the old slots: nothing rewound
     assert isinstance(engine.state, SharedRateState)
     await engine.state.aclose()
 
@@ -482,12 +493,29 @@ async def test_an_advertised_rate_reaches_every_process() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_newcomer_starts_from_the_reported_rate_not_the_history() -> None:
+async def test_a_newcomer_that_missed_the_start_of_the_log_starts_from_the_reported_rate() -> None:
     store = FlakyStore(rate=40.0)
-    store.events = [(1, 0.0, "429", 5.0), (2, 0.5, "429", 30.0)]
+    store.events = [(65, 0.0, "429", 5.0), (66, 0.5, "429", 30.0)]  # the first 64 were trimmed
     engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
     engine.leave(await engine.enter(None))
     assert engine.state.rate == 40.0 and engine.estimator.successes == 0
+
+
+@pytest.mark.anyio
+async def test_a_newcomer_learns_the_whole_log_while_the_store_holds_it() -> None:
+    """Not the reported rate (a start-up guess here, 40/s): the estimate every process reached from the log."""
+    log = [(1, 100.0, "start", 0.0), (2, 100.05, "429", 12.0), (3, 100.2, "429", 14.0), (4, 100.4, "429", 30.0)]
+    reference = RateLimitEngine(8)
+    for _, at, kind, value in log:
+        reference.learn(kind, at, value)
+    store = FlakyStore(rate=40.0)
+    store.events = list(log)
+    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    engine.leave(await engine.enter(None))
+    assert engine.estimator.successes == 30 and engine.estimator.measured
+    assert engine.state.rate == pytest.approx(reference.state.rate) and engine.state.rate != 40.0
+    assert isinstance(engine.state, SharedRateState)
+    await engine.state.aclose()
 
 
 @pytest.mark.anyio

@@ -304,11 +304,18 @@ class SharedRateState(RateState):
         if reply.processes:
             self.processes = reply.processes
         listener = self.listener
-        if self._seen < 0 or reply.head < self._seen:  # first contact, rejoin or a store restarted: no history
-            self._seen = reply.head
-            if reply.rate is not None and listener is not None:
-                listener("adopt", _loop_time(), reply.rate)
-            return
+        if self._seen < 0 or reply.head < self._seen:  # first contact, rejoin or a store restarted
+            events = reply.events
+            if self.rate is None and events and events[0][0] == 1 and len(events) == reply.head:
+                # A newcomer while the store still holds the whole log (a job's processes rarely start
+                # together): learn it all, as the others did, rather than adopt a rate that may be a
+                # start-up guess no 429 has measured yet.
+                self._seen = 0
+            else:  # otherwise the log is history: start from the rate last reported
+                self._seen = reply.head
+                if reply.rate is not None and listener is not None:
+                    listener("adopt", _loop_time(), reply.rate)
+                return
         for seq, at, kind, value in reply.events:
             if seq > self._seen:
                 self._seen = seq
