@@ -444,34 +444,23 @@ async def test_a_process_that_started_late_estimates_from_the_first_success_of_a
 
 
 @pytest.mark.anyio
-async def test_a_deep_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_again_behind_it(
-    clock: Clock,
-) -> None:
-    """After a cut deeper than SHARED_CUT a slot booked at the old rate is not used: the task books again at the
-    new interval, after every slot already booked (other processes hold some), and the shared schedule is not
-    rewound. A probe's back-off (x0.9) leaves booked slots alone: skipping them costs more than their 429s."""
+async def test_a_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_again_behind_it(clock: Clock) -> None:
+    """A slot booked at the old rate is not used after a cut: the task books again at the new interval, after
+    every slot already booked (other processes hold some), and the shared schedule is not rewound."""
     store = FlakyStore(limits=False)
     engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
     engine.leave(await engine.enter(None))
-    loop = asyncio.get_running_loop()
     engine.learn("adopt", clock.now, 100.0)  # the clock stands still: the rate does not grow while pacing
-
-    async def send_with_a_cut(at: float, successes: float) -> float:
-        store.tat = clock.now + 0.05  # slots booked ahead by other processes
-        waiting = loop.create_task(engine.enter(None))
-        await asyncio.sleep(0)  # the task's first step books its slot
-        booked = store.tat
-        engine.learn("429", at, successes)
-        engine.leave(await waiting)
-        return booked
-
-    start = clock.now
-    await send_with_a_cut(start, 0.0)  # a probe at 100/s: 90/s, a shallow cut
-    assert engine.state.rate == pytest.approx(90.0) and store.reserves == [pytest.approx(0.01)]
-    booked = await send_with_a_cut(start + 1.0, 50.0)  # 50 in 1 s got through: 0.9 x 0.9 x 90 = 72.9/s
-    assert engine.state.rate == pytest.approx(72.9)
-    assert store.reserves[1:] == [pytest.approx(1 / 90), pytest.approx(1 / 72.9)]  # booked again, at the new rate
-    assert store.tat == pytest.approx(booked + 1 / 72.9)  # behind the old slots: nothing rewound
+    store.tat = clock.now + 0.05  # slots booked ahead by other processes
+    waiting = asyncio.get_running_loop().create_task(engine.enter(None))
+    await asyncio.sleep(0)  # the task's first step books its slot
+    assert store.reserves == [pytest.approx(0.01)]
+    booked = store.tat
+    engine.learn("429", clock.now, 0.0)  # a probe met a 429 at 100/s: 90/s now
+    assert engine.state.rate == pytest.approx(90.0)
+    engine.leave(await waiting)
+    assert store.reserves == [pytest.approx(0.01), pytest.approx(1 / 90)]  # booked again, at the new rate
+    assert store.tat == pytest.approx(booked + 1 / 90)  # behind the old slots: nothing rewound
     assert isinstance(engine.state, SharedRateState)
     await engine.state.aclose()
 
