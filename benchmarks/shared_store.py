@@ -98,7 +98,7 @@ async def _creates(base_url: str, token: str, names: list[str], store: str) -> d
 
 
 def worker_main(base_url: str, token: str, prefix: str, n: int, store: str, start_at: float) -> None:
-    import dify_mgmt_async  # noqa: F401 - imports done before the common start
+    import dify_mgmt_async  # imports done before the common start
 
     if store:
         import dify_mgmt_async.redis_store  # noqa: F401 - redis-py too: ~0.3 s each, 8 at once on 2 cores
