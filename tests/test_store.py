@@ -176,8 +176,8 @@ async def test_the_first_429_is_preceded_by_when_the_first_success_was_reported(
     reply = await store.event(ns, "429", None, "p2", 1, 0)
     assert reply.events == ((1, 1000.125, "start", 0.0), (2, 1000.5, "429", 8.0))
     clock.now = 1000.75
-    reply = await store.event(ns, "429", None, "p2", 0, 2)
-    assert reply.events == ((3, 1000.75, "429", 8.0),)  # only the first 429 comes with a start
+    reply = await store.event(ns, "429", 87.5, "p2", 0, 2)  # the rate that met it comes just before it
+    assert reply.events == ((3, 1000.75, "tried", 87.5), (4, 1000.75, "429", 8.0))  # and no second start
 
 
 @pytest.mark.anyio
@@ -347,7 +347,9 @@ class FlakyStore:
         now = _store._loop_time()
         if kind == "429" and self.first is not None and not any(e[2] == "429" for e in self.events):
             self.events.append((len(self.events) + 1, self.first, "start", 0.0))
-        self.events.append((len(self.events) + 1, now, kind, float(self.ok) if value is None else value))
+        if kind == "429" and value is not None:
+            self.events.append((len(self.events) + 1, now, "tried", value))
+        self.events.append((len(self.events) + 1, now, kind, float(self.ok) if kind == "429" else float(value or 0)))
         return self._reply(seen)
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
@@ -463,6 +465,41 @@ async def test_a_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_ag
     assert store.tat == pytest.approx(booked + 1 / 90)  # behind the old slots: nothing rewound
     assert isinstance(engine.state, SharedRateState)
     await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_every_process_cuts_from_the_rate_that_met_the_429_not_its_own() -> None:
+    """Each process's rate grows on its own between events; a 429 brings the rate it met, so all cut alike."""
+    store = FlakyStore(limits=False)
+    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2)]
+    now = asyncio.get_running_loop().time()
+    for engine, rate in zip(engines, (100.0, 130.0), strict=True):
+        engine.leave(await engine.enter(None))
+        engine.learn("adopt", now, rate)
+    engines[1].on_rate_limited(None)  # met at 130/s
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert [e[2:] for e in store.events] == [("tried", 130.0), ("429", 0.0)]
+    await engines[0].state.reserve(asyncio.get_running_loop().time(), 0.001)  # process 0 hears of it
+    assert engines[0].state.rate == pytest.approx(117.0) and engines[1].state.rate == pytest.approx(117.0)
+    for engine in engines:
+        assert isinstance(engine.state, SharedRateState)
+        await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_queue_drains_when_every_process_share_of_it_is_under_a_second() -> None:
+    """The processes take turns on one schedule: the queue the shared rate drains is P times this one's."""
+    state = SharedRateState(FlakyStore(), "ns", owned=False)
+    engine = RateLimitEngine(64, state=state)
+    state.processes = 4
+    engine.limiter.in_flight = 50  # 200 across 4 processes: 2 s at 100/s, a long queue
+    assert not engine._draining(100.0) and engine._long_queue
+    engine.limiter.in_flight = 25  # 100: a whole second left
+    assert not engine._draining(100.0)
+    engine.limiter.in_flight = 24  # 96: under a second, draining (alone it would have been since 99)
+    assert engine._draining(100.0)
+    await state.aclose()
 
 
 @pytest.mark.anyio

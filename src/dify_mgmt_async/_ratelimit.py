@@ -632,6 +632,10 @@ class RateLimitEngine:
         """
         limiter = self.limiter
         queued = limiter.in_flight + len(limiter._waiters)
+        if self.state.shared:
+            # The rate is every process's, and so is the queue it drains: the processes sending lately
+            # take turns on one schedule, so this one's queue is about 1/P of it.
+            queued *= max(1, getattr(self.state, "processes", 1))
         if queued >= 2 * self.DRAIN_SECONDS * rate:
             self._long_queue = True
             return False
@@ -643,8 +647,9 @@ class RateLimitEngine:
             self.state.release(lease)
 
     def learn(self, kind: str, at: float, value: float) -> None:
-        """Learn from an event: a 429 at ``at`` (``value``: the successes counted then), a rate to adopt, or
-        (``"start"``, from a shared store) when the first success of any process came.
+        """Learn from an event: a 429 at ``at`` (``value``: the successes counted then), a rate to adopt, or,
+        from a shared store, when the first success of any process came (``"start"``) or the rate the next
+        429 met (``"tried"``).
 
         In-process events come straight from ``on_rate_limited``/``on_success``; with a shared store, every
         process's, in the store's order and with every process's successes, so each teaches each process once.
@@ -667,6 +672,12 @@ class RateLimitEngine:
                     self.state.rebook(loop_time(), 1.0 / rate)
         elif kind == "start":
             estimator.started(at)
+        elif kind == "tried":
+            if estimator.rate is not None:
+                # The rate the process that met the next 429 paced at: every process's grew on its own
+                # since the last event, and each would cut from its own, so their rates would drift apart.
+                estimator.rate = value
+                self.state.set_rate(value)
         else:
             estimator.adopt(value, at)
             self.state.set_rate(value)

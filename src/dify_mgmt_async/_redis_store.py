@@ -15,9 +15,10 @@ every write:
   process), ``first`` (when the first of them was reported), ``seq`` (events so far), ``limited``
   (set by the first 429: slow start is over);
 * ``events`` (list, newest first, the last ``MAX_EVENTS``): ``seq|time|kind|value``: a 429 (value: ``ok``
-  then), a rate a server advertised, or (just before the first 429) ``start``, when the first success was
-  reported (``first`` in ``state``). Every process replays them into its own estimator, so one
-  process's 429 teaches every process once;
+  then), a rate a server advertised, ``tried`` just before a 429 (the pacing rate of the process that met
+  it), or (just before the first 429) ``start``, when the first success was reported (``first`` in
+  ``state``). Every process replays them into its own estimator, so one process's 429 teaches every
+  process once, from the same rate;
 * ``leases`` (sorted set): in-flight leases scored by expiry, during slow start and when
   ``max_in_flight`` is set. A process killed while holding leases loses them at their expiry;
 * ``procs`` (sorted set): processes that asked in the last 2 s, so one that loses the store can
@@ -148,7 +149,8 @@ return 1
 """
 )
 
-# ARGV: now, ttl, kind ('429' or 'adopt'), value (adopt: the rate), successes, pid, seen.
+# ARGV: now, ttl, kind ('429' or 'adopt'), value (adopt: the rate; 429: the rate that met it, or ''), successes,
+# pid, seen.
 _EVENT = (
     _PROLOGUE
     + """
@@ -162,6 +164,11 @@ if ARGV[3] == '429' then
     -- spans every process's successes, not only the time since its own first one.
     local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
     redis.call('LPUSH', KEYS[4], seq .. '|' .. s[3] .. '|start|0')
+  end
+  if ARGV[4] ~= '' then
+    -- The rate that met it, so that every process cuts from the same rate (their growth is their own).
+    local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    redis.call('LPUSH', KEYS[4], seq .. '|' .. f(now) .. '|tried|' .. ARGV[4])
   end
   redis.call('HSET', KEYS[1], 'limited', '1')
 else

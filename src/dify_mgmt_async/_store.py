@@ -56,8 +56,9 @@ Every backlogged process then holds as many as every other, so the schedule serv
 BOOK_SECONDS = 0.02
 
 Event = tuple[str, float, float]
-"""What the engine learns from: ``("429", when, successes of every process then)``, ``("adopt", when, rate)``, or
-``("start", when the first success of any process was reported, 0)``, logged just before the first 429."""
+"""What the engine learns from: ``("429", when, successes of every process then)``, ``("adopt", when, rate)``,
+``("tried", when, the pacing rate that met the 429 logged next)``, or ``("start", when the first success of any
+process was reported, 0)``, logged just before the first 429."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +121,9 @@ class RateLimitStore(Protocol):
         ...
 
     async def event(self, namespace: str, kind: str, value: float | None, pid: str, successes: int, seen: int) -> Reply:
-        """Log an event: ``"429"`` (the store fills in every process's successes; the first one is preceded by
-        ``"start"``, when the first success was reported) or ``"adopt"`` (``value``: a rate)."""
+        """Log an event: ``"429"`` (the store fills in every process's successes; ``value``, the pacing rate that
+        met it or None, is logged just before it as ``"tried"``; the first 429 is preceded by ``"start"``,
+        when the first success was reported) or ``"adopt"`` (``value``: a rate)."""
         ...
 
     async def release(self, namespace: str, lease: str | None, successes: int) -> None:
@@ -227,7 +229,7 @@ class SharedRateState(RateState):
         """Log the event for every process; the engine learns from it when the store's answer brings it back."""
         if self._down_until is not None:
             return ((kind, at, value),)
-        self._spawn(self._event(kind, None if kind == "429" else value))
+        self._spawn(self._event(kind, self.rate if kind == "429" else value))  # a 429's: the rate that met it
         return ()
 
     # --- admission, leases, successes -----------------------------------------------------------------
