@@ -248,13 +248,15 @@ def render(cells: list[dict[str, Any]], cpu: list[dict[str, Any]], n: int, when:
         ]
     lines += [
         "",
-        "How the store works since the trace (`--trace`: each process's successes/429s per 0.5 s): each process's",
-        "share of the shared schedule was proportional to the slots it had booked ahead, which its own concurrency",
-        "limit bounded, so processes with a lower limit fell behind (slowest/fastest up to 2.2); a process now holds",
-        "at most 4 slots booked ahead and the schedule serves backlogged processes in turn. The rate is learned by",
-        "the in-process engine's own estimator in every process, from a shared log of 429s (with every process's",
-        "successes), so one process's 429 teaches every process once. Most 429s left come in the estimator's",
-        "learning phase after the first 429 (1-1.5 s with rates up to 2x R in the trace), the rest from probes.",
+        "How the store works, from traces (`--trace`: each process's successes/429s and rate per 0.5 s): a process",
+        "holds at most 4 slots of the shared schedule booked ahead, so the schedule serves backlogged processes in",
+        "turn. Every process's estimator learns from one shared log: each 429 with every process's successes and",
+        "the rate that met it (so all cut from the same rate; grown on their own, rates had drifted to 72/s in",
+        "some processes and 109/s in others), and the first success's time before the first 429 (a late starter",
+        "had guessed 4x R). A newcomer learns the whole log while the store holds it; a cut sends tasks waiting",
+        "for a slot to book again behind the booked ones; a queue drains when every process's share is under a",
+        "second. Left: the first wave (the slow start's overshoot over a burst of 10, 4-18 429s), and at P = 8 a",
+        "pause of up to 32 slots at each probe's cut, then a climb back over about a second.",
     ]
     return "\n".join(lines) + "\n"
 
