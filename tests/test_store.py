@@ -499,6 +499,9 @@ async def test_a_queue_drains_when_every_process_share_of_it_is_under_a_second()
     assert not engine._draining(100.0)
     engine.limiter.in_flight = 24  # 96: under a second, draining (alone it would have been since 99)
     assert engine._draining(100.0)
+    state._set_aside(ConnectionError("down"))  # a store set aside: this process's share of the rate, its own queue
+    engine.limiter.in_flight = 30
+    assert not engine._draining(30.0) and engine._draining(31.0)
     await state.aclose()
 
 

@@ -632,9 +632,10 @@ class RateLimitEngine:
         """
         limiter = self.limiter
         queued = limiter.in_flight + len(limiter._waiters)
-        if self.state.shared:
+        if self.state.shared and getattr(self.state, "active", False):
             # The rate is every process's, and so is the queue it drains: the processes sending lately
-            # take turns on one schedule, so this one's queue is about 1/P of it.
+            # take turns on one schedule, so this one's queue is about 1/P of it. (A store set aside
+            # after a fault leaves this process its share of the rate, and its own queue.)
             queued *= max(1, getattr(self.state, "processes", 1))
         if queued >= 2 * self.DRAIN_SECONDS * rate:
             self._long_queue = True
