@@ -85,6 +85,11 @@ class RateState:
         self.rate: float | None = None
         self.tat = 0.0
 
+    @property
+    def sharers(self) -> int:
+        """Processes taking turns on this schedule at this rate: 1 in process."""
+        return 1
+
     def close_until(self, until: float) -> float:
         """Push the resume time to at least ``until``; return the resume time before."""
         before = self.resume_at
@@ -631,12 +636,9 @@ class RateLimitEngine:
         (``bulk.map`` at a fixed concurrency) never counts as draining.
         """
         limiter = self.limiter
-        queued = limiter.in_flight + len(limiter._waiters)
-        if self.state.shared and getattr(self.state, "active", False):
-            # The rate is every process's, and so is the queue it drains: the processes sending lately
-            # take turns on one schedule, so this one's queue is about 1/P of it. (A store set aside
-            # after a fault leaves this process its share of the rate, and its own queue.)
-            queued *= max(1, getattr(self.state, "processes", 1))
+        # With a shared store the rate is every process's, and so is the queue it drains: this one's is
+        # about 1/P of it.
+        queued = (limiter.in_flight + len(limiter._waiters)) * self.state.sharers
         if queued >= 2 * self.DRAIN_SECONDS * rate:
             self._long_queue = True
             return False

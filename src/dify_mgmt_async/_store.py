@@ -187,6 +187,11 @@ class SharedRateState(RateState):
     def active(self) -> bool:
         return self._down_until is None
 
+    @property
+    def sharers(self) -> int:
+        """The processes present lately; 1 while the store is set aside (this process paces at its share then)."""
+        return max(1, self.processes) if self._down_until is None else 1
+
     # --- the RateState operations -------------------------------------------------------------------
 
     def close_until(self, until: float) -> float:
