@@ -540,6 +540,24 @@ def test_a_chain_measures_from_its_oldest_429_after_the_start_up() -> None:
     assert estimator.on_rate_limited(1.25) == pytest.approx(48.0)
 
 
+def test_the_first_measurement_lowers_the_rate_but_the_peak_stays_the_rate_tried() -> None:
+    """After a start-up burst a sliding log (10 per 0.1 s) lets nothing through for a window, then only what an even
+    pacer at the guessed 100/s sends: the chain's span measures 12 in 0.22 s. The rate drops to that 54.5/s, the peak
+    stays at 100/s, and CUBIC climbs back to it in K = 1.315 s (as the peak, 54.5/s took 6 s of probing to leave)."""
+    estimator = RateEstimator()
+    estimator.on_success(0.0)
+    successes(estimator, 0.0, 0.1, 9)
+    assert estimator.on_rate_limited(0.1) == pytest.approx(100.0)  # the first guess
+    successes(estimator, 0.1, 0.32, 12)
+    assert estimator.on_rate_limited(0.32) == pytest.approx(12 / 0.22)
+    assert estimator.measured
+    assert estimator.peak == pytest.approx(100.0)
+    k = ((1 - 0.12 / 0.22) / RateEstimator.CUBIC) ** (1 / 3)
+    assert k == pytest.approx(1.315, abs=1e-3)
+    assert estimator.grow(0.32 + k / 2) == pytest.approx(100.0 * (1 - RateEstimator.CUBIC * (k / 2) ** 3))
+    assert estimator.grow(0.32 + k) == pytest.approx(100.0)
+
+
 def test_a_chain_measuring_above_its_floor_sets_the_peak_to_what_it_measured() -> None:
     estimator = measured_at(100.0)
     estimator.successes = 58

@@ -250,6 +250,8 @@ class RateEstimator:
     * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried (or
       what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
       so that a token bucket refills a little.
+    * The first measurement sets the rate, but not the peak: that stays the rate tried, since after a start-up
+      burst a window limiter makes the first span measure low.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
     * Until the first measurement (``rate`` unknown, or only the first guess) the rate grows fast (x(1 +
       ``START_GROWTH`` dt): a first guess from a burst of 1 is far too low, one from a large burst too high); after
@@ -380,9 +382,17 @@ class RateEstimator:
                         # (Later, bunched sends of our own can make a span measure lower than that.)
                         floor = min(floor, measured / self.DROP)
                     self._floor = (floor, now)
-                # a measurement above the floor is trustworthy; under it, the rate that met this 429 is at
-                # least too much, so the peak comes down to it
-                peak = measured if measured >= self._floor[0] else min(self._peak or rate, rate)
+                if not self.measured:
+                    # The first measurement may be low: after a start-up burst a window limiter (sliding log,
+                    # fixed window) lets nothing through until the window moves on, and then only what an even
+                    # pacer sends. The peak stays the rate tried (at most twice what was measured, or the floor
+                    # held the rate up): CUBIC climbs back towards it within about a second and a half, and a
+                    # 429 there is a probe. (As the peak, a low first measurement took 6 s of probing to leave.)
+                    peak = max(measured, rate)
+                elif measured >= self._floor[0]:
+                    peak = measured  # a measurement above the floor is trustworthy
+                else:
+                    peak = min(self._peak or rate, rate)  # under it, the rate that met this 429 was too much
                 rate = max(measured, self._floor[0])
                 self.measured = True
             else:
