@@ -558,6 +558,17 @@ def test_the_first_measurement_lowers_the_rate_but_the_peak_stays_the_rate_tried
     assert estimator.grow(0.32 + k) == pytest.approx(100.0)
 
 
+def test_a_first_measurement_above_the_rate_tried_is_the_peak() -> None:
+    """A first guess of 10/s (one success in the first 0.1 s), then 30 successes in the 0.15 s to the next 429: the
+    server lets 200/s through, more than the rate tried, so that is the rate and the peak."""
+    estimator = RateEstimator()
+    estimator.on_success(0.0)
+    assert estimator.on_rate_limited(0.05) == pytest.approx(10.0)
+    successes(estimator, 0.05, 0.2, 30)
+    assert estimator.on_rate_limited(0.2) == pytest.approx(200.0)
+    assert estimator.peak == pytest.approx(200.0)
+
+
 def test_a_chain_measuring_above_its_floor_sets_the_peak_to_what_it_measured() -> None:
     estimator = measured_at(100.0)
     estimator.successes = 58

@@ -388,7 +388,7 @@ class RateEstimator:
                     # pacer sends. The peak stays the rate tried (at most twice what was measured, or the floor
                     # held the rate up): CUBIC climbs back towards it within about a second and a half, and a
                     # 429 there is a probe. (As the peak, a low first measurement took 6 s of probing to leave.)
-                    peak = max(measured, rate)
+                    peak = rate  # (or what was measured, if more: see _restart_curve)
                 elif measured >= self._floor[0]:
                     peak = measured  # a measurement above the floor is trustworthy
                 else:
