@@ -190,7 +190,7 @@ class SharedRateState(RateState):
     @property
     def sharers(self) -> int:
         """The processes present lately; 1 while the store is set aside (this process paces at its share then)."""
-        return max(1, self.processes) if self._down_until is None else 1
+        return max(1, self.processes) if self.active else 1
 
     # --- the RateState operations -------------------------------------------------------------------
 
@@ -312,11 +312,9 @@ class SharedRateState(RateState):
             self.processes = reply.processes
         listener = self.listener
         if self._seen < 0 or reply.head < self._seen:  # first contact, rejoin or a store restarted
-            events = reply.events
-            if self.rate is None and events and events[0][0] == 1 and len(events) == reply.head:
-                # A newcomer while the store still holds the whole log (a job's processes rarely start
-                # together): learn it all, as the others did, rather than adopt a rate that may be a
-                # start-up guess no 429 has measured yet.
+            if self.rate is None and self._holds_whole_log(reply):
+                # A newcomer (a job's processes rarely start together): learn it all, as the others did,
+                # rather than adopt a rate that may be a start-up guess no 429 has measured yet.
                 self._seen = 0
             else:  # otherwise the log is history: start from the rate last reported
                 self._seen = reply.head
@@ -328,6 +326,12 @@ class SharedRateState(RateState):
                 self._seen = seq
                 if listener is not None:
                     listener(kind, at + offset, value)
+
+    @staticmethod
+    def _holds_whole_log(reply: Reply) -> bool:
+        """Does the answer carry every event logged so far (none trimmed yet)?"""
+        events = reply.events
+        return bool(events) and events[0][0] == 1 and len(events) == reply.head
 
     async def _event(self, kind: str, value: float | None) -> None:
         successes, self._successes = self._successes, 0
