@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import anyio
 
-from ._loop import loop_time
+from ._loop import Event, loop_event, loop_time
 
 __all__ = [
     "AdaptiveLimiter",
@@ -467,7 +467,7 @@ class AdaptiveLimiter:
         self.limit = float(min(maximum, self.INITIAL))
         self.slow_start = self.limit < maximum
         self.in_flight = 0
-        self._waiters: collections.deque[anyio.Event] = collections.deque()
+        self._waiters: collections.deque[Event] = collections.deque()
 
     @property
     def current(self) -> int:
@@ -477,7 +477,7 @@ class AdaptiveLimiter:
         if not self._waiters and self.in_flight < self.current:
             self.in_flight += 1
             return
-        granted = anyio.Event()
+        granted = loop_event()
         self._waiters.append(granted)
         try:
             await granted.wait()
