@@ -203,6 +203,59 @@ def test_past_its_peak_the_rate_grows_slowly_then_faster() -> None:
     assert estimator.grow(2.5 + k + 10.0) == pytest.approx(100.0 * (1 + RateEstimator.GROWTH * 10.0 * 0.1))
 
 
+def test_exact_hints_state_the_servers_rate_from_the_longest_of_the_last_few() -> None:
+    estimator = RateEstimator()
+    estimator.heard(0.0, 0.004)
+    estimator.heard(0.1, 0.010)
+    assert estimator.stated_rate(0.2) is None  # two hints: too few to tell 1/R from a lucky short one
+    estimator.heard(0.2, 0.007)
+    estimator.heard(0.3, 0.0)  # a zero hint states nothing
+    assert estimator.stated_rate(0.3) == pytest.approx(100.0)  # 1 / the longest, 10 ms
+    assert estimator.stated_rate(RateEstimator.HINTS_KEPT) == pytest.approx(100.0)  # the first is just kept
+    assert estimator.stated_rate(RateEstimator.HINTS_KEPT + 0.01) is None  # it is gone, and two are left
+
+
+def sharing_at(rate: float, hint: float) -> tuple[RateEstimator, float]:
+    """An estimator that measured ``rate``, then met a probe 429 at 2.5 s with three exact ``hint``s; and the
+    time its rate is back at the peak."""
+    estimator = measured_at(rate)
+    feed(estimator, [(2.5, estimator.successes + round(2 * rate))])  # a probe: what got through was the rate
+    for _ in range(3):
+        estimator.heard(2.5, hint)
+    k = (0.1 / RateEstimator.CUBIC) ** (1 / 3)
+    assert estimator.grow(2.5 + k) == pytest.approx(rate)
+    return estimator, 2.5 + k
+
+
+def test_past_its_peak_a_client_sharing_the_server_grows_by_a_share_of_the_stated_rate() -> None:
+    """20/s of a server whose hints state 100/s (four processes on one token): past the peak it grows by
+    GROWTH x t of 100/s, as every other process does, not of its own 20/s, which kept shares as they were."""
+    estimator, at_peak = sharing_at(20.0, 0.010)
+    assert estimator.grow(at_peak + 0.1) == pytest.approx(20.0 + 100.0 * RateEstimator.GROWTH * 0.1 * 0.1)
+
+
+def test_hints_longer_than_the_clients_own_interval_change_nothing() -> None:
+    """A window limiter's hints run to the window's end (100 ms here): they state 10/s, under the client's own
+    20/s, so it grows by a share of its own rate."""
+    estimator, at_peak = sharing_at(20.0, 0.100)
+    assert estimator.stated_rate(at_peak) == pytest.approx(10.0)
+    assert estimator.grow(at_peak + 0.1) == pytest.approx(20.0 * (1 + RateEstimator.GROWTH * 0.1 * 0.1))
+
+
+@pytest.mark.anyio
+async def test_only_exact_hints_are_heard() -> None:
+    """``retry-after-ms`` is exact; whole seconds and HTTP-dates are rounded up and say nothing of the rate."""
+    engine = RateLimitEngine(64)
+    for _ in range(3):
+        engine.on_rate_limited(1.0, "seconds")
+        engine.on_rate_limited(1.0, "date")
+        engine.on_rate_limited(None)
+    assert engine.estimator.stated_rate(trio.current_time()) is None
+    for hint in (0.002, 0.005, 0.004):
+        engine.on_rate_limited(hint, "ms")
+    assert engine.estimator.stated_rate(trio.current_time()) == pytest.approx(200.0)
+
+
 def test_once_measured_a_chain_far_under_the_rate_drops_it_by_half_per_tenth_of_a_second() -> None:
     """After the first measurement a span may measure low for reasons of our own (bunched sends, a stall), so
     a chain measuring 30/s from 180/s drops the rate by DROP per MIN_SPAN (to 90/s, then 45/s), then to what

@@ -259,6 +259,9 @@ class RateEstimator:
       up to the rate that met the 429 (``peak``), flat near it, so that a drop that was too deep (an unlucky
       span) is undone within about a second; past the peak it grows by ``GROWTH`` x the seconds since per
       second, to find new capacity.
+    * Past the peak the step is a share of the server's whole rate when exact hints state it (``stated_rate``),
+      not of this client's own: processes sharing one token then grow by the same amount, not in proportion
+      to what each has, and the 429s that cut the larger ones more bring them to equal shares (TCP's AIMD).
     * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
@@ -277,6 +280,8 @@ class RateEstimator:
     FIRST_SPAN = 0.1
     MIN_RATE = 0.5
     IDLE = 1.0
+    HINTS_KEPT = 5.0
+    MIN_HINTS = 3
 
     def __init__(self) -> None:
         self.rate: float | None = None
@@ -295,6 +300,8 @@ class RateEstimator:
         # was measured. The start-up's marks come while many successes are still on their way back to us, so
         # the count then lags the server's, and a span from them measures too high.
         self._marks: collections.deque[tuple[float, int, bool]] = collections.deque()
+        # (time, exact hint) of the latest 429s, for stated_rate: a few dozen are plenty for the longest
+        self._hints: collections.deque[tuple[float, float]] = collections.deque(maxlen=32)
 
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
@@ -407,6 +414,25 @@ class RateEstimator:
             self._restart_curve(self._peak if peak is None else peak, self.rate, now, new_peak=peak is not None)
         return self.rate
 
+    def heard(self, now: float, hint: float) -> None:
+        """A 429 at ``now`` came with an exact hint (``retry-after-ms``) of ``hint`` seconds."""
+        if hint > 0:
+            self._hints.append((now, hint))
+
+    def stated_rate(self, now: float) -> float | None:
+        """The server's whole rate as its exact hints of the last ``HINTS_KEPT`` seconds state it, if enough came.
+
+        Right after a token bucket or GCRA ran out, its hint is the time one request takes to refill: 1/R at
+        most, for whichever process asked, so the longest of a few is about 1/R. A window limiter's hints run
+        to the window's end, longer than 1/R, so what they state is under the rate and changes nothing.
+        """
+        hints = self._hints
+        while hints and hints[0][0] < now - self.HINTS_KEPT:
+            hints.popleft()
+        if len(hints) < self.MIN_HINTS:
+            return None
+        return 1.0 / max(hint for _, hint in hints)
+
     def _restart_curve(self, peak: float, rate: float, now: float, *, new_peak: bool = True) -> None:
         """Start CUBIC's curve at ``now`` from ``rate``, back up towards ``peak`` (the rate a 429 met)."""
         if new_peak and rate < peak < self._peak:
@@ -441,8 +467,10 @@ class RateEstimator:
             t = now - self._epoch - self._k
             if t < 0:  # below the peak: CUBIC's concave part, back up to it
                 grown = max(rate, self._peak * (1.0 + self.CUBIC * t * t * t))
-            else:  # past it: probe gently, faster the longer no 429 comes
-                grown = max(rate, self._peak) * (1.0 + min(self.MAX_GROWTH, self.GROWTH * t) * dt)
+            else:  # past it: probe gently, faster the longer no 429 comes, in steps of the server's rate if stated
+                base = max(rate, self._peak)
+                unit = max(base, self.stated_rate(now) or 0.0)
+                grown = base + unit * min(self.MAX_GROWTH, self.GROWTH * t) * dt
         elif self._marks and now - self._marks[-1][0] < self.SATURATED_GAP:
             grown = rate  # 429s are still coming: a guess that is too high must not grow while they measure it
         else:
@@ -724,6 +752,8 @@ class RateLimitEngine:
         self.rate_limited += 1
         self._fails += 1
         now = loop_time()
+        if hint is not None and kind == "ms":
+            self.estimator.heard(now, hint)
         for event in self.state.note("429", now, self.estimator.successes):
             self.learn(*event)
         started = False
