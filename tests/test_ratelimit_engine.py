@@ -242,6 +242,30 @@ def test_hints_longer_than_the_clients_own_interval_change_nothing() -> None:
     assert estimator.grow(at_peak + 0.1) == pytest.approx(20.0 * (1 + RateEstimator.GROWTH * 0.1 * 0.1))
 
 
+def test_before_the_first_measurement_the_rate_is_at_least_half_the_stated_rate() -> None:
+    """A process that got 1 of the start-up burst guesses 10/s, one that got 9 of it 90/s; with hints stating
+    100/s both pace at 50/s or more until measured, so their first measurements split the server evenly."""
+    estimator = RateEstimator()
+    assert feed(estimator, [(0.0, 1)]) == pytest.approx(10.0)  # 1 success over FIRST_SPAN
+    for _ in range(3):
+        estimator.heard(0.0, 0.010)
+    assert feed(estimator, [(0.01, 1)]) == pytest.approx(RateEstimator.STATED_START * 100.0)
+    assert not estimator.measured
+    estimator = RateEstimator()
+    feed(estimator, [(0.0, 9)])
+    for _ in range(3):
+        estimator.heard(0.0, 0.010)
+    assert feed(estimator, [(0.01, 9)]) == pytest.approx(90.0)  # more than half already: kept
+
+
+def test_once_measured_the_stated_rate_no_longer_sets_the_rate() -> None:
+    estimator = measured_at(20.0)
+    for _ in range(3):
+        estimator.heard(0.5, 0.010)
+    # a chain of 429s measuring 20/s again: the rate stays what was measured, not half of 100/s
+    assert feed(estimator, [(0.5 + 0.1 * k, 10 + 2 * k) for k in range(1, 4)]) == pytest.approx(20.0)
+
+
 @pytest.mark.anyio
 async def test_only_exact_hints_are_heard() -> None:
     """``retry-after-ms`` is exact; whole seconds and HTTP-dates are rounded up and say nothing of the rate."""

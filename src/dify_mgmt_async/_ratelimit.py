@@ -262,6 +262,8 @@ class RateEstimator:
     * Past the peak the step is a share of the server's whole rate when exact hints state it (``stated_rate``),
       not of this client's own: processes sharing one token then grow by the same amount, not in proportion
       to what each has, and the 429s that cut the larger ones more bring them to equal shares (TCP's AIMD).
+      Before the first measurement the rate is at least ``STATED_START`` x the stated rate, so that every
+      process starts from the same rate whatever share of the start-up burst it got.
     * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
@@ -282,6 +284,7 @@ class RateEstimator:
     IDLE = 1.0
     HINTS_KEPT = 5.0
     MIN_HINTS = 3
+    STATED_START = 0.5
 
     def __init__(self) -> None:
         self.rate: float | None = None
@@ -404,6 +407,14 @@ class RateEstimator:
                 self.measured = True
             else:
                 peak = min(self._peak or rate, rate)  # nothing measured, but this rate met a 429
+        if not self.measured:
+            # Before the first measurement, pace at least at STATED_START x the rate exact hints state. Each
+            # process on a shared token guesses from its own share of the start-up burst, so one paced at ten
+            # times another's rate and kept most of the server for seconds; from one starting rate, the first
+            # measurements split the server evenly.
+            stated = self.stated_rate(now)
+            if stated is not None:
+                rate = max(rate, self.STATED_START * stated)
         marks.append((now, self.successes, self.measured and rate is not None))
         self._grown_at = now
         before = self.rate
