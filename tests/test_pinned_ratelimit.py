@@ -355,6 +355,17 @@ class Deferred(RateState):
         self.released.append(lease)
 
 
+async def test_with_a_shared_store_exact_hints_state_nothing_more() -> None:
+    """The stated rate makes processes that share a token without a store grow alike; with one, the rate is
+    already every process's, learned from every process's 429s, and the hints are not heard."""
+    alone, shared = RateLimitEngine(64), RateLimitEngine(64, state=Deferred())
+    for engine in (alone, shared):
+        for hint in (0.004, 0.010, 0.007):
+            engine.on_rate_limited(hint, "ms")
+    now = trio.current_time()
+    assert (alone.estimator.stated_rate(now), shared.estimator.stated_rate(now)) == (pytest.approx(100.0), None)
+
+
 async def test_before_a_shared_store_answers_the_gate_still_closes_and_the_lease_goes_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -763,7 +763,8 @@ class RateLimitEngine:
         self.rate_limited += 1
         self._fails += 1
         now = loop_time()
-        if hint is not None and kind == "ms":
+        if hint is not None and kind == "ms" and not self.state.shared:
+            # (with a shared store the rate is already every process's, learned from every process's 429s)
             self.estimator.heard(now, hint)
         for event in self.state.note("429", now, self.estimator.successes):
             self.learn(*event)
