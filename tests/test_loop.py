@@ -47,3 +47,28 @@ async def test_queued_tasks_wait_on_the_loops_own_event_and_a_cancelled_one_leav
         assert len(limiter._waiters) == 1
         limiter.release()
     assert (got, limiter.in_flight, len(limiter._waiters)) == (["second"], 1, 0)
+
+
+@pytest.mark.anyio
+async def test_a_slot_handed_to_a_waiter_is_kept_when_its_scope_is_cancelled_before_it_runs(anyio_backend: str) -> None:
+    """The freed slot is set on the waiter's event; a cancellation that comes before the waiter runs loses to the
+    wake-up on either loop's event, so the waiter holds the slot (and gives it back as usual): never lost."""
+    limiter = AdaptiveLimiter(1)
+    await limiter.acquire()
+    scope = anyio.CancelScope()
+    outcome: list[str] = []
+
+    async def wait() -> None:
+        with scope:
+            await limiter.acquire()
+            outcome.append("got it")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await anyio.wait_all_tasks_blocked()
+        limiter.release()  # handed over: in flight stays 1, the waiter's event is set
+        assert (limiter.in_flight, len(limiter._waiters)) == (1, 0)
+        scope.cancel()  # before the waiter runs
+    assert (outcome, limiter.in_flight) == (["got it"], 1)
+    limiter.release()
+    assert limiter.in_flight == 0

@@ -258,20 +258,6 @@ def test_before_the_first_measurement_the_rate_is_at_least_half_the_stated_rate(
     assert feed(estimator, [(0.01, 9)]) == pytest.approx(90.0)  # more than half already: kept
 
 
-def test_the_raise_is_made_once_and_a_probe_that_fails_above_it_bisects_from_the_guess() -> None:
-    """A raise was not tried, so it bounds no bisection: 60/s got through while 250/s (half of 500/s
-    stated) was tried, so the next rate is between them, not 0.9 x 250/s as if 250/s had passed; and the
-    raise is not made again."""
-    estimator = RateEstimator()
-    assert feed(estimator, [(0.0, 1)]) == pytest.approx(10.0)
-    for _ in range(3):
-        estimator.heard(0.0, 0.002)
-    assert feed(estimator, [(0.01, 1)]) == pytest.approx(250.0)
-    assert feed(estimator, [(1.01, 61)]) == pytest.approx(math.sqrt(60.0 * 250.0))  # a probe after quiet
-    assert not estimator.measured
-    assert feed(estimator, [(1.02, 61)]) == pytest.approx(math.sqrt(60.0 * 250.0))  # no second raise
-
-
 def test_once_measured_the_stated_rate_no_longer_sets_the_rate() -> None:
     estimator = measured_at(20.0)
     for _ in range(3):
@@ -292,21 +278,6 @@ async def test_only_exact_hints_are_heard() -> None:
     for hint in (0.002, 0.005, 0.004):
         engine.on_rate_limited(hint, "ms")
     assert engine.estimator.stated_rate(trio.current_time()) == pytest.approx(200.0)
-
-
-@pytest.mark.anyio
-async def test_a_hint_right_after_a_success_is_not_heard() -> None:
-    """Paced evenly just over a token bucket's rate, a client is refused when the bucket has nearly refilled:
-    hints of 1 ms from a server at 100/s. Only a 429 that follows another with no success between (the
-    allowance empty all along) is heard."""
-    engine = RateLimitEngine(64)
-    for _ in range(5):
-        engine.on_success()
-        engine.on_rate_limited(0.001, "ms")
-    assert engine.estimator.stated_rate(trio.current_time()) is None
-    for _ in range(3):
-        engine.on_rate_limited(0.010, "ms")  # the 2nd, 3rd and 4th 429 in a row: heard
-    assert engine.estimator.stated_rate(trio.current_time()) == pytest.approx(100.0)
 
 
 def test_once_measured_a_chain_far_under_the_rate_drops_it_by_half_per_tenth_of_a_second() -> None:

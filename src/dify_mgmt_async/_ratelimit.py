@@ -262,10 +262,8 @@ class RateEstimator:
     * Past the peak the step is a share of the server's whole rate when exact hints state it (``stated_rate``),
       not of this client's own: processes sharing one token then grow by the same amount, not in proportion
       to what each has, and the 429s that cut the larger ones more bring them to equal shares (TCP's AIMD).
-      Once before the first measurement the rate is raised to at least ``STATED_START`` x the stated rate, so
-      that every process starts from the same rate whatever share of the start-up burst it got. Only a 429
-      that follows another with no success between is heard (``RateLimitEngine.on_rate_limited``): one paced
-      evenly just over the rate is refused when the bucket has nearly refilled, and its hint says little.
+      Before the first measurement the rate is at least ``STATED_START`` x the stated rate, so that every
+      process starts from the same rate whatever share of the start-up burst it got.
     * After an idle gap the server may have refilled: the next span starts afresh at the next 429.
     """
 
@@ -307,7 +305,6 @@ class RateEstimator:
         self._marks: collections.deque[tuple[float, int, bool]] = collections.deque()
         # (time, exact hint) of the latest 429s, for stated_rate: a few dozen are plenty for the longest
         self._hints: collections.deque[tuple[float, float]] = collections.deque(maxlen=32)
-        self._raised = False  # the start-up guess was raised to STATED_START x the stated rate
 
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
@@ -410,21 +407,23 @@ class RateEstimator:
                 self.measured = True
             else:
                 peak = min(self._peak or rate, rate)  # nothing measured, but this rate met a 429
-        unraised = rate
-        if not self.measured and not self._raised:
-            # Once, before the first measurement: pace at least at STATED_START x the rate exact hints state.
-            # Each process on a shared token guesses from its own share of the start-up burst, so one paced at
-            # ten times another's rate and kept most of the server for seconds; from one starting rate, the
-            # first measurements split the server evenly. (A probe that then fails bisects as usual.)
+        if not self.measured:
+            # Before the first measurement, pace at least at STATED_START x the rate exact hints state. Each
+            # process on a shared token guesses from its own share of the start-up burst, so one paced at ten
+            # times another's rate and kept most of the server for seconds; from one starting rate, the first
+            # measurements split the server evenly.
+            # The raised rate counts as passed for the bisection below: a probe that then fails ends the search
+            # at BACKOFF x the raise, and a chain of 429s measures from there (at most halving per MIN_SPAN).
+            # That puts every process sharing a token at one rate, which is the point; one raise that bounds no
+            # bisection lost the even start in measured runs.
             stated = self.stated_rate(now)
             if stated is not None:
-                self._raised = True
                 rate = max(rate, self.STATED_START * stated)
         marks.append((now, self.successes, self.measured and rate is not None))
         self._grown_at = now
         before = self.rate
         self.rate = max(self.MIN_RATE, rate)
-        self._rate_at_mark = max(self.MIN_RATE, unraised)  # a raise was not tried: it bounds no bisection
+        self._rate_at_mark = self.rate
         if before is not None:
             # A 429 that taught nothing new (a blip) keeps the peak, so the rate climbs back to it.
             self._restart_curve(self._peak if peak is None else peak, self.rate, now, new_peak=peak is not None)
@@ -438,10 +437,16 @@ class RateEstimator:
     def stated_rate(self, now: float) -> float | None:
         """The server's whole rate as its exact hints of the last ``HINTS_KEPT`` seconds state it, if enough came.
 
-        While a token bucket or GCRA is empty, its hint is the time one request takes to refill: 1/R at most,
-        for whichever process asked, so the longest of a few is about 1/R (the engine passes on only hints of
-        429s that followed another with no success between). A window limiter's hints run to the window's
-        end, longer than 1/R, so what they state is under the rate and changes nothing.
+        Right after a token bucket or GCRA ran out, its hint is the time one request takes to refill: 1/R at
+        most, for whichever process asked, so the longest of a few is about 1/R. A window limiter's hints run
+        to the window's end, longer than 1/R, so what they state is under the rate and changes nothing.
+
+        A client alone, paced evenly just over the rate, is refused as the bucket has nearly refilled: its
+        hints are short and state more than R (up to 10x with a burst of 1), so its growth past the peak is
+        faster than ``GROWTH`` says. That cost nothing measurable (token bucket and GCRA with ms hints: burst
+        10 in ``make bench``, burst 1 in virtual time, unchanged or faster), while hearing only 429s that
+        follow another with no success between, which avoids it, lost most of what the stated rate gives
+        processes sharing a token (4 runs of the benchmark's case, none met).
         """
         hints = self._hints
         while hints and hints[0][0] < now - self.HINTS_KEPT:
@@ -769,11 +774,8 @@ class RateLimitEngine:
         self.rate_limited += 1
         self._fails += 1
         now = loop_time()
-        if hint is not None and kind == "ms" and self._fails >= 2 and not self.state.shared:
-            # Heard only from a 429 that follows another with no success between (the allowance was empty
-            # all along): a client pacing evenly just over the rate is refused when the bucket has nearly
-            # refilled, and those hints are a small part of 1/R. With a shared store the rate is already
-            # every process's, learned from every process's 429s.
+        if hint is not None and kind == "ms" and not self.state.shared:
+            # (with a shared store the rate is already every process's, learned from every process's 429s)
             self.estimator.heard(now, hint)
         for event in self.state.note("429", now, self.estimator.successes):
             self.learn(*event)
