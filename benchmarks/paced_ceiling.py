@@ -7,7 +7,8 @@ With a burst of 1 no client reaches it here: the server stamps each request when
 and asyncio's timers wake up to a millisecond late, so two requests sent 1/R apart can be stamped closer than
 that and the second is refused. This measures how much: against the independent server
 (``benchmarks/ratelimited_server.py``, token bucket), raw aiohttp sends at a fixed rate on an exact schedule
-(what a late wake-up finds due goes at once, as in the SDK's pacer), 64 in flight, no retries, and reports
+(what a late wake-up finds due goes at once, as in the SDK's pacer; at most 64 in flight, far more than a
+1-2 ms round trip needs at these rates, so no send waits for a slot), no retries, and reports
 what got through and the share refused at each rate. The ceiling is the most that got through with at most
 3 % refused, the matrix's own bound on 429s.
 """
