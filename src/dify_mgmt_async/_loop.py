@@ -40,11 +40,7 @@ def loop_time() -> float:
 def loop_event() -> Event:
     """An event for the running loop, cheaply: asyncio's own under asyncio (anyio's looks the backend up on every
     construction, a third of what a queued task costs before its first send), anyio's under trio."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return anyio.Event()
-    return asyncio.Event()
+    return asyncio.Event() if asyncio_running() else anyio.Event()
 
 
 def loop_identity() -> object:

@@ -408,14 +408,11 @@ class RateEstimator:
             else:
                 peak = min(self._peak or rate, rate)  # nothing measured, but this rate met a 429
         if not self.measured:
-            # Before the first measurement, pace at least at STATED_START x the rate exact hints state. Each
-            # process on a shared token guesses from its own share of the start-up burst, so one paced at ten
-            # times another's rate and kept most of the server for seconds; from one starting rate, the first
-            # measurements split the server evenly.
-            # The raised rate counts as passed for the bisection below: a probe that then fails ends the search
-            # at BACKOFF x the raise, and a chain of 429s measures from there (at most halving per MIN_SPAN).
-            # That puts every process sharing a token at one rate, which is the point; one raise that bounds no
-            # bisection lost the even start in measured runs.
+            # Before the first measurement, pace at least at STATED_START x the rate exact hints state: each
+            # process on a shared token guesses from its own share of the start-up burst (one paced at ten
+            # times another's rate), and from one starting rate the first measurements split the server evenly.
+            # The raise counts as passed for the bisection (a failed probe ends at BACKOFF x it, and a chain
+            # of 429s measures from there): that holds every process at one rate, which is the point.
             stated = self.stated_rate(now)
             if stated is not None:
                 rate = max(rate, self.STATED_START * stated)
@@ -441,12 +438,9 @@ class RateEstimator:
         most, for whichever process asked, so the longest of a few is about 1/R. A window limiter's hints run
         to the window's end, longer than 1/R, so what they state is under the rate and changes nothing.
 
-        A client alone, paced evenly just over the rate, is refused as the bucket has nearly refilled: its
-        hints are short and state more than R (up to 10x with a burst of 1), so its growth past the peak is
-        faster than ``GROWTH`` says. That cost nothing measurable (token bucket and GCRA with ms hints: burst
-        10 in ``make bench``, burst 1 in virtual time, unchanged or faster), while hearing only 429s that
-        follow another with no success between, which avoids it, lost most of what the stated rate gives
-        processes sharing a token (4 runs of the benchmark's case, none met).
+        A client alone, paced evenly just over the rate, is refused as the bucket has nearly refilled, so its
+        hints state more than R and it probes faster than ``GROWTH`` says: measured harmless, while filtering
+        those hints out lost the even sharing this is for (issue 9's note has the runs).
         """
         hints = self._hints
         while hints and hints[0][0] < now - self.HINTS_KEPT:
