@@ -59,9 +59,9 @@ async def one_rate(base_url: str, token: str, rate: float, seconds: float, tag: 
     return counts["ok"] / elapsed, counts["refused"] / sent
 
 
-async def sweep(base_url: str, token: str, rate: float, fractions: list[float], seconds: float) -> None:
+async def sweep(base_url: str, token: str, rate: float, fractions: list[float], seconds: float, limiter: str) -> None:
     best = 0.0
-    print(f"server: token bucket R = {rate:g}/s, burst as given; raw aiohttp paced, 64 in flight")
+    print(f"server: {limiter} R = {rate:g}/s, burst as given; raw aiohttp paced, 64 in flight")
     print("  pace/s   through/s   refused")
     for k, fraction in enumerate(fractions):
         through, refused = await one_rate(base_url, token, fraction * rate, seconds, f"p{k}")
@@ -78,14 +78,23 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1)
     parser.add_argument("--fractions", default="0.5,0.6,0.7,0.8,0.9,1.0")
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument(
+        "--limiter",
+        default="independent",
+        choices=("independent", "token-bucket", "gcra", "fixed-window", "sliding-log"),
+        help="the independent server's token bucket (default), or one of the emulator's limiters",
+    )
     args = parser.parse_args()
     pin(CLIENT_CPU)
-    cell = Cell("ceiling", "independent", "token-bucket", "seconds", args.rate, args.burst)
+    if args.limiter == "independent":
+        cell = Cell("ceiling", "independent", "token-bucket", "seconds", args.rate, args.burst)
+    else:
+        cell = Cell("ceiling", "emulator", args.limiter, "seconds", args.rate, args.burst)
     fractions = [float(x) for x in args.fractions.split(",")]
     with tempfile.TemporaryDirectory(prefix="dify-bench-ceiling-") as tmp:
         proc, base_url, token, _ = start_server(cell, tmp)
         try:
-            asyncio.run(sweep(base_url, token, args.rate, fractions, args.seconds))
+            asyncio.run(sweep(base_url, token, args.rate, fractions, args.seconds, args.limiter))
         finally:
             stop(proc)
 

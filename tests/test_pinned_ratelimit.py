@@ -613,3 +613,45 @@ def test_a_probe_counts_what_got_through_since_the_last_429_from_five_successes(
     estimator = measured_at(100.0)
     estimator.successes = 50 + count
     assert estimator.on_rate_limited(1.0) == pytest.approx(paced)
+
+
+class SlowBooking(Deferred):
+    """A shared store whose schedule hands out a slot ``delay`` ahead only after ``wait`` seconds (the booking
+    queue of a process that holds its share of slots already)."""
+
+    def __init__(self, wait: float, delay: float) -> None:
+        super().__init__()
+        self.wait, self.delay = wait, delay
+
+    async def reserve(self, now: float, interval: float) -> float:
+        await trio.sleep(self.wait)
+        return self.delay
+
+
+async def test_a_slot_booked_after_a_wait_is_timed_from_the_stores_answer() -> None:
+    """A deadline that passed while the booking waited fails the send (timed from when the call was made, it
+    sent after its deadline)."""
+    engine = RateLimitEngine(64, rng=Edge(high=False), state=SlowBooking(wait=2.0, delay=0.1))
+    engine.state.set_rate(10.0)
+    start = trio.current_time()
+    with pytest.raises(TimeoutError, match=r"^the per-call timeout would pass while pacing sends after rate limiting$"):
+        await engine.enter(start + 1.5)
+    assert trio.current_time() - start == pytest.approx(2.0)
+
+
+async def test_the_rate_grows_while_a_booking_waits() -> None:
+    """After a cut, the rate climbs back towards the peak from the time the store answered; from the time the
+    booking was asked, it stood still for as long as the booking queue took."""
+    engine = RateLimitEngine(64, rng=Edge(high=False), state=SlowBooking(wait=2.0, delay=0.01))
+    estimator = engine.estimator
+    estimator.adopt(100.0, trio.current_time())
+    engine.state.set_rate(100.0)
+    await trio.sleep(1.0)
+    estimator.successes = 100
+    engine.learn("429", trio.current_time(), 100)  # a probe at 100/s: back to 90/s, CUBIC's climb from here
+    assert engine.state.rate == pytest.approx(90.0)
+    engine.leave(await engine.enter(None))
+    # its booking took 2 s: CUBIC's climb is back at the peak after k = 0.79 s, and 2 s after the cut the rate
+    # is past it, growing for the last second (dt is capped at 1 s) by GROWTH x the seconds since the peak
+    k = ((1 - 0.9) / RateEstimator.CUBIC) ** (1 / 3)
+    assert engine.state.rate == pytest.approx(100.0 + 100.0 * RateEstimator.GROWTH * (2.0 - k))

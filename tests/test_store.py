@@ -649,11 +649,11 @@ async def test_processes_take_turns_on_the_shared_schedule() -> None:
         await asyncio.sleep(0)  # ... they run up to their first wait (a loop turn, not a real-time gap) ...
         for _ in range(4):
             tg.create_task(send("small", small))  # ... and 4 here come a little later
-    assert BOOK_AHEAD == 4
+    assert BOOK_AHEAD == 2
     order = [name for _, name in sorted(slots)]
-    # big sent one at once and booked 4 slots ahead, then waits for one to pass; small takes the next 4 slots:
-    # it is through by the 9th send, not after 20.
-    assert order[:9] == ["big"] * 5 + ["small"] * 4, order
+    # big sent one at once and booked 2 slots ahead, then waits for one to pass; small takes the next 2 slots,
+    # and from then on the two take turns, 2 slots each: small is through by the 9th send, not after 20.
+    assert order[:9] == ["big"] * 3 + ["small"] * 2 + ["big"] * 2 + ["small"] * 2, order
 
 
 @pytest.mark.anyio

@@ -651,9 +651,11 @@ class RateLimitEngine:
             # Under the rate last met, or under the rate since reached without a 429 if higher: a peak that
             # is seconds old (others' load gone, a step up) would hold the queue's end far under the server's rate.
             rate = min(rate, self.DRAIN_MARGIN * max(self.estimator.peak, rate))
-        now = loop_time()
         interval = 1.0 / rate
-        delay = await self.state.reserve(now, interval)
+        delay = await self.state.reserve(loop_time(), interval)
+        # A shared store's booking may wait its turn for seconds: the delay counts from its answer, and so
+        # must growth (from the time asked, it stood still for as long after every cut).
+        now = loop_time()
         if delay <= 0:
             return True
         if not draining:
