@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -624,6 +625,55 @@ async def test_while_nothing_limits_sends_the_store_is_asked_every_20_ms(clock: 
     clock.now += 1.0
     await shared.admit(None)
     assert len(store.admits) == 2
+    await shared.aclose()
+
+
+class HeldStore(FlakyStore):
+    """Its admit answers only once ``answer`` is set (a slow Redis)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.answer = asyncio.Event()
+
+    async def admit(self, namespace: str, lease: str, pid: str, successes: int, seen: int) -> Admission:
+        self.admits.append(successes)
+        await self.answer.wait()
+        return Admission(True, 0.0, self.leased, self.limits, self._reply(seen))
+
+
+@pytest.mark.anyio
+async def test_while_one_send_asks_the_store_again_the_others_ride_on_its_last_answer(clock: Clock) -> None:
+    """Nothing limited sends at the last answer: once FREE_FOR is over one send asks again, and sends meanwhile
+    go on without asking (each asking on its own, every send in a slow store's round trip paid it)."""
+    store = HeldStore(limits=False)
+    store.answer.set()
+    shared = SharedRateState(store, "ns", owned=False)
+    await shared.admit(None)
+    store.answer.clear()
+    clock.now += FREE_FOR
+    asking = asyncio.ensure_future(shared.admit(None))
+    await asyncio.sleep(0)
+    assert len(store.admits) == 2
+    for _ in range(5):
+        assert await shared.admit(None) is None
+    assert len(store.admits) == 2
+    store.answer.set()
+    assert await asking is None
+    clock.now += FREE_FOR
+    await shared.admit(None)  # the next one asks again
+    assert len(store.admits) == 3
+    await shared.aclose()
+
+
+@pytest.mark.anyio
+async def test_while_a_window_or_cap_applies_every_send_asks_the_store() -> None:
+    store = HeldStore(limits=True)
+    shared = SharedRateState(store, "ns", owned=False)
+    sends = [asyncio.ensure_future(shared.admit(None)) for _ in range(3)]
+    await asyncio.sleep(0)
+    assert len(store.admits) == 3  # none rides on another's answer: each needs its own admission
+    store.answer.set()
+    await asyncio.gather(*sends)
     await shared.aclose()
 
 

@@ -725,7 +725,7 @@ class RateLimitEngine:
                 # process the old schedule is dropped. A shared one is every process's: its slots stay booked
                 # and go unused (a pause while the server refills), and each process's waiting tasks book
                 # behind them once it hears of the cut. (Sending on them instead cost 3-4x the 429s with
-                # 8 processes; the pause costs up to 4 slots per process per cut.)
+                # 8 processes; the pause costs up to BOOK_AHEAD slots per process per cut.)
                 self._cuts += 1
                 if not self.state.shared:
                     self.state.rebook(loop_time(), 1.0 / rate)

@@ -176,6 +176,7 @@ class SharedRateState(RateState):
         self._down_until: float | None = None  # None: the store is in use
         self._free_until = 0.0  # until then the store said: nothing limits sends (see FREE_FOR)
         self._limits = True  # the last admit said a window, cap or gate applies
+        self._renewing = False  # a send is asking the store again after a "nothing limits" answer
         self._seen = -1  # the last event replayed; -1: none asked yet (a newcomer skips the history)
         self._successes = 0
         self._booked = 0
@@ -254,6 +255,20 @@ class SharedRateState(RateState):
             return None
         if (self.rate is not None and not self._limits) or _loop_time() < self._free_until:
             return None  # only the schedule limits sends: reserve() asks the store
+        if not self._limits:
+            if self._renewing:
+                # Another send is asking again: ride on the last answer meanwhile, so that one send per
+                # FREE_FOR pays the store's round trip, not every send in it (with 5 ms to Redis, each
+                # asking on its own took a third of the throughput and 1.27x the CPU).
+                return None
+            self._renewing = True
+            try:
+                return await self._admit(deadline)
+            finally:
+                self._renewing = False
+        return await self._admit(deadline)
+
+    async def _admit(self, deadline: float | None) -> str | None:
         while True:
             lease = f"{self._pid}-{next(self._seq)}"
             successes, self._successes = self._successes, 0
