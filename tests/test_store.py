@@ -665,6 +665,80 @@ async def test_while_one_send_asks_the_store_again_the_others_ride_on_its_last_a
     await shared.aclose()
 
 
+async def _renewing(store: HeldStore, clock: Clock) -> tuple[SharedRateState, asyncio.Future[str | None]]:
+    """A shared state whose last answer said nothing limits sends, FREE_FOR ago; one send asking again."""
+    store.answer.set()
+    shared = SharedRateState(store, "ns", owned=False)
+    await shared.admit(None)
+    store.answer.clear()
+    clock.now += FREE_FOR
+    asking = asyncio.ensure_future(shared.admit(None))
+    await asyncio.sleep(0)
+    return shared, asking
+
+
+@pytest.mark.anyio
+async def test_past_one_more_free_for_the_others_wait_for_the_answer(clock: Clock) -> None:
+    """Riding on an old answer is bounded: a FREE_FOR after it ran out, sends wait for the new one, and if it
+    says a window or gate applies they ask for themselves (another process's 429 seen at most 2 FREE_FOR late)."""
+    store = HeldStore(limits=False)
+    shared, asking = await _renewing(store, clock)
+    clock.now += FREE_FOR - 0.001
+    assert await shared.admit(None) is None and len(store.admits) == 2  # still within one more FREE_FOR
+    clock.now += 0.001
+    waiting = asyncio.ensure_future(shared.admit(None))
+    await asyncio.sleep(0)
+    assert not waiting.done() and len(store.admits) == 2
+    store.limits = True  # the answer: a window applies now
+    store.answer.set()
+    await asking
+    assert await waiting is None
+    assert len(store.admits) == 3  # the waiting send asked for itself
+    await shared.admit(None)
+    assert len(store.admits) == 4
+    await shared.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_renewal_lets_the_next_send_ask(clock: Clock) -> None:
+    store = HeldStore(limits=False)
+    shared, asking = await _renewing(store, clock)
+    asking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    clock.now += 2 * FREE_FOR
+    nxt = asyncio.ensure_future(shared.admit(None))
+    await asyncio.sleep(0)
+    assert len(store.admits) == 3  # it asks: nothing is left waiting on an answer that will not come
+    store.answer.set()
+    assert await nxt is None
+    await shared.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_renewal_that_fails_sets_the_store_aside_and_the_waiting_sends_go_by_the_process(
+    clock: Clock,
+) -> None:
+    store = FlakyStore(limits=False)
+    shared = SharedRateState(store, "ns", owned=False)
+    await shared.admit(None)
+    store.broken = "hang"
+    clock.now += FREE_FOR
+    asking = asyncio.ensure_future(shared.admit(None))
+    await asyncio.sleep(0)
+    clock.now += FREE_FOR
+    waiting = asyncio.ensure_future(shared.admit(None))
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    store.broken = "raise"
+    asking.cancel()  # the hanging call gives up (as OP_TIMEOUT would): the waiting send is not stuck
+    with pytest.raises(asyncio.CancelledError):
+        await asking
+    assert await waiting is None
+    assert shared.fallbacks == 1  # it asked in turn, the store failed, and it went by the process's limits
+    await shared.aclose()
+
+
 @pytest.mark.anyio
 async def test_while_a_window_or_cap_applies_every_send_asks_the_store() -> None:
     store = HeldStore(limits=True)
@@ -674,6 +748,28 @@ async def test_while_a_window_or_cap_applies_every_send_asks_the_store() -> None
     assert len(store.admits) == 3  # none rides on another's answer: each needs its own admission
     store.answer.set()
     await asyncio.gather(*sends)
+    await shared.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_send_that_waited_its_turn_to_book_books_at_the_rate_of_then() -> None:
+    """A cut heard while a send waits its turn to book: it books at the new rate's spacing (at the old one, a
+    queue of sends booked behind a cut would run on at the rate that met the 429)."""
+    store = FlakyStore()
+    shared = SharedRateState(store, "ns", owned=False)
+    shared.set_rate(100.0)
+    loop = asyncio.get_running_loop()
+
+    async def send() -> None:
+        await asyncio.sleep(await shared.reserve(loop.time(), 0.01))
+
+    async with asyncio.TaskGroup() as tg:
+        for _ in range(4):
+            tg.create_task(send())
+        await asyncio.sleep(0)  # one sent at once, 2 booked ahead, the 4th waits its turn
+        assert store.reserves == [0.01] * 3
+        shared.set_rate(80.0)  # a cut, heard meanwhile
+    assert store.reserves == [0.01] * 3 + [pytest.approx(0.0125)]
     await shared.aclose()
 
 

@@ -44,6 +44,7 @@ logger = logging.getLogger("dify_mgmt_async")
 
 
 DECREASE_FACTOR = 0.7
+_PACING_TIMEOUT = "the per-call timeout would pass while pacing sends after rate limiting"
 DECREASE_INTERVAL = 1.0
 
 
@@ -652,9 +653,17 @@ class RateLimitEngine:
             # is seconds old (others' load gone, a step up) would hold the queue's end far under the server's rate.
             rate = min(rate, self.DRAIN_MARGIN * max(self.estimator.peak, rate))
         interval = 1.0 / rate
-        delay = await self.state.reserve(loop_time(), interval)
-        # A shared store's booking may wait its turn for seconds: the delay counts from its answer, and so
-        # must growth (from the time asked, it stood still for as long after every cut).
+        if self.state.shared and deadline is not None:
+            # A shared store's booking may wait its turn for seconds: not past the deadline.
+            try:
+                with anyio.fail_after(max(deadline - loop_time(), 0.0)):
+                    delay = await self.state.reserve(loop_time(), interval)
+            except TimeoutError:
+                raise TimeoutError(_PACING_TIMEOUT) from None
+        else:
+            delay = await self.state.reserve(loop_time(), interval)
+        # The delay counts from the store's answer, and so must growth (from the time asked, it stood still
+        # for as long as the booking waited, after every cut).
         now = loop_time()
         if delay <= 0:
             return True
@@ -664,7 +673,7 @@ class RateLimitEngine:
                 self.state.set_rate(grown)
         if deadline is not None and now + delay > deadline:
             self.state.unreserve(interval)
-            raise TimeoutError("the per-call timeout would pass while pacing sends after rate limiting")
+            raise TimeoutError(_PACING_TIMEOUT)
         cuts = self._cuts
         try:
             await anyio.sleep(delay)
