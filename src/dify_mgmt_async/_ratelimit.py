@@ -44,8 +44,8 @@ logger = logging.getLogger("dify_mgmt_async")
 
 
 DECREASE_FACTOR = 0.7
-_PACING_TIMEOUT = "the per-call timeout would pass while pacing sends after rate limiting"
 DECREASE_INTERVAL = 1.0
+_PACING_TIMEOUT = "the per-call timeout would pass while pacing sends after rate limiting"
 
 
 @dataclass(frozen=True)
