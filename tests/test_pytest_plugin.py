@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 import textwrap
@@ -30,6 +31,8 @@ def _pytest(folder: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=folder,
+        # a user's shell: no plugins or options of ours (``make mutation`` sets PYTEST_PLUGINS for its runs)
+        env={k: v for k, v in os.environ.items() if k not in ("PYTEST_PLUGINS", "PYTEST_ADDOPTS")},
         timeout=120,
         check=False,
     )
