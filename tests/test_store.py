@@ -641,30 +641,6 @@ class HeldStore(FlakyStore):
         return Admission(True, 0.0, self.leased, self.limits, self._reply(seen))
 
 
-@pytest.mark.anyio
-async def test_while_one_send_asks_the_store_again_the_others_ride_on_its_last_answer(clock: Clock) -> None:
-    """Nothing limited sends at the last answer: once FREE_FOR is over one send asks again, and sends meanwhile
-    go on without asking (each asking on its own, every send in a slow store's round trip paid it)."""
-    store = HeldStore(limits=False)
-    store.answer.set()
-    shared = SharedRateState(store, "ns", owned=False)
-    await shared.admit(None)
-    store.answer.clear()
-    clock.now += FREE_FOR
-    asking = asyncio.ensure_future(shared.admit(None))
-    await asyncio.sleep(0)
-    assert len(store.admits) == 2
-    for _ in range(5):
-        assert await shared.admit(None) is None
-    assert len(store.admits) == 2
-    store.answer.set()
-    assert await asking is None
-    clock.now += FREE_FOR
-    await shared.admit(None)  # the next one asks again
-    assert len(store.admits) == 3
-    await shared.aclose()
-
-
 async def _renewing(store: HeldStore, clock: Clock) -> tuple[SharedRateState, asyncio.Future[str | None]]:
     """A shared state whose last answer said nothing limits sends, FREE_FOR ago; one send asking again."""
     store.answer.set()
@@ -675,6 +651,24 @@ async def _renewing(store: HeldStore, clock: Clock) -> tuple[SharedRateState, as
     asking = asyncio.ensure_future(shared.admit(None))
     await asyncio.sleep(0)
     return shared, asking
+
+
+@pytest.mark.anyio
+async def test_while_one_send_asks_the_store_again_the_others_ride_on_its_last_answer(clock: Clock) -> None:
+    """Nothing limited sends at the last answer: once FREE_FOR is over one send asks again, and sends meanwhile
+    go on without asking (each asking on its own, every send in a slow store's round trip paid it)."""
+    store = HeldStore(limits=False)
+    shared, asking = await _renewing(store, clock)
+    assert len(store.admits) == 2
+    for _ in range(5):
+        assert await shared.admit(None) is None
+    assert len(store.admits) == 2
+    store.answer.set()
+    assert await asking is None
+    clock.now += FREE_FOR
+    await shared.admit(None)  # the next one asks again
+    assert len(store.admits) == 3
+    await shared.aclose()
 
 
 @pytest.mark.anyio
