@@ -4,8 +4,8 @@ mutmut runs, for each mutant, every test that called the mutated function (its "
 request path is called by nearly every test, so a surviving mutant of ``_core`` would also run the
 rate-limit engine's pacing simulations, which take most of the suite's time and test the engine. This
 plugin drops, in mutant runs only, the tests listed for the mutant's module in ``SKIP`` and, for code
-that runs the same on both event loops, a test's asyncio twin of its trio run. The stats run and
-mutmut's clean run still see every test, so its cache and its test-to-function map stay whole.
+that runs the same on both event loops, a test's asyncio twin of its trio run. mutmut's clean run still
+sees every test; its stats run (which maps tests to the functions they call) all but ``STATS_SKIP``.
 
 ``tools/mutation.py`` loads it through ``PYTEST_PLUGINS`` (not ``pytest_add_cli_args``, which is part
 of mutmut's cache key). Skipping tests can only turn a kill into a survivor, so the score is a lower bound.
@@ -49,6 +49,11 @@ SKIP: dict[str, tuple[str, ...]] = {
     "_transport": _SUBPROCESS + _SIMULATIONS + _FACADE,
     "_ratelimit": _SUBPROCESS + _NETWORK + _SOCKETS + _FACADE,
 }
+#: Tests left out of mutmut's stats run: under its call tracing, mutmut 3.8.1 crashed the interpreter
+#: (SIGSEGV in ``record_trampoline_hit``) in ``test_verify_false_accepts_any_certificate`` while that file's
+#: TLS proxy thread ran, twice. They are skipped there, so no mutant runs them: only ``_transport``'s did, and
+#: its score may count fewer kills.
+STATS_SKIP = _NETWORK
 #: Modules whose code does not depend on the event loop (anyio): a test's asyncio twin of a trio run is dropped.
 ONE_BACKEND = {"_retry", "_errors", "_pagination", "_validation", "_uploads", "_core"}
 
@@ -77,7 +82,14 @@ def module_of(mutant: str) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    module = module_of(os.environ.get("MUTANT_UNDER_TEST", ""))
+    under_test = os.environ.get("MUTANT_UNDER_TEST", "")
+    if under_test == "stats":
+        # Skipped, not deselected: mutmut counts a test it never saw start as new, and runs stats for it again.
+        for item in items:
+            if item.nodeid.removeprefix("mutants/").startswith(STATS_SKIP):
+                item.add_marker(pytest.mark.skip(reason="left out of mutmut's stats run (STATS_SKIP)"))
+        return
+    module = module_of(under_test)
     if module is None:
         return
     skip = SKIP.get(module, ())
