@@ -17,6 +17,7 @@ The core reaches the engine only through ``enter``/``leave`` (a slot), ``on_succ
 
 from __future__ import annotations
 
+import bisect
 import collections
 import logging
 import math
@@ -85,6 +86,7 @@ class RateState:
         self.resume_at = 0.0
         self.rate: float | None = None
         self.tat = 0.0
+        self._holes: list[tuple[float, float]] = []  # (time, length) of slots given back before the last, sorted
 
     @property
     def sharers(self) -> int:
@@ -103,17 +105,32 @@ class RateState:
 
     async def reserve(self, now: float, interval: float) -> float:
         """Book the next send slot ``interval`` after the previous one (never in the past); its delay from now."""
+        if self._holes:
+            del self._holes[: bisect.bisect_right(self._holes, (now, math.inf))]  # past holes can go back no more
         at = self.tat if self.tat > now else now
         self.tat = at + interval
         return at - now
 
-    def unreserve(self, interval: float) -> None:
-        """Give back a slot booked by ``reserve`` for a send that did not happen."""
-        self.tat -= interval
+    def unreserve(self, interval: float, at: float) -> None:
+        """Give back the slot at ``at`` (booked by ``reserve``) for a send that did not happen.
+
+        The schedule moves back only over slots given back at its end. A slot with a later one still booked
+        stays a hole until that one is given back too: moving back at once would give the next booking a later
+        task's slot, two sends at once, which a small burst refuses.
+        """
+        holes = self._holes
+        bisect.insort(holes, (at, interval))
+        while holes:
+            start, length = holes[-1]  # the latest hole: if any hole ends where the schedule does, this one
+            if abs(self.tat - length - start) >= length / 2:  # (``at`` is read off the clock again: not to the µs)
+                break
+            self.tat -= length
+            holes.pop()
 
     def rebook(self, now: float, interval: float) -> None:
         """Drop every booked slot past the next one: the rate was cut, and they were booked at the old one."""
         self.tat = min(self.tat, now + interval)
+        self._holes.clear()
 
     def note(self, kind: str, at: float, value: float) -> tuple[tuple[str, float, float], ...]:
         """An event to learn from (``"429"``, successes then; ``"adopt"``, a rate): the ones to learn from now.
@@ -671,24 +688,25 @@ class RateLimitEngine:
             grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
             if grown is not None:
                 self.state.set_rate(grown)
-        if deadline is not None and now + delay > deadline:
-            self.state.unreserve(interval)
+        slot = now + delay
+        if deadline is not None and slot > deadline:
+            self.state.unreserve(interval, slot)
             raise TimeoutError(_PACING_TIMEOUT)
         cuts = self._cuts
         try:
             await anyio.sleep(delay)
         except BaseException:
             if cuts == self._cuts:
-                self.state.unreserve(interval)  # cancelled while waiting: the slot goes back
+                self.state.unreserve(interval, slot)  # cancelled while waiting: the slot goes back
             raise
         if cuts != self._cuts:
             return False  # the rate was cut while we waited: the schedule was dropped, book again at the new one
-        if respace and not self.state.shared and loop_time() - (now + delay) > interval:
+        if respace and not self.state.shared and loop_time() - slot > interval:
             # Woken a whole interval late (the loop stalled): so were the tasks booked after us, and all of
             # them sending at once would meet a small burst with 429s. Book again: the schedule spaces them.
             return None
         if self.gate.is_closed():
-            self.state.unreserve(interval)  # a cooldown began while pacing: wait it out, then book again
+            self.state.unreserve(interval, slot)  # a cooldown began while pacing: wait it out, then book again
             return False
         return True
 

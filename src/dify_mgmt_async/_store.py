@@ -233,11 +233,12 @@ class SharedRateState(RateState):
             self._unbook()
         return delay
 
-    def unreserve(self, interval: float) -> None:
+    def unreserve(self, interval: float, at: float) -> None:
         if self._down_until is None:
+            # (the store moves its schedule back by the interval, whichever slot it was: see RateState.unreserve)
             self._spawn(self.store.unreserve(self.namespace, interval))
         else:
-            super().unreserve(interval)
+            super().unreserve(interval, at)
 
     def note(self, kind: str, at: float, value: float) -> tuple[Event, ...]:
         """Log the event for every process; the engine learns from it when the store's answer brings it back."""
