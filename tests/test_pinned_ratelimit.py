@@ -505,6 +505,44 @@ async def test_slots_given_back_out_of_order_go_back_once_the_last_is_given_back
     assert await state.reserve(now, 0.1) == pytest.approx(0.1)
 
 
+async def test_a_hole_goes_back_only_when_it_ends_exactly_where_the_schedule_does() -> None:
+    """Slots at 0 and 10 (0.1/s), then the rate jumps (a server's advertised rate) and C is booked at 20 for 0.2 s.
+    Giving back the slot at 10 leaves the schedule at 20.2: C still holds 20 (a tolerance of half the hole's
+    length, 5 s, took the schedule back to 10.2 and put a later send on C's slot)."""
+    state = RateState()
+    assert [await state.reserve(0.0, 10.0) for _ in range(2)] == [0.0, 10.0]
+    assert await state.reserve(0.0, 0.2) == 20.0
+    state.unreserve(10.0, 10.0)
+    assert state.tat == 20.2
+
+
+async def test_a_rate_cut_forgets_the_holes_of_the_old_schedule() -> None:
+    """Slots at 0, 0.1 and 0.2 (10/s); 0.1 is given back (a hole). A cut at 0.05 rebooks the next slot at 0.2
+    (1 / 0.15 s): a send booked there and given back takes the schedule back to 0.2, not on to the old hole's 0.1."""
+    state = RateState()
+    for _ in range(3):
+        await state.reserve(0.0, 0.1)
+    state.unreserve(0.1, 0.1)
+    state.rebook(0.05, 0.15)
+    assert await state.reserve(0.05, 0.15) == pytest.approx(0.15)
+    state.unreserve(0.15, 0.2)
+    assert state.tat == pytest.approx(0.2)
+    assert await state.reserve(0.05, 0.15) == pytest.approx(0.15)
+
+
+async def test_a_dropped_schedule_forgets_its_holes() -> None:
+    """A store set aside drops the schedule: a hole left at 4 must not match the new one's end at 5."""
+    state = RateState()
+    for _ in range(6):
+        await state.reserve(0.0, 1.0)
+    state.unreserve(1.0, 4.0)
+    state.drop_schedule()
+    assert state.tat == 0.0
+    assert [await state.reserve(1.0, 1.0) for _ in range(4)] == [0.0, 1.0, 2.0, 3.0]  # slots 1, 2, 3, 4
+    state.unreserve(1.0, 2.0)
+    assert state.tat == 5.0
+
+
 async def test_a_send_its_slot_finds_free_does_not_grow_the_rate() -> None:
     """Growth is for a pacer holding sends back: a send whose slot is now (the schedule is behind) leaves it."""
     engine = RateLimitEngine(64)

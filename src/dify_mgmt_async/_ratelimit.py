@@ -46,6 +46,7 @@ logger = logging.getLogger("dify_mgmt_async")
 
 DECREASE_FACTOR = 0.7
 DECREASE_INTERVAL = 1.0
+_SAME_TIME = 1e-6  # seconds: a slot's end and the schedule's, equal but for float rounding
 _PACING_TIMEOUT = "the per-call timeout would pass while pacing sends after rate limiting"
 
 
@@ -122,10 +123,15 @@ class RateState:
         bisect.insort(holes, (at, interval))
         while holes:
             start, length = holes[-1]  # the latest hole: if any hole ends where the schedule does, this one
-            if abs(self.tat - length - start) >= length / 2:  # (``at`` is read off the clock again: not to the µs)
+            if abs(self.tat - (start + length)) > _SAME_TIME:
                 break
-            self.tat -= length
+            self.tat = start
             holes.pop()
+
+    def drop_schedule(self) -> None:
+        """Forget every booked slot and hole (the schedule they belong to is gone: a store set aside)."""
+        self.tat = 0.0
+        self._holes.clear()
 
     def rebook(self, now: float, interval: float) -> None:
         """Drop every booked slot past the next one: the rate was cut, and they were booked at the old one."""
@@ -659,8 +665,8 @@ class RateLimitEngine:
         return lease
 
     async def _pace(self, deadline: float | None, respace: bool = True) -> bool | None:
-        """Wait for this send's slot in the schedule; False (slot given back) if the gate closed or the rate
-        was cut meanwhile, None if woken so late (``respace``) that the slot must be booked again."""
+        """Wait for this send's slot in the schedule; False if the gate closed (the slot given back) or the rate
+        was cut (the schedule dropped) meanwhile, None if woken so late (``respace``) that it must book again."""
         rate = self.state.rate
         if rate is None:
             return True
@@ -670,15 +676,16 @@ class RateLimitEngine:
             # is seconds old (others' load gone, a step up) would hold the queue's end far under the server's rate.
             rate = min(rate, self.DRAIN_MARGIN * max(self.estimator.peak, rate))
         interval = 1.0 / rate
+        asked = loop_time()
         if self.state.shared and deadline is not None:
             # A shared store's booking may wait its turn for seconds: not past the deadline.
             try:
-                with anyio.fail_after(max(deadline - loop_time(), 0.0)):
-                    delay = await self.state.reserve(loop_time(), interval)
+                with anyio.fail_after(max(deadline - asked, 0.0)):
+                    delay = await self.state.reserve(asked, interval)
             except TimeoutError:
                 raise TimeoutError(_PACING_TIMEOUT) from None
         else:
-            delay = await self.state.reserve(loop_time(), interval)
+            delay = await self.state.reserve(asked, interval)
         # The delay counts from the store's answer, and so must growth (from the time asked, it stood still
         # for as long as the booking waited, after every cut).
         now = loop_time()
@@ -689,15 +696,16 @@ class RateLimitEngine:
             if grown is not None:
                 self.state.set_rate(grown)
         slot = now + delay
+        booked = asked + delay  # the slot's time as an in-process schedule booked it, to the bit (for unreserve)
         if deadline is not None and slot > deadline:
-            self.state.unreserve(interval, slot)
+            self.state.unreserve(interval, booked)
             raise TimeoutError(_PACING_TIMEOUT)
         cuts = self._cuts
         try:
             await anyio.sleep(delay)
         except BaseException:
             if cuts == self._cuts:
-                self.state.unreserve(interval, slot)  # cancelled while waiting: the slot goes back
+                self.state.unreserve(interval, booked)  # cancelled while waiting: the slot goes back
             raise
         if cuts != self._cuts:
             return False  # the rate was cut while we waited: the schedule was dropped, book again at the new one
@@ -706,7 +714,7 @@ class RateLimitEngine:
             # them sending at once would meet a small burst with 429s. Book again: the schedule spaces them.
             return None
         if self.gate.is_closed():
-            self.state.unreserve(interval, slot)  # a cooldown began while pacing: wait it out, then book again
+            self.state.unreserve(interval, booked)  # a cooldown began while pacing: wait it out, then book again
             return False
         return True
 

@@ -223,7 +223,7 @@ class SharedRateState(RateState):
             raise
         if answer is None:
             self._unbook()
-            self.tat = 0.0
+            self.drop_schedule()
             return await super().reserve(now, interval)
         delay, reply = answer
         self._apply(reply)
@@ -428,7 +428,7 @@ class SharedRateState(RateState):
                 self._retry_interval,
             )
             self._successes = 0
-            self.tat = 0.0
+            self.drop_schedule()
             if self.rate is not None and self.listener is not None:  # pace at this process's share
                 self.listener("adopt", _loop_time(), self.rate / max(1, self.processes))
         self._down_until = _loop_time() + self._retry_interval
