@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import Awaitable, Callable
 
 import anyio
 import httpx
@@ -443,22 +444,27 @@ async def test_a_send_whose_slot_is_past_its_deadline_fails_at_once_and_gives_th
     assert trio.current_time() - start == pytest.approx(0.2)
 
 
+def timed_send(engine: RateLimitEngine, start: float, sent: dict[str, float]) -> Callable[[str], Awaitable[None]]:
+    """A send through ``engine`` that records, under its name, when it went (seconds after ``start``)."""
+
+    async def send(name: str) -> None:
+        engine.leave(await engine.enter(None))
+        sent[name] = trio.current_time() - start
+
+    return send
+
+
 async def test_a_send_paced_into_a_cooldown_waits_it_out() -> None:
     engine = RateLimitEngine(64, rng=Edge(high=False))
     engine.state.set_rate(10.0)
     start = trio.current_time()
     engine.leave(await engine.enter(None))
-    sent: list[float] = []
-
-    async def second() -> None:
-        engine.leave(await engine.enter(None))
-        sent.append(trio.current_time() - start)
-
+    sent: dict[str, float] = {}
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(second)
+        nursery.start_soon(timed_send(engine, start, sent), "second")
         await trio.sleep(0.05)
         engine.gate.close_for(0.07)  # while it waits for its slot at 0.1: it gives the slot back, and goes at 0.12
-    assert sent == [pytest.approx(0.12)]
+    assert sent == {"second": pytest.approx(0.12)}
 
 
 async def test_a_slot_given_back_before_the_last_stays_unused_so_no_two_sends_share_one() -> None:
@@ -470,11 +476,7 @@ async def test_a_slot_given_back_before_the_last_stays_unused_so_no_two_sends_sh
     start = trio.current_time()
     engine.leave(await engine.enter(None))
     sent: dict[str, float] = {}
-
-    async def send(name: str) -> None:
-        engine.leave(await engine.enter(None))
-        sent[name] = trio.current_time() - start
-
+    send = timed_send(engine, start, sent)
     async with trio.open_nursery() as nursery:
         nursery.start_soon(send, "A")
         await trio.sleep(0.01)
@@ -560,18 +562,13 @@ async def test_a_send_waiting_its_slot_when_the_rate_is_cut_goes_one_new_interva
     engine.estimator.adopt(10.0, start)
     engine.state.set_rate(10.0)
     engine.leave(await engine.enter(None))
-    sent: list[float] = []
-
-    async def send() -> None:
-        engine.leave(await engine.enter(None))
-        sent.append(trio.current_time() - start)
-
+    sent: dict[str, float] = {}
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(send)
+        nursery.start_soon(timed_send(engine, start, sent), "paced")
         await trio.sleep(0.05)
         engine.on_rate_limited(None, None)
         assert engine.state.rate == pytest.approx(9.0)
-    assert sent == [pytest.approx(0.05 + 1 / 9)]
+    assert sent == {"paced": pytest.approx(0.05 + 1 / 9)}
 
 
 async def test_a_rate_cut_rebooks_the_schedule_one_new_interval_ahead() -> None:
