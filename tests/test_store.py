@@ -388,7 +388,10 @@ async def test_store_down_falls_back_with_one_warning_and_rejoins(
     assert shared.active
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2
-    assert messages[0].startswith("rate-limit store unavailable (ConnectionError: Connection refused)")
+    assert messages[0] == (
+        "rate-limit store unavailable (ConnectionError: Connection refused): this process uses its in-process "
+        "rate limits, and tries the store again every 0.05s"
+    )
     assert messages[1] == "rate-limit store reachable again: rejoined the shared rate limits"
 
 
@@ -561,6 +564,23 @@ async def test_after_a_fault_the_engine_paces_at_this_process_share(clock: Clock
     assert engine.state.rate == pytest.approx(10.0, rel=1e-6) and state.fallbacks == 0
     engine.leave(await engine.enter(None))
     assert engine.state.rate == pytest.approx(10.0, rel=1e-6)  # once per fault: not 10 / 3 again
+
+
+@pytest.mark.anyio
+async def test_a_retry_that_finds_the_store_still_down_keeps_the_in_process_schedule(clock: Clock) -> None:
+    """At 10/s on the in-process schedule since the store went down: the retry 50 ms later fails too, and the send
+    that asked books the slot after the two already booked (0.15 s ahead), not the first (which a small burst
+    would refuse, sent at once beside the one due now)."""
+    store = FlakyStore()
+    state = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
+    state.set_rate(10.0)
+    store.broken = "raise"
+    fault = clock.now
+    assert await state.reserve(fault, 0.1) == 0.0  # the store fails: set aside, booked in process
+    assert await state.reserve(fault, 0.1) == pytest.approx(0.1)  # within retry_interval: in process
+    clock.now = fault + 0.05
+    assert await state.reserve(clock.now, 0.1) == pytest.approx(0.15)  # asked again, still down
+    assert len(store.reserves) == 2 and not state.active
 
 
 @pytest.mark.anyio

@@ -222,8 +222,8 @@ class SharedRateState(RateState):
             self._unbook()
             raise
         if answer is None:
+            # Set aside (now or at an earlier fault: then the in-process schedule is in use and stays booked).
             self._unbook()
-            self.drop_schedule()
             return await super().reserve(now, interval)
         delay, reply = answer
         self._apply(reply)
@@ -422,7 +422,7 @@ class SharedRateState(RateState):
         if self._down_until is None:
             logger.warning(
                 "rate-limit store unavailable (%s: %s): this process uses its in-process rate limits, "
-                "and tries the store again every %.1fs",
+                "and tries the store again every %gs",
                 type(exc).__name__,
                 exc,
                 self._retry_interval,
