@@ -68,12 +68,12 @@ def test_429s_under_a_quarter_second_apart_chain_and_spans_from_a_tenth_of_a_sec
     successes(estimator, 1.5, 1.8, 30)
     paced.append(estimator.on_rate_limited(1.8))  # 0.3 s later, a probe again: back off to 0.9 x 40
     successes(estimator, 1.8, 2.5, 10)
-    paced.append(estimator.on_rate_limited(2.5))  # a probe: 0.9 x 0.9 x 36
+    paced.append(estimator.on_rate_limited(2.5))  # a probe under the peak (40): 0.95 x 36
     successes(estimator, 2.5, 2.58, 6)
     paced.append(estimator.on_rate_limited(2.58))  # 0.08 s: too short a span to measure
     successes(estimator, 2.58, 2.63, 6)
     paced.append(estimator.on_rate_limited(2.63))  # 12 in the 0.13 s since 2.5 measure 92/s
-    assert paced == pytest.approx([21.0, 100 / 3, 40.0, 36.0, 29.16, 29.16, 12 / 0.13], abs=1e-3)
+    assert paced == pytest.approx([21.0, 100 / 3, 40.0, 36.0, 34.2, 34.2, 12 / 0.13], abs=1e-3)
 
 
 @pytest.mark.parametrize(
@@ -723,6 +723,27 @@ def test_a_probe_counts_what_got_through_since_the_last_429_from_five_successes(
     estimator = measured_at(100.0)
     estimator.successes = 50 + count
     assert estimator.on_rate_limited(1.0) == pytest.approx(paced)
+
+
+@pytest.mark.parametrize(
+    ("tried", "paced", "peak"),
+    [
+        (98.0, 0.95 * 98.0, (98.0 + 0.95 * 98.0) / 2),  # under 0.99 x the peak: 5 % under the rate tried
+        (99.0, 0.81 * 99.0, (0.9 * 99.0 + 0.81 * 99.0) / 2),  # not under: the span lowers the peak to its floor
+    ],
+)
+def test_a_probe_under_the_peak_backs_off_five_percent_from_the_rate_tried_and_ignores_the_span(
+    tried: float, paced: float, peak: float
+) -> None:
+    """Peak 100/s; half a second on, 5 successes (10/s) came since the last 429. A 429 at 98/s (under 0.99 x the
+    peak) backs off to 0.95 x 98, the 10/s unused. At 99/s it is a probe that met the top: the 10/s lowers the
+    peak to its floor, 0.9 x 99, paced at 0.9 x that. Either way the new peak is under the last, so it comes
+    down halfway to the new rate (fast convergence)."""
+    estimator = measured_at(100.0)
+    estimator.rate = tried
+    estimator.successes = 55
+    assert estimator.on_rate_limited(1.0) == pytest.approx(paced)
+    assert estimator.peak == pytest.approx(peak)
 
 
 class SlowBooking(Deferred):

@@ -139,14 +139,14 @@ def test_a_probe_after_quiet_backs_off_under_what_got_through() -> None:
     # 2 s later, 230 successes since the last 429: 115/s got through, less than the 120/s tried
     assert feed(estimator, [(2.5, 280)]) == pytest.approx(RateEstimator.BACKOFF * 230 / 2.0)
     assert estimator.peak == pytest.approx(115.0)
-    estimator.rate = 100.0
-    # 2 s later again, 240 successes: 120/s got through, more than the 100/s tried
-    assert feed(estimator, [(4.5, 520)]) == pytest.approx(RateEstimator.BACKOFF * 100.0)
-    assert estimator.peak == pytest.approx((100.0 + 90.0) / 2)  # under the last peak: fast convergence
-    estimator.rate = 100.0
-    # 2 s later, 40/s got through (a stall of our own): the peak drops no lower than BACKOFF x 100/s
-    assert feed(estimator, [(6.5, 600)]) == pytest.approx(RateEstimator.BACKOFF * RateEstimator.BACKOFF * 100.0)
-    assert estimator.peak == pytest.approx((90.0 + 81.0) / 2)
+    estimator.rate = 115.0  # back at the peak
+    # 2 s later again, 240 successes: 120/s got through, more than the 115/s tried
+    assert feed(estimator, [(4.5, 520)]) == pytest.approx(RateEstimator.BACKOFF * 115.0)
+    assert estimator.peak == pytest.approx(115.0)
+    estimator.rate = 115.0
+    # 2 s later, 40/s got through (a stall of our own): the peak drops no lower than BACKOFF x 115/s
+    assert feed(estimator, [(6.5, 600)]) == pytest.approx(RateEstimator.BACKOFF * RateEstimator.BACKOFF * 115.0)
+    assert estimator.peak == pytest.approx((103.5 + 93.15) / 2)  # under the last peak: fast convergence
 
 
 @pytest.mark.anyio
@@ -352,11 +352,11 @@ def test_a_lower_peak_than_the_last_one_makes_room_for_other_clients() -> None:
     between where it started and where it backed off to."""
     estimator = measured_at(100.0)
     feed(estimator, [(2.5, 350)])  # peak 100, now 90
-    estimator.rate = 95.0
-    feed(estimator, [(5.0, 350 + 300)])  # 120/s got through, 95 tried: back off to 85.5
-    assert estimator.rate == pytest.approx(RateEstimator.BACKOFF * 95.0)
-    k = ((1 - 85.5 / ((95.0 + 85.5) / 2)) / RateEstimator.CUBIC) ** (1 / 3)
-    assert estimator.grow(5.0 + k) == pytest.approx((95.0 + 85.5) / 2)
+    estimator.rate = 99.5  # not under 0.99 x the peak: a probe that met the top
+    feed(estimator, [(5.0, 350 + 300)])  # 120/s got through, 99.5 tried: back off to 89.55
+    assert estimator.rate == pytest.approx(RateEstimator.BACKOFF * 99.5)
+    k = ((1 - 89.55 / ((99.5 + 89.55) / 2)) / RateEstimator.CUBIC) ** (1 / 3)
+    assert estimator.grow(5.0 + k) == pytest.approx((99.5 + 89.55) / 2)
 
 
 def test_an_idle_gap_starts_a_fresh_span() -> None:

@@ -273,7 +273,9 @@ class RateEstimator:
 
     * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried (or
       what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
-      so that a token bucket refills a little.
+      so that a token bucket refills a little. One under ``UNDER_PEAK`` x the peak says the limit is a little
+      under the peak, or that our sends bunched: the peak comes down to the rate tried, and the rate drops
+      only to ``GENTLE_BACKOFF`` x it.
     * The first measurement sets the rate, but not the peak: that stays the rate tried, since after a start-up
       burst a window limiter makes the first span measure low.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
@@ -298,6 +300,8 @@ class RateEstimator:
     SATURATED_GAP = 0.25
     DROP = 0.5
     BACKOFF = 0.9
+    UNDER_PEAK = 0.99
+    GENTLE_BACKOFF = 0.95
     CUBIC = 0.2
     GROWTH = 0.03
     MAX_GROWTH = 0.5
@@ -376,7 +380,14 @@ class RateEstimator:
             if marks and self.successes - marks[-1][1] >= self.MIN_SUCCESSES:
                 measured = (self.successes - marks[-1][1]) / (now - marks[-1][0])
             peak = rate
-            if self.measured:
+            if self.measured and rate < self.UNDER_PEAK * self._peak:
+                # Under the peak: the limit is a little lower than the peak (others' load grew, or the last
+                # probe set the peak high), or our own sends bunched (a sliding log refuses a bunch at 0.85 x
+                # its rate). The peak comes down to the rate that met the 429, and the back-off is gentler.
+                # The span since the last 429 is not used: with our own back-off's dip in it, every such
+                # 429 would cut near 20 %. A limit that did drop far brings a chain of 429s, which measures it.
+                rate = self.GENTLE_BACKOFF * rate
+            elif self.measured:
                 # The peak is the rate tried, or less if less got through (never below BACKOFF x: a stall of
                 # our own makes a span measure low). Back off under it, so a token bucket refills a little:
                 # CUBIC's climb brings the rate back to the peak within about a second.
