@@ -729,6 +729,7 @@ def test_a_probe_counts_what_got_through_since_the_last_429_from_five_successes(
     ("tried", "paced", "peak"),
     [
         (98.0, 0.95 * 98.0, (98.0 + 0.95 * 98.0) / 2),  # under 0.99 x the peak: 5 % under the rate tried
+        (98.9, 0.95 * 98.9, (98.9 + 0.95 * 98.9) / 2),
         (99.0, 0.81 * 99.0, (0.9 * 99.0 + 0.81 * 99.0) / 2),  # not under: the span lowers the peak to its floor
     ],
 )

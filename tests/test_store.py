@@ -569,8 +569,8 @@ async def test_after_a_fault_the_engine_paces_at_this_process_share(clock: Clock
 @pytest.mark.anyio
 async def test_a_retry_that_finds_the_store_still_down_keeps_the_in_process_schedule(clock: Clock) -> None:
     """At 10/s on the in-process schedule since the store went down: the retry 50 ms later fails too, and the send
-    that asked books the slot after the two already booked (0.15 s ahead), not the first (which a small burst
-    would refuse, sent at once beside the one due now)."""
+    that asked books the slot after the two already booked (0.15 s ahead). Dropping the schedule there sent it at
+    once, 50 ms before the slot due next: two sends closer than 1/rate, which a small burst refuses."""
     store = FlakyStore()
     state = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
     state.set_rate(10.0)
@@ -581,6 +581,24 @@ async def test_a_retry_that_finds_the_store_still_down_keeps_the_in_process_sche
     clock.now = fault + 0.05
     assert await state.reserve(clock.now, 0.1) == pytest.approx(0.15)  # asked again, still down
     assert len(store.reserves) == 2 and not state.active
+
+
+@pytest.mark.anyio
+async def test_a_fault_after_a_rejoin_starts_a_fresh_in_process_schedule(clock: Clock) -> None:
+    """The in-process slots booked in an earlier outage (up to 0.2 s after it) belong to a schedule long gone:
+    when the store fails again after a rejoin, the first send in process goes at once."""
+    store = FlakyStore()
+    state = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
+    state.set_rate(10.0)
+    store.broken = "raise"
+    fault = clock.now
+    assert await state.reserve(fault, 0.1) == 0.0
+    assert await state.reserve(fault, 0.1) == pytest.approx(0.1)
+    store.broken = None
+    clock.now = fault + 0.05
+    assert await state.reserve(clock.now, 0.1) == 0.0 and state.active  # rejoined: the store's schedule
+    store.broken = "raise"
+    assert await state.reserve(clock.now, 0.1) == 0.0 and not state.active  # set aside again: a fresh schedule
 
 
 @pytest.mark.anyio

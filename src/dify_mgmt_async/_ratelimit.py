@@ -274,8 +274,8 @@ class RateEstimator:
     * A 429 long after the previous one is a probe reaching the top: the peak becomes the rate tried (or
       what got through, if less, but at least ``BACKOFF`` x), and the rate drops to ``BACKOFF`` x the peak,
       so that a token bucket refills a little. One under ``UNDER_PEAK`` x the peak says the limit is a little
-      under the peak, or that our sends bunched: the peak comes down to the rate tried, and the rate drops
-      only to ``GENTLE_BACKOFF`` x it.
+      under the peak, or that our sends bunched: the rate drops only to ``GENTLE_BACKOFF`` x the rate tried,
+      and the peak comes down halfway between the two (fast convergence: 0.975 x the rate tried).
     * The first measurement sets the rate, but not the peak: that stays the rate tried, since after a start-up
       burst a window limiter makes the first span measure low.
     * Spans with fewer than ``MIN_SUCCESSES`` (a blip answering 429 to everything) change nothing.
@@ -383,7 +383,8 @@ class RateEstimator:
             if self.measured and rate < self.UNDER_PEAK * self._peak:
                 # Under the peak: the limit is a little lower than the peak (others' load grew, or the last
                 # probe set the peak high), or our own sends bunched (a sliding log refuses a bunch at 0.85 x
-                # its rate). The peak comes down to the rate that met the 429, and the back-off is gentler.
+                # its rate). The back-off is gentler, and the peak comes down to the rate that met the 429
+                # (then halfway to the new rate: fast convergence).
                 # The span since the last 429 is not used: with our own back-off's dip in it, every such
                 # 429 would cut near 20 %. A limit that did drop far brings a chain of 429s, which measures it.
                 rate = self.GENTLE_BACKOFF * rate
