@@ -602,6 +602,21 @@ async def test_a_fault_after_a_rejoin_starts_a_fresh_in_process_schedule(clock: 
 
 
 @pytest.mark.anyio
+async def test_a_send_that_waited_its_turn_to_book_while_the_store_was_set_aside_does_not_ask_it() -> None:
+    """Three sends book at once on a hanging store: two ask it (2 slots ahead at most), the third waits its turn.
+    The first answer is the store's timeout: the store is set aside, and the third books in process at once
+    instead of asking the hanging store for another op_timeout."""
+    store = FlakyStore()
+    store.broken = "hang"
+    state = SharedRateState(store, "ns", owned=False, op_timeout=0.05)
+    state.set_rate(10.0)
+    started = asyncio.get_running_loop().time()
+    delays = await asyncio.gather(*(state.reserve(started, 0.1) for _ in range(3)))
+    assert len(store.reserves) == 2 and not state.active  # the third never asked: one op_timeout, not two
+    assert sorted(delays) == pytest.approx([0.0, 0.1, 0.2])
+
+
+@pytest.mark.anyio
 async def test_a_hanging_store_costs_at_most_op_timeout() -> None:
     store = FlakyStore()
     store.broken = "hang"

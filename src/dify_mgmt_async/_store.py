@@ -210,6 +210,11 @@ class SharedRateState(RateState):
             return await super().reserve(now, interval)
         rate = self.rate
         await self._book()
+        if not self._usable():
+            # Set aside while this send waited its turn to book (a call ahead of it failed): asking the store
+            # now would cost a hanging store another op_timeout.
+            self._unbook()
+            return await super().reserve(now, interval)
         if rate and self.rate and self.rate != rate:
             # The rate changed while this send waited its turn (a cut heard meanwhile): book at the new spacing.
             interval *= rate / self.rate
