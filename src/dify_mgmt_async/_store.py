@@ -213,8 +213,7 @@ class SharedRateState(RateState):
         if not self._usable():
             # Set aside while this send waited its turn to book (a call ahead of it failed): asking the store
             # now would cost a hanging store another op_timeout.
-            self._unbook()
-            return await super().reserve(now, interval)
+            return await self._book_in_process(now, interval)
         if rate and self.rate and self.rate != rate:
             # The rate changed while this send waited its turn (a cut heard meanwhile): book at the new spacing.
             interval *= rate / self.rate
@@ -228,8 +227,7 @@ class SharedRateState(RateState):
             raise
         if answer is None:
             # Set aside (now or at an earlier fault: then the in-process schedule is in use and stays booked).
-            self._unbook()
-            return await super().reserve(now, interval)
+            return await self._book_in_process(now, interval)
         delay, reply = answer
         self._apply(reply)
         if delay > 0:
@@ -237,6 +235,11 @@ class SharedRateState(RateState):
         else:
             self._unbook()
         return delay
+
+    async def _book_in_process(self, now: float, interval: float) -> float:
+        """Give back this send's turn to book on the store, and book on the in-process schedule instead."""
+        self._unbook()
+        return await super().reserve(now, interval)
 
     def unreserve(self, interval: float, at: float) -> None:
         if self._down_until is None:
