@@ -759,7 +759,7 @@ class SlowBooking(Deferred):
     async def reserve(self, now: float, interval: float) -> float:
         self.asked.append((now, interval))
         await trio.sleep(self.wait)
-        return self.delay
+        return self.wait + self.delay  # counted from ``now``, as RateState.reserve's delay is
 
 
 async def test_a_booking_that_waits_past_the_deadline_fails_at_the_deadline() -> None:

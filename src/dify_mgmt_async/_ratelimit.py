@@ -105,7 +105,8 @@ class RateState:
         self.rate = rate
 
     async def reserve(self, now: float, interval: float) -> float:
-        """Book the next send slot ``interval`` after the previous one (never in the past); its delay from now."""
+        """Book the next send slot ``interval`` after the previous one (never in the past); its delay from ``now``,
+        the time asked (a shared store's answer may come later: the delay still counts from ``now``)."""
         if self._holes:
             del self._holes[: bisect.bisect_right(self._holes, (now, math.inf))]  # past holes can go back no more
         at = self.tat if self.tat > now else now
@@ -698,26 +699,25 @@ class RateLimitEngine:
                 raise TimeoutError(_PACING_TIMEOUT) from None
         else:
             delay = await self.state.reserve(asked, interval)
-        # The delay counts from the store's answer, and so must growth (from the time asked, it stood still
-        # for as long as the booking waited, after every cut).
+        # The delay counts from the time asked; growth counts from now (from the time asked, it stood still
+        # for as long as a shared store's booking waited, after every cut).
         now = loop_time()
-        if delay <= 0:
+        slot = asked + delay  # the slot's time as the schedule booked it (unreserve gives back this one)
+        if slot <= now:
             return True
         if not draining:
             grown = self.estimator.grow(now)  # held back by our own pacing: room to probe upward
             if grown is not None:
                 self.state.set_rate(grown)
-        slot = now + delay
-        booked = asked + delay  # the slot's time as an in-process schedule booked it, to the bit (for unreserve)
         if deadline is not None and slot > deadline:
-            self.state.unreserve(interval, booked)
+            self.state.unreserve(interval, slot)
             raise TimeoutError(_PACING_TIMEOUT)
         cuts = self._cuts
         try:
-            await anyio.sleep(delay)
+            await anyio.sleep(slot - now)
         except BaseException:
             if cuts == self._cuts:
-                self.state.unreserve(interval, booked)  # cancelled while waiting: the slot goes back
+                self.state.unreserve(interval, slot)  # cancelled while waiting: the slot goes back
             raise
         if cuts != self._cuts:
             return False  # the rate was cut while we waited: the schedule was dropped, book again at the new one
@@ -726,7 +726,7 @@ class RateLimitEngine:
             # them sending at once would meet a small burst with 429s. Book again: the schedule spaces them.
             return None
         if self.gate.is_closed():
-            self.state.unreserve(interval, booked)  # a cooldown began while pacing: wait it out, then book again
+            self.state.unreserve(interval, slot)  # a cooldown began while pacing: wait it out, then book again
             return False
         return True
 

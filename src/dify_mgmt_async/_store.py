@@ -113,7 +113,7 @@ class RateLimitStore(Protocol):
         self, namespace: str, interval: float, pid: str, successes: int, seen: int, rate: float | None
     ) -> tuple[float, Reply]:
         """Book the next slot of the schedule, ``interval`` after the previous one, never before the gate
-        opens; return its delay. ``rate``: the asker's pacing rate, kept for newcomers."""
+        opens; return its delay from this answer. ``rate``: the asker's pacing rate, kept for newcomers."""
         ...
 
     async def unreserve(self, namespace: str, interval: float) -> None:
@@ -234,12 +234,17 @@ class SharedRateState(RateState):
             asyncio.get_running_loop().call_later(delay, self._unbook)  # the slot is no longer ahead then
         else:
             self._unbook()
-        return delay
+        return _loop_time() + delay - now  # the store's delay counts from its answer; ours from ``now``
 
     async def _book_in_process(self, now: float, interval: float) -> float:
-        """Give back this send's turn to book on the store, and book on the in-process schedule instead."""
+        """Give back this send's turn to book on the store, and book on the in-process schedule instead.
+
+        The slot is booked from the time the store's failure is known, not from ``now``: a store that hung
+        until ``op_timeout`` would otherwise book a slot already that far past, and the send after it would
+        follow it closer than ``interval``."""
         self._unbook()
-        return await super().reserve(now, interval)
+        answered = _loop_time()
+        return answered - now + await super().reserve(answered, interval)
 
     def unreserve(self, interval: float, at: float) -> None:
         if self._down_until is None:
