@@ -15,6 +15,7 @@ import httpx
 import pytest
 import trio
 
+from dify_mgmt_async import _ratelimit
 from dify_mgmt_async._ratelimit import (
     AdaptiveLimiter,
     CooldownGate,
@@ -812,3 +813,74 @@ def test_the_rate_the_next_429_met_is_adopted_once_the_rate_is_known() -> None:
     engine.state.set_rate(100.0)
     engine.learn("tried", 2.0, 80.0)
     assert engine.state.rate == 80.0 and engine.estimator.rate == 80.0
+
+
+def test_the_stated_rate_forgets_a_hint_once_32_newer_ones_came() -> None:
+    """The hints kept are the last 32 of the last HINTS_KEPT seconds: a long hint is forgotten after 32 newer ones,
+    even within those seconds (far from the clock's zero, so the seconds kept are told from the hints' lengths)."""
+    estimator = RateEstimator()
+    estimator.heard(1000.0, 0.1)
+    for i in range(31):
+        estimator.heard(1000.0 + i * 0.01, 0.01)
+    assert estimator.stated_rate(1000.5) == pytest.approx(10.0)  # 32 kept, the 0.1 s hint among them
+    estimator.heard(1000.4, 0.01)
+    assert estimator.stated_rate(1000.5) == pytest.approx(100.0)
+
+
+async def test_a_429_that_leaves_the_rate_as_it_was_keeps_the_booked_slots() -> None:
+    """A blip's second 429 (nothing got through since the first) teaches nothing: the rate stays, and so do the
+    slots booked ahead at it (only a cut drops them, and counts as one)."""
+    engine = RateLimitEngine(64)
+    engine.learn("adopt", 1.0, 10.0)
+    engine.learn("429", 2.0, 0.0)  # a probe: 10 -> 9, a cut
+    cuts = engine._cuts
+    engine.state.tat = trio.current_time() + 5.0
+    engine.learn("429", 2.05, 0.0)
+    assert engine.state.rate == pytest.approx(9.0)
+    assert engine.state.tat == trio.current_time() + 5.0 and engine._cuts == cuts
+
+
+def test_under_one_request_a_second_growth_past_the_peak_is_a_share_of_the_rate_itself() -> None:
+    """Past the peak the step is GROWTH x seconds x the rate (or the stated rate, if higher): at 0.5/s and 1 s past
+    it, 0.5 + 0.5 x 0.03, not a share of 1/s."""
+    estimator = RateEstimator()
+    estimator.adopt(0.5, 0.0)
+    assert estimator.grow(1.0) == pytest.approx(0.515)
+
+
+async def test_a_send_woken_late_again_after_booking_again_goes_then(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every sleeper wakes a second late (a stalled loop) while other sends keep booking ahead: the send books again
+    once, then goes when it next wakes, however late. Booking again each time, it would never go."""
+    clock = [100.0]
+    engine = RateLimitEngine(64)
+    engine.state.set_rate(10.0)
+    engine.state.tat = 100.5
+    sleeps: list[float] = []
+
+    async def late(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) > 5:
+            raise RuntimeError("booked again and again")
+        clock[0] += seconds + 1.0
+        engine.state.tat = clock[0] + 0.5  # others booked meanwhile
+
+    monkeypatch.setattr(_ratelimit, "loop_time", lambda: clock[0])
+    monkeypatch.setattr(_ratelimit.anyio, "sleep", late)
+    await engine.enter(None)
+    assert sleeps == [pytest.approx(0.5), pytest.approx(0.5)] and clock[0] == pytest.approx(103.0)
+
+
+class FourProcesses(RateState):
+    @property
+    def sharers(self) -> int:
+        return 4
+
+
+def test_with_four_processes_on_the_schedule_a_queue_counts_four_times() -> None:
+    """The rate is every process's, so the queue it drains is about four times this one's: 5 here are 20, 2 s of
+    sends at 10/s (a long queue); 2 here are 8, its last second (draining)."""
+    engine = RateLimitEngine(64, state=FourProcesses())
+    engine.limiter.in_flight = 5
+    assert engine._draining(10.0) is False
+    engine.limiter.in_flight = 2
+    assert engine._draining(10.0) is True
