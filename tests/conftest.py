@@ -17,8 +17,9 @@ import pytest
 import trio.testing
 import yaml
 
-from dify_mgmt_async import DifyManagementClient
+from dify_mgmt_async import DifyManagementClient, _ratelimit, _store
 from tests.redis_server import RedisServer
+from tests.stopped_clock import Clock
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = ROOT / "openapi" / "management.yaml"
@@ -169,3 +170,13 @@ def own_redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.kill()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The loop clock the shared state and the engine read, stopped (the test moves it): what they decide
+    between two calls cannot depend on how late a loaded machine ran the second."""
+    clock = Clock()
+    monkeypatch.setattr(_store, "_loop_time", clock)
+    monkeypatch.setattr(_ratelimit, "loop_time", clock)
+    return clock

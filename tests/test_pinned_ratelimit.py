@@ -24,6 +24,7 @@ from dify_mgmt_async._ratelimit import (
     RateState,
     advertised_rate,
 )
+from tests.stopped_clock import Clock
 
 pytestmark = [pytest.mark.anyio, pytest.mark.virtual_time]
 
@@ -848,10 +849,12 @@ def test_under_one_request_a_second_growth_past_the_peak_is_a_share_of_the_rate_
     assert estimator.grow(1.0) == pytest.approx(0.515)
 
 
-async def test_a_send_woken_late_again_after_booking_again_goes_then(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_send_woken_late_again_after_booking_again_goes_then(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every sleeper wakes a second late (a stalled loop) while other sends keep booking ahead: the send books again
     once, then goes when it next wakes, however late. Booking again each time, it would never go."""
-    clock = [100.0]
+    clock.now = 100.0
     engine = RateLimitEngine(64)
     engine.state.set_rate(10.0)
     engine.state.tat = 100.5
@@ -861,13 +864,12 @@ async def test_a_send_woken_late_again_after_booking_again_goes_then(monkeypatch
         sleeps.append(seconds)
         if len(sleeps) > 5:
             raise RuntimeError("booked again and again")
-        clock[0] += seconds + 1.0
-        engine.state.tat = clock[0] + 0.5  # others booked meanwhile
+        clock.now += seconds + 1.0
+        engine.state.tat = clock.now + 0.5  # others booked meanwhile
 
-    monkeypatch.setattr(_ratelimit, "loop_time", lambda: clock[0])
     monkeypatch.setattr(_ratelimit.anyio, "sleep", late)
     await engine.enter(None)
-    assert sleeps == [pytest.approx(0.5), pytest.approx(0.5)] and clock[0] == pytest.approx(103.0)
+    assert sleeps == [pytest.approx(0.5), pytest.approx(0.5)] and clock.now == pytest.approx(103.0)
 
 
 class FourProcesses(RateState):

@@ -18,30 +18,13 @@ from dify_mgmt_async._ratelimit import RateLimitEngine, RateState
 from dify_mgmt_async._store import BOOK_AHEAD, FREE_FOR, Reply, SharedRateState, namespace_for
 from dify_mgmt_async.redis_store import RedisRateLimitStore
 from tests.redis_server import RedisServer
+from tests.stopped_clock import Clock
 
 TOKEN = "app-SECRET-token-1234567890"
 
 
 # The shared state is asyncio-only (a store under trio is refused: the last test): one backend, no trio copies.
 pytestmark = pytest.mark.asyncio_only
-
-
-class Clock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """The loop clock the shared state and the engine read, stopped (the test moves it): what they decide
-    between two calls cannot depend on how late a loaded machine ran the second."""
-    clock = Clock()
-    monkeypatch.setattr(_store, "_loop_time", clock)
-    monkeypatch.setattr(_ratelimit, "loop_time", clock)
-    return clock
 
 
 @pytest.fixture
