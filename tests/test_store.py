@@ -237,12 +237,34 @@ async def test_scripts_run_by_evalsha(redis_client: aioredis.Redis) -> None:
     assert "cmdstat_eval" not in stats  # never the script text per call
 
 
+@pytest.mark.anyio
+async def test_a_store_opened_from_a_url_holds_at_most_max_connections_and_calls_wait_for_one(
+    own_redis_server: RedisServer,
+) -> None:
+    # redis-py's own pool opens a connection per concurrent call (and 8.x fails the 101st); here 60 calls share 3.
+    store = RedisRateLimitStore(own_redis_server.url, max_connections=3)
+    ns = fresh_namespace()
+    watcher = aioredis.Redis.from_url(own_redis_server.url)
+    try:
+        results = await asyncio.gather(*(store.release(ns, None, 1) for _ in range(60)), return_exceptions=True)
+        assert results == [None] * 60
+        info = await watcher.info("clients")
+        assert info["connected_clients"] == 3 + 1  # the store's three and the watcher
+        reply = await store.event(ns, "429", 50.0, "p1", 0, 0)
+        assert reply.events[-1][2:] == ("429", 60.0)  # every call's successes arrived
+    finally:
+        await store.aclose()
+        await watcher.aclose()
+
+
 def test_store_arguments_are_checked() -> None:
     client = aioredis.Redis()
     with pytest.raises(ConfigurationError, match=r"max_in_flight: must be an integer >= 1 or None \(got 0\)"):
         RedisRateLimitStore(client, max_in_flight=0)
     with pytest.raises(ConfigurationError, match=r"lease_ttl: must be a positive number of seconds \(got -1\)"):
         RedisRateLimitStore(client, lease_ttl=-1)
+    with pytest.raises(ConfigurationError, match=r"max_connections: must be an integer >= 1 \(got 0\)"):
+        RedisRateLimitStore("redis://127.0.0.1:1/0", max_connections=0)
     with pytest.raises(ConfigurationError, match=r"expected a redis://, rediss:// or unix:// URL \(got 'host:1'\)"):
         RedisRateLimitStore("http://user:pw@host:1")  # the password is not echoed
 

@@ -205,6 +205,11 @@ _CONSTANTS = {
 }
 
 
+MAX_CONNECTIONS = 16
+"""Connections a store opened from a URL keeps to Redis. Redis runs one script at a time: more connections
+would only move the queue from here to there."""
+
+
 def _script(text: str) -> str:
     return re.sub(
         r"\b[A-Z][A-Z_]+\b", lambda m: repr(_CONSTANTS[m.group()]) if m.group() in _CONSTANTS else m.group(), text
@@ -217,8 +222,9 @@ class RedisRateLimitStore:
     ``max_in_flight``: a cap on requests in flight across every process of the namespace
     (None: no cap; each client's own ``max_concurrency`` still applies). ``lease_ttl``: seconds
     after which a slot held by a process that died is free again; keep it above the longest
-    request. ``key_ttl``: seconds the keys outlive the last write.
-    Runs under asyncio only (redis-py's asyncio client).
+    request. ``key_ttl``: seconds the keys outlive the last write. ``max_connections``: connections
+    to Redis when the store opens them from a URL; a call waits for a free one (a ``Redis`` passed in
+    keeps its own pool). Runs under asyncio only (redis-py's asyncio client).
     """
 
     def __init__(
@@ -229,10 +235,13 @@ class RedisRateLimitStore:
         lease_ttl: float = 60.0,
         key_ttl: float = 600.0,
         prefix: str = "dify_mgmt_async",
+        max_connections: int = MAX_CONNECTIONS,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if max_in_flight is not None and (type(max_in_flight) is not int or max_in_flight < 1):
             raise ConfigurationError(f"max_in_flight: must be an integer >= 1 or None (got {max_in_flight!r})")
+        if type(max_connections) is not int or max_connections < 1:
+            raise ConfigurationError(f"max_connections: must be an integer >= 1 (got {max_connections!r})")
         for name, value in (("lease_ttl", lease_ttl), ("key_ttl", key_ttl)):
             if type(value) not in (int, float) or not value > 0:
                 raise ConfigurationError(f"{name}: must be a positive number of seconds (got {value!r})")
@@ -241,7 +250,14 @@ class RedisRateLimitStore:
                 raise ConfigurationError(
                     f"rate_limit_store: expected a redis://, rediss:// or unix:// URL (got {redis.split('@')[-1]!r})"
                 )
-            redis = aioredis.Redis.from_url(redis, socket_connect_timeout=1.0, socket_timeout=1.0)
+            # A bounded pool that makes a call wait for a connection. redis-py's default pool opens one per
+            # concurrent call (8.x raises "Too many connections" past 100), and 5.3-7.1 connect while holding
+            # the pool's lock, which a busy event loop turns into a queue of calls one loop turn apart (redis-py
+            # issue 3692): a client starting 3,000 sends timed out its first store calls either way.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                redis, max_connections=max_connections, timeout=None, socket_connect_timeout=1.0, socket_timeout=1.0
+            )
+            redis = aioredis.Redis.from_pool(pool)
         assert not isinstance(redis, str)
         self.redis = redis
         self.max_in_flight = max_in_flight
