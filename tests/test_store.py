@@ -119,10 +119,34 @@ async def test_pacing_follows_gcra_spacing_shared_by_processes(redis_client: aio
     other = make_store(redis_client, clock)  # another process: its next slot comes after these three
     delay, reply = await other.reserve(ns, 0.1, "p2", 0, 0, 12.0)
     assert delay == pytest.approx(0.3, abs=1e-6) and reply.rate == 12.0 and reply.processes == 2
-    await other.unreserve(ns, 0.1)  # not sent: the slot goes back
+    await other.unreserve(ns, 0.1, reply.now + delay)  # not sent: the slot goes back
     assert (await store.reserve(ns, 0.1, "p1", 0, 0, None))[0] == pytest.approx(0.3, abs=1e-6)
     clock.now = 1005.0  # long after: never a slot in the past
     assert (await store.reserve(ns, 0.1, "p1", 0, 0, None))[0] == 0.0
+
+
+@pytest.mark.anyio
+async def test_a_slot_given_back_before_a_later_one_stays_a_hole_until_that_one_comes_back(
+    redis_client: aioredis.Redis,
+) -> None:
+    clock = Clock(1000.0)
+    store = make_store(redis_client, clock)
+    ns = fresh_namespace()
+    slots = []
+    for _ in range(4):  # at 1000.0, .1, .2, .3
+        delay, reply = await store.reserve(ns, 0.1, "p", 0, 0, 10.0)
+        slots.append(reply.now + delay)
+    assert slots == pytest.approx([1000.0, 1000.1, 1000.2, 1000.3], abs=1e-6)
+    await store.unreserve(ns, 0.1, slots[1])  # the slot at .3 is still booked: the schedule stays
+    delay, _ = await store.reserve(ns, 0.1, "p", 0, 0, None)
+    assert delay == pytest.approx(0.4, abs=1e-6)  # not 0.3, which a send already holds
+    await store.unreserve(ns, 0.1, 1000.4)  # the last one: back over it ...
+    await store.unreserve(ns, 0.1, slots[3])
+    await store.unreserve(ns, 0.1, slots[2])  # ... then over .3 and .2, and the hole at .1 joins them
+    assert (await store.reserve(ns, 0.1, "p", 0, 0, None))[0] == pytest.approx(0.1, abs=1e-6)
+    clock.now = 1000.35
+    await store.unreserve(ns, 0.1, 1000.1)  # given back after its time: the next booking is still never past
+    assert (await store.reserve(ns, 0.1, "p", 0, 0, None))[0] == 0.0
 
 
 @pytest.mark.anyio
@@ -208,7 +232,9 @@ async def test_every_key_has_a_ttl_and_no_key_or_value_holds_the_token(redis_cli
     clock.now = 1001.0
     await store.event(ns, "429", None, "p", 0, 0)
     await store.close_for(ns, 1.0)
-    await store.reserve(ns, 0.1, "p", 2, 0, 10.0)
+    delay, reply = await store.reserve(ns, 0.1, "p", 2, 0, 10.0)
+    await store.reserve(ns, 0.1, "p", 0, 0, None)
+    await store.unreserve(ns, 0.1, reply.now + delay)  # a hole: the slot after it is still booked
     keys = [k.decode() for k in await redis_client.keys(f"dify_mgmt_async:{{{ns}}}:*")]
     assert sorted(keys) == sorted(store.keys(ns))
     for key in keys:
@@ -229,8 +255,8 @@ async def test_scripts_run_by_evalsha(redis_client: aioredis.Redis) -> None:
         await store.admit(ns, f"p-{i}", "p", 0, 0)
         await store.release(ns, f"p-{i}", 1)
     await store.event(ns, "429", None, "p", 0, 0)
-    await store.reserve(ns, 0.1, "p", 0, 0, 10.0)
-    await store.unreserve(ns, 0.1)
+    delay, reply = await store.reserve(ns, 0.1, "p", 0, 0, 10.0)
+    await store.unreserve(ns, 0.1, reply.now + delay)
     await store.close_for(ns, 0.1)
     stats = await redis_client.info("commandstats")
     assert stats["cmdstat_evalsha"]["calls"] >= 14
@@ -303,6 +329,8 @@ class FlakyStore:
         self.logged: list[tuple[str, float | None, int]] = []
         self.events: list[tuple[int, float, str, float]] = []
         self.tat = 0.0
+        self.offset = 0.0  # the store's clock minus ours
+        self.unreserved: list[tuple[float, float]] = []  # (interval, slot on the store's clock) given back
         self.ok = 0
         self.first: float | None = None  # when the first success was reported
 
@@ -312,7 +340,7 @@ class FlakyStore:
             self.first = _store._loop_time()
 
     def _reply(self, seen: int) -> Reply:
-        now = _store._loop_time()
+        now = _store._loop_time() + self.offset
         news = tuple(e for e in self.events if e[0] > seen)
         head = self.events[-1][0] if self.events else 0
         return Reply(now, 0.0, self.rate, head, self.processes, news)
@@ -335,13 +363,15 @@ class FlakyStore:
         self._count(successes)
         self.reserves.append(interval)
         await self._check()
-        now = _store._loop_time()
+        now = _store._loop_time() + self.offset
         at = max(self.tat, now)
         self.tat = at + interval
         return at - now, self._reply(seen)
 
-    async def unreserve(self, namespace: str, interval: float) -> None:
-        self.tat -= interval
+    async def unreserve(self, namespace: str, interval: float, slot: float) -> None:
+        self.unreserved.append((interval, slot))
+        if abs(self.tat - (slot + interval)) <= 1e-6:
+            self.tat = slot
 
     async def close_for(self, namespace: str, seconds: float) -> None:
         pass
@@ -472,6 +502,42 @@ async def test_a_rate_cut_sends_a_task_waiting_on_the_shared_schedule_to_book_ag
     engine.leave(await waiting)
     assert store.reserves == [pytest.approx(0.01), pytest.approx(1 / 90)]  # booked again, at the new rate
     assert store.tat == pytest.approx(booked + 1 / 90)  # behind the old slots: nothing rewound
+    assert isinstance(engine.state, SharedRateState)
+    await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_send_gives_back_its_own_slot_on_the_store_clock(clock: Clock) -> None:
+    """The store's clock reads 500 s more than ours. Two sends book the slots at +0.01 s and +0.02 s; the first is
+    cancelled while it waits. The store is told which slot, on its own clock, and the interval it was booked
+    with; the later slot is still booked, so the schedule keeps its end (the old protocol moved it back one
+    interval, and the next booking shared the second send's slot)."""
+    store = FlakyStore(limits=False)
+    store.offset = 500.0
+    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    engine.leave(await engine.enter(None))
+    engine.learn("adopt", clock.now, 100.0)
+    store.tat = clock.now + 500.0 + 0.01  # another process holds the next slot
+    first = asyncio.get_running_loop().create_task(engine.enter(None))
+    await asyncio.sleep(0)
+    second = asyncio.get_running_loop().create_task(engine.enter(None))
+    await asyncio.sleep(0)
+    assert store.tat == pytest.approx(clock.now + 500.03, abs=1e-9)
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    for _ in range(3):
+        await asyncio.sleep(0)  # the give-back is sent without holding the caller up
+    assert store.unreserved == [(pytest.approx(0.01, abs=1e-12), pytest.approx(clock.now + 500.01, abs=1e-9))]
+    assert store.tat == pytest.approx(clock.now + 500.03, abs=1e-9)
+    engine.leave(await second)
+    used = clock.now + 0.02
+    clock.now += _store.KEEP_SLOTS + 0.1
+    await engine.state.reserve(clock.now, 0.01)  # bookings forget slots that far past
+    engine.state.unreserve(0.01, used)  # so a stray give-back of one sends nothing
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert len(store.unreserved) == 1
     assert isinstance(engine.state, SharedRateState)
     await engine.state.aclose()
 

@@ -55,7 +55,7 @@ end
 local ttl = tonumber(ARGV[2])
 local function f(x) return string.format('%.6f', x) end
 local function touch(extra)
-  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], math.max(ttl, extra or 0)) end
+  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], math.max(ttl, extra or 0)) end
 end
 local function record(n)
   if n > 0 then
@@ -120,18 +120,33 @@ record(tonumber(ARGV[4]))
 local s = redis.call('HMGET', KEYS[1], 'resume_at', 'tat')
 local at = math.max(tonumber(s[2]) or now, now, tonumber(s[1]) or 0)
 redis.call('HSET', KEYS[1], 'tat', f(at + tonumber(ARGV[3])))
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)  -- holes already due can go back no more
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'rate', ARGV[7]) end
 touch(math.ceil((at - now) * 1000))
 return {f(at - now), common(ARGV[5], tonumber(ARGV[6]))}
 """
 )
 
-# ARGV: now, ttl, interval.
+# ARGV: now, ttl, interval, slot. As ``RateState.unreserve``: the schedule moves back only over slots given back
+# at its end; one given back with a later one still booked is kept as a hole (in KEYS[5], by its time) until
+# that one comes back too, never handed out twice.
 _UNRESERVE = (
     _PROLOGUE
     + """
 local tat = tonumber(redis.call('HGET', KEYS[1], 'tat'))
-if tat then redis.call('HSET', KEYS[1], 'tat', f(tat - tonumber(ARGV[3]))) end
+if not tat then return 0 end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+redis.call('ZADD', KEYS[5], tonumber(ARGV[4]), ARGV[4] .. '|' .. ARGV[3])
+while true do
+  local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
+  if #last == 0 then break end
+  local start = tonumber(last[2])
+  if math.abs(tat - (start + tonumber(string.match(last[1], '|(.+)$')))) > SAME_TIME then break end
+  tat = start
+  redis.call('ZREM', KEYS[5], last[1])
+end
+redis.call('HSET', KEYS[1], 'tat', f(tat))
+touch()
 return 1
 """
 )
@@ -202,6 +217,8 @@ _CONSTANTS = {
     "POLL": 0.01,  # seconds before asking again when the window or the cap is full
     "PRESENCE": 2.0,  # seconds a process counts as present after its last ask
     "MAX_EVENTS": 64,  # events kept: a process that missed more adopts the reported rate instead
+    # a given-back slot's end and the schedule's, equal but for the 6 decimals times are stored with
+    "SAME_TIME": 5e-6,
 }
 
 
@@ -272,10 +289,10 @@ class RedisRateLimitStore:
         self._event = self.redis.register_script(_script(_EVENT))
         self._release = self.redis.register_script(_script(_RELEASE))
 
-    def keys(self, namespace: str) -> tuple[str, str, str, str]:
-        """The state, leases, processes and events keys of a namespace."""
+    def keys(self, namespace: str) -> tuple[str, str, str, str, str]:
+        """The state, leases, processes, events and holes (slots given back) keys of a namespace."""
         base = f"{self._prefix}:{{{namespace}}}:"
-        return base + "state", base + "leases", base + "procs", base + "events"
+        return base + "state", base + "leases", base + "procs", base + "events", base + "holes"
 
     def _args(self, *args: object) -> list[str]:
         now = "" if self._clock is None else f"{self._clock():.6f}"
@@ -294,8 +311,8 @@ class RedisRateLimitStore:
         delay, common = await self._reserve(keys=list(self.keys(namespace)), args=args)
         return float(delay), _reply(common)
 
-    async def unreserve(self, namespace: str, interval: float) -> None:
-        await self._unreserve(keys=list(self.keys(namespace)), args=self._args(f"{interval:.9f}"))
+    async def unreserve(self, namespace: str, interval: float, slot: float) -> None:
+        await self._unreserve(keys=list(self.keys(namespace)), args=self._args(f"{interval:.9f}", f"{slot:.6f}"))
 
     async def close_for(self, namespace: str, seconds: float) -> None:
         await self._close(keys=list(self.keys(namespace)), args=self._args(f"{seconds:.6f}"))

@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import anyio
 
 from ._errors import ConfigurationError
-from ._ratelimit import RateState
+from ._ratelimit import _SAME_TIME, RateState
 
 __all__ = ["Admission", "RateLimitStore", "Reply", "SharedRateState", "namespace_for"]
 
@@ -58,6 +58,9 @@ Every backlogged process then holds as many as every other, so the schedule serv
 (FIFO-ish), whatever each one's own concurrency limit. Few: a rate cut leaves every booked slot unused, a
 pause of P x BOOK_AHEAD slots (at P = 8 and R = 100/s, 4 gave 1.09-1.15x the ideal, 2 gave 1.05-1.11x)."""
 BOOK_SECONDS = 0.02
+KEEP_SLOTS = 2.0
+"""Seconds after its time a slot booked on the store can still be given back (``unreserve``): a send gives
+its slot back when it wakes for it, later than the slot by as long as the event loop was busy."""
 
 Event = tuple[str, float, float]
 """What the engine learns from: ``("429", when, successes of every process then)``, ``("adopt", when, rate)``,
@@ -116,8 +119,10 @@ class RateLimitStore(Protocol):
         opens; return its delay from this answer. ``rate``: the asker's pacing rate, kept for newcomers."""
         ...
 
-    async def unreserve(self, namespace: str, interval: float) -> None:
-        """Give back a slot booked by ``reserve`` for a send that did not happen."""
+    async def unreserve(self, namespace: str, interval: float, slot: float) -> None:
+        """Give back the slot at ``slot`` (the store's clock: the answer's ``now`` plus the delay ``reserve``
+        returned), booked ``interval`` long, for a send that did not happen. As in process, the schedule moves
+        back only over slots given back at its end: one with a later slot still booked waits for that one."""
         ...
 
     async def close_for(self, namespace: str, seconds: float) -> None:
@@ -184,6 +189,8 @@ class SharedRateState(RateState):
         self._successes = 0
         self._booked = 0
         self._booking: collections.deque[asyncio.Future[None]] = collections.deque()
+        # (slot on our clock, slot on the store's, interval) of recent store bookings, for ``unreserve``
+        self._slots: collections.deque[tuple[float, float, float]] = collections.deque()
         self._tasks: set[asyncio.Task[None]] = set()
         self._pid = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._seq = itertools.count()
@@ -230,11 +237,16 @@ class SharedRateState(RateState):
             return await self._book_in_process(now, interval)
         delay, reply = answer
         self._apply(reply)
+        answered = _loop_time()
+        slots = self._slots
+        while slots and slots[0][0] < answered - KEEP_SLOTS:
+            slots.popleft()
+        slots.append((answered + delay, reply.now + delay, interval))
         if delay > 0:
             asyncio.get_running_loop().call_later(delay, self._unbook)  # the slot is no longer ahead then
         else:
             self._unbook()
-        return _loop_time() + delay - now  # the store's delay counts from its answer; ours from ``now``
+        return answered + delay - now  # the store's delay counts from its answer; ours from ``now``
 
     async def _book_in_process(self, now: float, interval: float) -> float:
         """Give back this send's turn to book on the store, and book on the in-process schedule instead.
@@ -247,11 +259,16 @@ class SharedRateState(RateState):
         return answered - now + await super().reserve(answered, interval)
 
     def unreserve(self, interval: float, at: float) -> None:
-        if self._down_until is None:
-            # (the store moves its schedule back by the interval, whichever slot it was: see RateState.unreserve)
-            self._spawn(self.store.unreserve(self.namespace, interval))
-        else:
+        if self._down_until is not None:
             super().unreserve(interval, at)
+            return
+        # The store's own time for the slot, and the interval it was booked with (rescaled if the rate changed
+        # while the send waited its turn). A slot booked in process before a rejoin is in no shared schedule.
+        for i, (slot, store_slot, booked) in enumerate(self._slots):
+            if abs(slot - at) <= _SAME_TIME:
+                del self._slots[i]
+                self._spawn(self.store.unreserve(self.namespace, booked, store_slot))
+                return
 
     def note(self, kind: str, at: float, value: float) -> tuple[Event, ...]:
         """Log the event for every process; the engine learns from it when the store's answer brings it back."""
@@ -442,6 +459,7 @@ class SharedRateState(RateState):
             )
             self._successes = 0
             self.drop_schedule()
+            self._slots.clear()  # the shared schedule's slots: given back after a rejoin, they might not be ours
             if self.rate is not None and self.listener is not None:  # pace at this process's share
                 self.listener("adopt", _loop_time(), self.rate / max(1, self.processes))
         self._down_until = _loop_time() + self._retry_interval
