@@ -44,7 +44,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 __all__ = ["RedisRateLimitStore"]
 
-# Shared prologue. KEYS: state, leases, procs, events. ARGV[1]: "now" for tests (empty: Redis's clock);
+# Shared prologue. KEYS: state, leases, procs, events, holes. ARGV[1]: "now" for tests (empty: Redis's clock);
 # ARGV[2]: key TTL, ms.
 _PROLOGUE = """
 local now = tonumber(ARGV[1])
