@@ -150,6 +150,50 @@ async def test_a_slot_given_back_before_a_later_one_stays_a_hole_until_that_one_
 
 
 @pytest.mark.anyio
+async def test_a_slot_given_back_past_the_schedules_end_is_ignored_and_a_stray_hole_never_hands_a_slot_out_twice(
+    redis_client: aioredis.Redis,
+) -> None:
+    """A give-back for a slot the schedule does not reach (the store lost its state since it was booked) is
+    ignored; a hole at or past a slot being booked (left by a process that moved the schedule back
+    regardless) is dropped, not collapsed over."""
+    clock = Clock(1000.0)
+    store = make_store(redis_client, clock)
+    ns = fresh_namespace()
+    holes = store.keys(ns)[4]
+    await store.reserve(ns, 0.1, "p", 0, 0, 10.0)  # at 1000.0: the schedule ends at .1
+    await store.unreserve(ns, 0.1, 1000.3)  # ends past .1: not in this schedule
+    assert await redis_client.zcard(holes) == 0
+    await redis_client.zadd(holes, {"1000.300000|0.100000000": 1000.3})  # a stray hole all the same
+    slots = []
+    for _ in range(3):
+        delay, reply = await store.reserve(ns, 0.1, "p", 0, 0, None)
+        slots.append(reply.now + delay)
+        assert await redis_client.zcard(holes) == 0  # dropped at the first: it lay past that slot
+    assert slots == pytest.approx([1000.1, 1000.2, 1000.3], abs=1e-6)
+    await store.unreserve(ns, 0.1, slots[1])  # .3 is still held: a hole, the schedule stays
+    assert (await store.reserve(ns, 0.1, "p", 0, 0, None))[0] == pytest.approx(0.4, abs=1e-6)
+
+
+@pytest.mark.anyio
+async def test_holes_already_due_are_dropped(redis_client: aioredis.Redis) -> None:
+    clock = Clock(1000.0)
+    store = make_store(redis_client, clock)
+    ns = fresh_namespace()
+    holes = store.keys(ns)[4]
+    for _ in range(4):  # .0 .1 .2 .3
+        await store.reserve(ns, 0.1, "p", 0, 0, 10.0)
+    await store.unreserve(ns, 0.1, 1000.1)
+    await store.unreserve(ns, 0.1, 1000.2)
+    assert await redis_client.zcard(holes) == 2
+    clock.now = 1000.15
+    await store.reserve(ns, 0.1, "p", 0, 0, None)  # the hole at .1 is due: gone
+    assert await redis_client.zrange(holes, 0, -1) == [b"1000.200000|0.100000000"]
+    clock.now = 1000.25
+    await store.unreserve(ns, 0.1, 1000.3)  # so is .2's, dropped as .3 comes back
+    assert await redis_client.zcard(holes) == 1
+
+
+@pytest.mark.anyio
 async def test_events_carry_every_process_successes_and_come_back_once(redis_client: aioredis.Redis) -> None:
     clock = Clock(1000.0)
     store = make_store(redis_client, clock)
@@ -540,6 +584,52 @@ async def test_a_cancelled_send_gives_back_its_own_slot_on_the_store_clock(clock
     assert len(store.unreserved) == 1
     assert isinstance(engine.state, SharedRateState)
     await engine.state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_slot_booked_before_the_store_was_set_aside_is_not_given_back_to_it_after_the_rejoin(
+    clock: Clock,
+) -> None:
+    store = FlakyStore(limits=False)
+    state = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
+    state.set_rate(100.0)
+    store.tat = clock.now + 0.5
+    before = clock.now + await state.reserve(clock.now, 0.01)  # on the store's schedule
+    store.broken = "raise"
+    await state.reserve(clock.now, 0.01)  # the store is set aside; its schedule is not ours meanwhile
+    store.broken = None
+    clock.now += 0.1
+    await state.reserve(clock.now, 0.01)  # rejoined
+    assert state.active
+    state.unreserve(0.01, before)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert store.unreserved == []
+    await state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_slot_booked_at_a_rescaled_interval_is_given_back_with_that_interval(clock: Clock) -> None:
+    """A send that waits its turn to book while a cut is heard books at the new spacing (0.02 s, not 0.01 s):
+    the store is given that slot back with the interval it holds."""
+    store = FlakyStore(limits=False)
+    state = SharedRateState(store, "ns", owned=False)
+    state.set_rate(100.0)
+    store.tat = clock.now + 0.01
+    for _ in range(BOOK_AHEAD):
+        await state.reserve(clock.now, 0.01)
+    third = asyncio.get_running_loop().create_task(state.reserve(clock.now, 0.01))
+    await asyncio.sleep(0)
+    assert not third.done()  # two slots are booked ahead already: it waits for the first to come
+    state.set_rate(50.0)
+    delay = await third
+    assert store.reserves[-1] == pytest.approx(0.02, abs=1e-12)
+    held = store.tat - 0.02  # its slot, on the store's clock
+    state.unreserve(0.01, clock.now + delay)  # the engine's own interval
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert store.unreserved == [(pytest.approx(0.02, abs=1e-12), pytest.approx(held, abs=1e-9))]
+    await state.aclose()
 
 
 @pytest.mark.anyio

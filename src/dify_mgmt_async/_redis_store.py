@@ -120,7 +120,10 @@ record(tonumber(ARGV[4]))
 local s = redis.call('HMGET', KEYS[1], 'resume_at', 'tat')
 local at = math.max(tonumber(s[2]) or now, now, tonumber(s[1]) or 0)
 redis.call('HSET', KEYS[1], 'tat', f(at + tonumber(ARGV[3])))
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)  -- holes already due can go back no more
+-- holes already due can go back no more; one at or past this slot is a stray (left by a store that lost its
+-- state, or by a process of a version that moved the schedule back regardless): it would hand this slot out twice
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], f(at - SAME_TIME), '+inf')
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'rate', ARGV[7]) end
 touch(math.ceil((at - now) * 1000))
 return {f(at - now), common(ARGV[5], tonumber(ARGV[6]))}
@@ -134,7 +137,8 @@ _UNRESERVE = (
     _PROLOGUE
     + """
 local tat = tonumber(redis.call('HGET', KEYS[1], 'tat'))
-if not tat then return 0 end
+-- a slot ending past the schedule's end is not in it (the store lost its state since it was booked)
+if not tat or tonumber(ARGV[4]) + tonumber(ARGV[3]) > tat + SAME_TIME then return 0 end
 redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
 redis.call('ZADD', KEYS[5], tonumber(ARGV[4]), ARGV[4] .. '|' .. ARGV[3])
 while true do

@@ -32,7 +32,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import anyio
 
 from ._errors import ConfigurationError
-from ._ratelimit import _SAME_TIME, RateState
+from ._ratelimit import RateState
 
 __all__ = ["Admission", "RateLimitStore", "Reply", "SharedRateState", "namespace_for"]
 
@@ -189,8 +189,9 @@ class SharedRateState(RateState):
         self._successes = 0
         self._booked = 0
         self._booking: collections.deque[asyncio.Future[None]] = collections.deque()
-        # (slot on our clock, slot on the store's, interval) of recent store bookings, for ``unreserve``
-        self._slots: collections.deque[tuple[float, float, float]] = collections.deque()
+        # slot on our clock (as the engine computes it, to the bit) -> (slot on the store's, interval booked),
+        # for ``unreserve``; in booking order
+        self._slots: dict[float, tuple[float, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._pid = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._seq = itertools.count()
@@ -238,15 +239,16 @@ class SharedRateState(RateState):
         delay, reply = answer
         self._apply(reply)
         answered = _loop_time()
+        waited = answered + delay - now  # the store's delay counts from its answer; ours from ``now``
         slots = self._slots
-        while slots and slots[0][0] < answered - KEEP_SLOTS:
-            slots.popleft()
-        slots.append((answered + delay, reply.now + delay, interval))
+        while slots and (oldest := next(iter(slots))) < answered - KEEP_SLOTS:
+            del slots[oldest]
+        slots[now + waited] = (reply.now + delay, interval)  # the engine's ``asked + delay``
         if delay > 0:
             asyncio.get_running_loop().call_later(delay, self._unbook)  # the slot is no longer ahead then
         else:
             self._unbook()
-        return answered + delay - now  # the store's delay counts from its answer; ours from ``now``
+        return waited
 
     async def _book_in_process(self, now: float, interval: float) -> float:
         """Give back this send's turn to book on the store, and book on the in-process schedule instead.
@@ -264,11 +266,9 @@ class SharedRateState(RateState):
             return
         # The store's own time for the slot, and the interval it was booked with (rescaled if the rate changed
         # while the send waited its turn). A slot booked in process before a rejoin is in no shared schedule.
-        for i, (slot, store_slot, booked) in enumerate(self._slots):
-            if abs(slot - at) <= _SAME_TIME:
-                del self._slots[i]
-                self._spawn(self.store.unreserve(self.namespace, booked, store_slot))
-                return
+        booking = self._slots.pop(at, None)
+        if booking is not None:
+            self._spawn(self.store.unreserve(self.namespace, booking[1], booking[0]))
 
     def note(self, kind: str, at: float, value: float) -> tuple[Event, ...]:
         """Log the event for every process; the engine learns from it when the store's answer brings it back."""
