@@ -349,6 +349,18 @@ def test_client_option_is_checked() -> None:
     assert type(default) is RateState and not default.shared  # default unchanged
 
 
+def test_a_store_written_for_the_old_unreserve_is_refused_when_the_client_is_built() -> None:
+    class OldStore(FlakyStore):
+        async def unreserve(self, namespace: str, interval: float) -> None:  # type: ignore[override]
+            pass
+
+    with pytest.raises(
+        ConfigurationError, match=r"rate_limit_store: OldStore\.unreserve must take \(namespace, interval, slot\)"
+    ):
+        DifyManagementClient("http://dify.test", TOKEN, rate_limit_store=OldStore())
+    DifyManagementClient("http://dify.test", TOKEN, rate_limit_store=FlakyStore())  # the current protocol
+
+
 # --- the engine's side: faults, fallback, rejoin ---------------------------------------------
 
 

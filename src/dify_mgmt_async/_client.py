@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import enum
+import inspect
 import os
 import warnings
 from collections.abc import Awaitable, Callable
@@ -75,6 +76,17 @@ def _shared_state(store: str | RateLimitStore | None, base_url: str, token: obje
         raise ConfigurationError(
             f"rate_limit_store: expected a redis:// URL or a RateLimitStore (got {type(store).__name__})"
         )
+    else:
+        try:
+            inspect.signature(store.unreserve).bind("namespace", 0.1, 0.0)
+        except TypeError:
+            # (it would fail only when a send gives its slot back, and in place of that send's cancellation)
+            raise ConfigurationError(
+                f"rate_limit_store: {type(store).__name__}.unreserve must take (namespace, interval, slot): "
+                "the slot given back, on the store's clock, became an argument after 0.1.0 (see the CHANGELOG)"
+            ) from None
+        except ValueError:
+            pass  # no signature to read (a builtin): trust the protocol
     return SharedRateState(store, namespace_for(base_url, token if isinstance(token, str) else None), owned=owned)
 
 
