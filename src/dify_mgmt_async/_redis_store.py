@@ -54,6 +54,9 @@ if not now then
 end
 local ttl = tonumber(ARGV[2])
 local function f(x) return string.format('%.6f', x) end
+local function drop_due_holes()  -- slots given back whose time has come can go back no more
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+end
 local function touch(extra)
   for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], math.max(ttl, extra or 0)) end
 end
@@ -120,9 +123,9 @@ record(tonumber(ARGV[4]))
 local s = redis.call('HMGET', KEYS[1], 'resume_at', 'tat')
 local at = math.max(tonumber(s[2]) or now, now, tonumber(s[1]) or 0)
 redis.call('HSET', KEYS[1], 'tat', f(at + tonumber(ARGV[3])))
--- holes already due can go back no more; one at or past this slot is a stray (left by a store that lost its
--- state, or by a process of a version that moved the schedule back regardless): it would hand this slot out twice
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+drop_due_holes()
+-- a hole at or past this slot is a stray (left by a store that lost its state, or by a process of a version
+-- that moved the schedule back regardless): it would hand this slot out twice
 redis.call('ZREMRANGEBYSCORE', KEYS[5], f(at - SAME_TIME), '+inf')
 if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'rate', ARGV[7]) end
 touch(math.ceil((at - now) * 1000))
@@ -139,7 +142,7 @@ _UNRESERVE = (
 local tat = tonumber(redis.call('HGET', KEYS[1], 'tat'))
 -- a slot ending past the schedule's end is not in it (the store lost its state since it was booked)
 if not tat or tonumber(ARGV[4]) + tonumber(ARGV[3]) > tat + SAME_TIME then return 0 end
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+drop_due_holes()
 redis.call('ZADD', KEYS[5], tonumber(ARGV[4]), ARGV[4] .. '|' .. ARGV[3])
 while true do
   local last = redis.call('ZRANGE', KEYS[5], -1, -1, 'WITHSCORES')
