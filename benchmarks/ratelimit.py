@@ -504,11 +504,17 @@ def main() -> None:
         return
     install_signal_handlers()
     parts = (args.only,) if args.only else ("static", "dynamic")
+    if args.repeat is not None and args.repeat < 1:
+        p.error(f"--repeat: at least 1 run, not {args.repeat}")
     if args.cell or args.repeat:
-        cells = [c for c in static_cells(args.quick) + dynamic_cells(args.quick) if not args.cell or c.key in args.cell]
+        chosen = (static_cells(args.quick) if "static" in parts else []) + (
+            dynamic_cells(args.quick) if "dynamic" in parts else []
+        )
+        cells = [c for c in chosen if not args.cell or c.key in args.cell]
         if args.cell and len(cells) < len(set(args.cell)):
             known = ", ".join(c.key for c in static_cells(False) + dynamic_cells(False))
-            p.error(f"--cell: no such cell among {known}")
+            among = f" with --only {args.only}" if args.only else ""
+            p.error(f"--cell: no such cell{among}; the cells: {known}")
         results = [run_cell(c, args.repeat or c.runs) for c in cells]
         print(tables(results, load_before()))
         return

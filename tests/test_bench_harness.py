@@ -93,5 +93,16 @@ def test_an_unknown_cell_is_refused_naming_the_cells_there_are() -> None:
         timeout=60,
     )
     assert done.returncode == 2
-    assert "--cell: no such cell among token-bucket ms R100 b10," in done.stderr
+    assert "--cell: no such cell; the cells: token-bucket ms R100 b10," in done.stderr
     assert "step-down" in done.stderr
+
+
+def test_a_repeat_under_one_is_refused_before_anything_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "ratelimit.py"), "--cell", "step-down", "--repeat", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--repeat: at least 1 run, not 0" in done.stderr
