@@ -68,6 +68,7 @@ class Cell:
     processes: int = 1
     run_for: float = 0.0  # dynamic cases stop after this many seconds
     runs: int = 1  # run this many times and report the median run (a noisy case: one run is luck either way)
+    fields: str = "none"  # the emulator's --rate-limit-headers: the limit advertised on every answer
 
     def work(self) -> int:
         return self.n or self.burst + round(SECONDS_OF_WORK * self.rate)
@@ -99,6 +100,12 @@ def static_cells(quick: bool) -> list[Cell]:
         cells.append(
             Cell("independent seconds R500 b10 c256", "independent", "token-bucket", "seconds", 500.0, 10, 256)
         )
+        # A server that advertises its limit on every answer (the emulator's --rate-limit-headers): paced from
+        # its first answers; whole-second X-RateLimit resets say too little, and 429s teach as with none.
+        for limiter, fields in (("token-bucket", "ietf"), ("sliding-log", "ietf"), ("token-bucket", "x")):
+            cells.append(
+                Cell(f"{limiter} seconds R100 b10 {fields}-fields", "emulator", limiter, "seconds", fields=fields)
+            )
     return cells
 
 
@@ -157,7 +164,7 @@ def start_server(cell: Cell, tmp: str) -> tuple[subprocess.Popen[bytes], str, st
             "--burst",
             str(cell.burst),
         ]
-        cmd += ["--limiter", cell.limiter, "--retry-after", cell.hint]
+        cmd += ["--limiter", cell.limiter, "--retry-after", cell.hint, "--rate-limit-headers", cell.fields]
     else:
         cmd = [PY, str(HERE / "ratelimited_server.py"), "--rate", str(cell.rate), "--burst", str(cell.burst)]
         cmd += [

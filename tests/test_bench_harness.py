@@ -124,7 +124,7 @@ def test_an_unknown_cell_is_refused_naming_it_and_the_cells_there_are() -> None:
 def test_a_cell_left_out_by_only_or_quick_is_refused_saying_which() -> None:
     only = refused("--only", "static", "--cell", "processes")
     assert "--cell: no cell processes with --only static; the cells: token-bucket ms R100 b10," in only
-    assert only.endswith("independent seconds R500 b10 c256")  # the static cells only
+    assert only.endswith("token-bucket seconds R100 b10 x-fields")  # the static cells only
     quick = refused("--quick", "--cell", "step-down")
     assert "--cell: no cell step-down with --quick;" in quick
     assert quick.endswith(", blip, processes")

@@ -239,6 +239,12 @@ def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_pro
         ({"x-ratelimit-remaining": "9", "x-ratelimit-reset": "10"}, None),  # more: not yet
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "0.5"}, 10.0),
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "0"}, None),
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1"}, None),  # a whole second: rounded up from maybe 1 ms
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1.0"}, None),
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1.5"}, 5 / 1.5),  # a fraction is no rounding
+        ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "2"}, 2.5),  # 2 s: at most twice too slow, briefly
+        ({"ratelimit": '"p";r=5;t=1'}, None),  # the IETF draft's t is whole seconds too
+        ({"ratelimit": '"p";r=5;t=1', "ratelimit-policy": '"p";q=100;w=1'}, 100.0),  # a policy needs no reset
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "-5"}, None),
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000"}, 5e-9),  # up to 1e9: seconds
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000.5"}, None),  # over: a Unix time, long past
@@ -269,6 +275,22 @@ async def test_a_server_is_read_for_rate_limit_fields_until_it_first_answers_wit
     quiet.on_success(headers=httpx.Headers({"content-type": "application/json"}))
     quiet.on_success(headers=httpx.Headers({"x-ratelimit-remaining": "1", "x-ratelimit-reset": "2"}))
     assert quiet.state.rate is None
+
+
+async def test_an_advertised_rate_is_adopted_once_so_that_429s_can_teach_less() -> None:
+    """A policy's quota/window comes with every answer: adopted on the first, not again while it says the same
+    (a sliding log still refuses an even pacer's jitter at R, and the cut that teaches must stand); a new one is."""
+    engine = RateLimitEngine(64)
+    policy = {"ratelimit-policy": '"p";q=100;w=1', "ratelimit": '"p";r=3;t=1'}
+    engine.on_success(headers=httpx.Headers(policy))
+    assert engine.state.rate == 100.0
+    engine.on_rate_limited(None, "seconds")
+    cut = engine.state.rate
+    assert cut is not None and cut < 100.0
+    engine.on_success(headers=httpx.Headers(policy))
+    assert engine.state.rate == cut  # said again: not adopted again
+    engine.on_success(headers=httpx.Headers({**policy, "ratelimit-policy": '"p";q=60;w=1'}))
+    assert engine.state.rate == 60.0  # a new rate is
 
 
 # --- the gate ----------------------------------------------------------------------------------------------------

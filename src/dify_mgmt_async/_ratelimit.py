@@ -228,7 +228,7 @@ def advertised_rate(headers: Any, room: int) -> float | None:
     Read: the IETF draft's ``RateLimit: "p";r=<remaining>;t=<seconds>`` with ``RateLimit-Policy: "p";q=<quota>;w=
     <window>``, the older ``RateLimit-Remaining``/``-Reset`` (and ``-Policy``), and the common
     ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (seconds, or a Unix time); with ``-Limit`` and no window
-    the reset time stands for it.
+    the reset time stands for it, unless it is a whole second or less (rounded up: it says nothing finer).
     """
     try:
         policy = _params(headers.get("ratelimit-policy") or "")
@@ -252,9 +252,11 @@ def advertised_rate(headers: Any, room: int) -> float | None:
         return None
     if policy.get("q") and policy.get("w"):
         return policy["q"] / policy["w"]
-    if reset is not None and math.isfinite(reset) and reset > 0:
-        return max(remaining, 1.0) / reset
-    return None
+    if reset is None or not math.isfinite(reset) or reset <= 0 or (reset <= 1 and reset == int(reset)):
+        # A whole-second reset of 1 (or under) is rounded up from anything down to a millisecond: what is
+        # left over it could pace a sub-second window's server at a tenth of its rate. 429s teach instead.
+        return None
+    return max(remaining, 1.0) / reset
 
 
 _ADVERTISING = ("ratelimit", "ratelimit-policy", "ratelimit-remaining", "x-ratelimit-remaining")
@@ -630,6 +632,7 @@ class RateLimitEngine:
         self.rate_limited = 0
         self._fails = 0  # 429s since the last success
         self._advertises: bool | None = None  # does the server send rate-limit fields?
+        self._advertised: float | None = None  # the rate they said last (adopted once: 429s may teach less)
         self._probe_gap = self.PROBE_GAP
         self._decreased_in = -1  # the gate generation in which the limit last shrank
         self._decreased_at = -math.inf
@@ -796,8 +799,12 @@ class RateLimitEngine:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
                 self._advertises = any(name in headers for name in _ADVERTISING)
             rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
-            if rate is not None and rate != self.state.rate:
-                # The server says its allowance is nearly used up: pace as it asks, before any 429.
+            if rate is not None and rate != self._advertised:
+                # The server says its allowance is nearly used up: pace as it asks, before any 429. The same
+                # rate said again is not adopted again: a policy's quota/window comes with every answer, and
+                # where our sends still meet 429s at it (a sliding log refuses an even pacer's jitter at R),
+                # what they teach must stand.
+                self._advertised = rate
                 for event in self.state.note("adopt", loop_time(), rate):
                     self.learn(*event)
         self.limiter.increase()

@@ -328,18 +328,21 @@ def _endpoint(operation: Operation, handler: Handler, store: Store) -> Callable[
 
     async def endpoint(request: Request) -> Response:
         store.count(operation.operation_id)
+        fields: dict[str, str] = {}  # the rate-limit fields a request that got past the limiter is answered with
         try:
             key = store.authenticate(request.headers.get("authorization"))
-            store.take(key.token)
+            fields = store.take(key.token)
             params = operation.read_parameters(
                 request.query_params.getlist, request.headers.getlist, request.path_params, request.cookies
             )
             content = None
             if body is not None and not streamed:
                 content = operation.read_json(request.headers.get("content-type", ""), await request.body())
-            return await handler(Call(request, operation, params, content), store)
+            response = await handler(Call(request, operation, params, content), store)
         except ApiError as exc:
-            return _error(exc)
+            response = _error(exc)  # a 429 from the limiter carries its fields already (``fields`` is still empty)
+        response.headers.update(fields)
+        return response
 
     endpoint.__name__ = operation.operation_id
     return endpoint

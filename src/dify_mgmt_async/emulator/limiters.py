@@ -11,7 +11,9 @@ requests per window of ``burst / R`` seconds, so all four allow the same long-ru
 * ``fixed-window``: ``burst`` requests per window; windows start at multiples of ``burst/R`` seconds.
 * ``sliding-log``: at most ``burst`` accepted requests in any ``burst/R`` seconds (a log of their times).
 
-Each ``take(now)`` returns None when the request is let through, else the exact seconds until one would be.
+Each ``take(now)`` returns None when the request is let through, else the exact seconds until one would be;
+``allowance(now)`` says what is left now and when the allowance is whole again, which a server may advertise
+(``--rate-limit-headers``: the IETF draft's ``RateLimit``/``RateLimit-Policy``, or ``X-RateLimit-*``).
 """
 
 from __future__ import annotations
@@ -22,13 +24,18 @@ import math
 import time
 from typing import Protocol
 
-__all__ = ["HINT_STYLES", "LIMITERS", "Limiter", "hint_headers", "make_limiter"]
+__all__ = ["FIELD_STYLES", "HINT_STYLES", "LIMITERS", "Limiter", "allowance_headers", "hint_headers", "make_limiter"]
 
 HINT_STYLES = ("ms", "seconds", "http-date", "none")
+FIELD_STYLES = ("none", "ietf", "x")
 
 
 class Limiter(Protocol):
     def take(self, now: float) -> float | None: ...
+
+    def allowance(self, now: float) -> tuple[int, float]:
+        """(requests that would pass now, seconds until as many pass as after a long pause)."""
+        ...
 
 
 class TokenBucket:
@@ -43,6 +50,10 @@ class TokenBucket:
             self.tokens -= 1
             return None
         return (1 - self.tokens) / self.rate
+
+    def allowance(self, now: float) -> tuple[int, float]:
+        tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
+        return math.floor(tokens), (self.burst - tokens) / self.rate
 
 
 class Gcra:
@@ -59,6 +70,10 @@ class Gcra:
         self.tat = tat + self.interval
         return None
 
+    def allowance(self, now: float) -> tuple[int, float]:
+        ahead = max(self.tat - now, 0.0)  # booked past now: each request books one interval
+        return math.floor((self.tolerance + self.interval - ahead) / self.interval + 1e-9), ahead
+
 
 class FixedWindow:
     def __init__(self, rate: float, burst: int, now: float) -> None:
@@ -74,6 +89,11 @@ class FixedWindow:
             return None
         return (index + 1) * self.window - now
 
+    def allowance(self, now: float) -> tuple[int, float]:
+        index = math.floor(now / self.window)
+        used = self.count if index == self.index else 0
+        return self.limit - used, ((index + 1) * self.window - now) if used else 0.0
+
 
 class SlidingLog:
     def __init__(self, rate: float, burst: int, now: float) -> None:
@@ -87,6 +107,10 @@ class SlidingLog:
             self.log.append(now)
             return None
         return self.log[0] + self.window - now
+
+    def allowance(self, now: float) -> tuple[int, float]:
+        live = [t for t in self.log if t > now - self.window]
+        return self.limit - len(live), (live[-1] + self.window - now) if live else 0.0
 
 
 LIMITERS: dict[str, type[TokenBucket | Gcra | FixedWindow | SlidingLog]] = {
@@ -113,3 +137,28 @@ def hint_headers(wait: float, style: str) -> dict[str, str]:
     if style == "http-date":
         return {"Retry-After": email.utils.formatdate(math.ceil(time.time() + wait), usegmt=True)}
     return {}
+
+
+def allowance_headers(limiter: Limiter, now: float, rate: float, burst: int, style: str) -> dict[str, str]:
+    """What a server advertising its limit sends on every answer, in ``style`` (``FIELD_STYLES``).
+
+    The quota is stated per whole second (the IETF draft's ``w`` and the common reset are whole seconds): ``q``
+    requests per ``w`` seconds, ``w`` the limiter's window (``burst / R``) rounded up, so ``q / w`` is ``R``.
+    ``ietf``: ``RateLimit-Policy: "default";q=..;w=..`` and ``RateLimit: "default";r=<left>;t=<reset>``; ``x``:
+    ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds to the reset, rounded up); ``none``: nothing.
+    """
+    if style == "none":
+        return {}
+    left, reset = limiter.allowance(now)
+    window = max(1, math.ceil(burst / rate))
+    quota = round(rate * window)
+    if style == "ietf":
+        return {
+            "RateLimit-Policy": f'"default";q={quota};w={window}',
+            "RateLimit": f'"default";r={left};t={math.ceil(reset)}',
+        }
+    return {
+        "X-RateLimit-Limit": str(quota),
+        "X-RateLimit-Remaining": str(left),
+        "X-RateLimit-Reset": str(math.ceil(reset)),
+    }

@@ -16,7 +16,7 @@ from typing import Any
 import uvicorn
 
 from .app import CONTROL_HEADER, build_app
-from .limiters import HINT_STYLES, LIMITERS
+from .limiters import FIELD_STYLES, HINT_STYLES, LIMITERS
 from .store import EmulatorConfig, Store
 
 __all__ = ["EmulatorServer", "main", "parse_args"]
@@ -144,6 +144,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--retry-after", choices=HINT_STYLES, default=_env("RETRY_AFTER", "ms"), help="how a 429 says when to retry"
     )
+    p.add_argument(
+        "--rate-limit-headers",
+        choices=FIELD_STYLES,
+        default=_env("RATE_LIMIT_HEADERS", "none"),
+        help="advertise the limit on every answer: the IETF draft's RateLimit/RateLimit-Policy, or X-RateLimit-*",
+    )
     p.add_argument("--fail-rate", type=float, default=float(_env("FAIL_RATE", "0")), help="probability of a 5xx")
     p.add_argument("--latency-ms", type=float, default=float(_env("LATENCY_MS", "0")), help="added latency")
     p.add_argument(
@@ -186,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "burst": args.burst,
             "limiter": args.limiter,
             "retry_after": args.retry_after,
+            "rate_limit_headers": args.rate_limit_headers,
             "fail_rate": args.fail_rate,
             "latency_ms": args.latency_ms,
             "drop_rate": args.drop_rate,

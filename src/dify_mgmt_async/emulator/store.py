@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .limiters import HINT_STYLES, LIMITERS, Limiter, hint_headers, make_limiter
+from .limiters import FIELD_STYLES, HINT_STYLES, LIMITERS, Limiter, allowance_headers, hint_headers, make_limiter
 
 __all__ = [
     "INDEXING_STAGES",
@@ -64,6 +64,8 @@ class EmulatorConfig:
     """One of ``limiters.LIMITERS``."""
     retry_after: str = "ms"
     """How a 429 says when to retry: one of ``limiters.HINT_STYLES``."""
+    rate_limit_headers: str = "none"
+    """Rate-limit fields on every rate-limited answer: one of ``limiters.FIELD_STYLES``."""
     fail_rate: float = 0.0
     latency_ms: float = 0.0
     drop_rate: float = 0.0
@@ -77,6 +79,7 @@ class EmulatorConfig:
         "burst",
         "limiter",
         "retry_after",
+        "rate_limit_headers",
         "fail_rate",
         "latency_ms",
         "drop_rate",
@@ -85,7 +88,11 @@ class EmulatorConfig:
         "max_upload_mb",
     )
 
-    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {"limiter": tuple(LIMITERS), "retry_after": HINT_STYLES}
+    CHOICES: ClassVar[dict[str, tuple[str, ...]]] = {
+        "limiter": tuple(LIMITERS),
+        "retry_after": HINT_STYLES,
+        "rate_limit_headers": FIELD_STYLES,
+    }
 
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.MUTABLE}
@@ -321,11 +328,12 @@ class Store:
             key.last_used_at = now
             return key
 
-    def take(self, token: str) -> None:
-        """Let one request of ``token`` through its limiter, or raise 429 with the configured hint headers."""
+    def take(self, token: str) -> dict[str, str]:
+        """Let one request of ``token`` through its limiter, or raise 429 with the configured hint headers; return
+        the rate-limit fields to advertise on its answer (``rate_limit_headers``; none by default)."""
         config = self.config
         if config.rate <= 0:
-            return
+            return {}
         setting = (config.limiter, config.rate, config.burst)
         with self.lock:
             mono = time.monotonic()
@@ -333,10 +341,11 @@ class Store:
             if held is None or held[0] != setting:  # new token, or the settings changed: start afresh
                 held = self.limiters[token] = (setting, make_limiter(config.limiter, config.rate, config.burst, mono))
             wait = held[1].take(mono)
+            fields = allowance_headers(held[1], mono, config.rate, config.burst, config.rate_limit_headers)
             if wait is None:
-                return
+                return fields
             self.rate_limited += 1
-        raise ApiError(429, "rate_limited", "Too many requests", hint_headers(wait, config.retry_after))
+        raise ApiError(429, "rate_limited", "Too many requests", {**hint_headers(wait, config.retry_after), **fields})
 
     def list_keys(self) -> list[dict[str, Any]]:
         with self.lock:
