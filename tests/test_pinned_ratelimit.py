@@ -293,6 +293,24 @@ async def test_an_advertised_rate_is_adopted_once_so_that_429s_can_teach_less() 
     assert engine.state.rate == 60.0  # a new rate is
 
 
+async def test_growth_stops_at_the_rate_a_policy_states_and_never_pushes_a_rate_down() -> None:
+    """``RateLimit-Policy`` q/w is the server's own sustainable rate: CUBIC's climb and the start-up's growth stop
+    there (probing past it only meets 429s); a rate already over it is left alone; no policy, no ceiling."""
+    engine = RateLimitEngine(64)
+    engine.on_success(headers=httpx.Headers({"ratelimit-policy": '"p";q=50;w=1', "ratelimit": '"p";r=40;t=1'}))
+    estimator = engine.estimator
+    assert estimator.ceiling == 50.0 and engine.state.rate is None  # 40 left: not yet paced, but capped
+    now = trio.current_time()
+    estimator.rate, estimator.measured, estimator._grown_at = 49.0, False, now
+    assert estimator.grow(now + 1.0) == 50.0  # x2.5 in a second, stopped at the ceiling
+    estimator.rate, estimator._grown_at = 60.0, now
+    assert estimator.grow(now + 1.0) == 60.0  # over it already (adopted from what was left): kept, not grown
+    engine.on_success(headers=httpx.Headers({"ratelimit-policy": '"p";q=1.2.3;w=1', "ratelimit": '"p";r=40;t=1'}))
+    assert estimator.ceiling is None  # a quota that is no number states nothing
+    estimator.rate, estimator._grown_at = 49.0, now
+    assert estimator.grow(now + 1.0) == pytest.approx(49.0 * 2.5)
+
+
 # --- the gate ----------------------------------------------------------------------------------------------------
 
 

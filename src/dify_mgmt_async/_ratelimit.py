@@ -221,6 +221,16 @@ def _params(value: str) -> dict[str, float]:
     return found
 
 
+def policy_rate(headers: Any) -> float | None:
+    """The sustainable rate a ``RateLimit-Policy`` field states (its first policy's quota/window), if any."""
+    try:
+        policy = _params(headers.get("ratelimit-policy") or "")
+    except ValueError:  # a number such as "1.2.3"
+        return None
+    quota, window = policy.get("q"), policy.get("w")
+    return quota / window if quota and window else None
+
+
 def advertised_rate(headers: Any, room: int) -> float | None:
     """The rate to pace at once a server's rate-limit fields say fewer than ``room`` requests are left: its
     policy's quota/window (the sustainable rate), else what is left spread over the time to the reset.
@@ -231,7 +241,6 @@ def advertised_rate(headers: Any, room: int) -> float | None:
     the reset time stands for it, unless it is a whole second or less (rounded up: it says nothing finer).
     """
     try:
-        policy = _params(headers.get("ratelimit-policy") or "")
         current = headers.get("ratelimit")
         if current is not None:
             fields = _params(current)
@@ -250,8 +259,9 @@ def advertised_rate(headers: Any, room: int) -> float | None:
         return None
     if remaining is None or not math.isfinite(remaining) or remaining > room:
         return None
-    if policy.get("q") and policy.get("w"):
-        return policy["q"] / policy["w"]
+    stated = policy_rate(headers)
+    if stated is not None:
+        return stated
     if reset is None or not math.isfinite(reset) or reset <= 0 or (reset <= 1 and reset == int(reset)):
         # A whole-second reset of 1 (or under) is rounded up from anything down to a millisecond: what is
         # left over it could pace a sub-second window's server at a tenth of its rate. 429s teach instead.
@@ -336,6 +346,7 @@ class RateEstimator:
         self._marks: collections.deque[tuple[float, int, bool]] = collections.deque()
         # (time, exact hint) of the latest 429s, for stated_rate: a few dozen are plenty for the longest
         self._hints: collections.deque[tuple[float, float]] = collections.deque(maxlen=32)
+        self.ceiling: float | None = None  # a rate the server states it allows (RateLimit-Policy): never grown past
 
     def on_send(self, now: float) -> None:
         if now - self._last_send > self.IDLE:
@@ -530,6 +541,8 @@ class RateEstimator:
             grown = rate  # 429s are still coming: a guess that is too high must not grow while they measure it
         else:
             grown = rate * (1.0 + self.START_GROWTH * dt)
+        if self.ceiling is not None:
+            grown = min(grown, max(rate, self.ceiling))
         self.rate = grown
         return grown
 
@@ -799,6 +812,8 @@ class RateLimitEngine:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
                 self._advertises = any(name in headers for name in _ADVERTISING)
             rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
+            if self._advertises:
+                self.estimator.ceiling = policy_rate(headers)  # no probing past what the server says it allows
             if rate is not None and rate != self._advertised:
                 # The server says its allowance is nearly used up: pace as it asks, before any 429. The same
                 # rate said again is not adopted again: a policy's quota/window comes with every answer, and
