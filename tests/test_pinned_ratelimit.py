@@ -245,6 +245,8 @@ def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_pro
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "2"}, 2.5),  # 2 s: at most twice too slow, briefly
         ({"ratelimit": '"p";r=5;t=1'}, None),  # the IETF draft's t is whole seconds too
         ({"ratelimit": '"p";r=5;t=1', "ratelimit-policy": '"p";q=100;w=1'}, 100.0),  # a policy needs no reset
+        ({"ratelimit": '"p";r=5;t=0.5'}, 10.0),  # a fraction of a second is no rounding
+        ({"ratelimit": '"p";r=5;t=5', "ratelimit-policy": f'"p";q=1{"0" * 400};w=1'}, 1.0),  # no finite policy
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "-5"}, None),
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000"}, 5e-9),  # up to 1e9: seconds
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000.5"}, None),  # over: a Unix time, long past
@@ -259,6 +261,19 @@ def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_pro
 def test_advertised_rate_at_its_edges(fields: dict[str, str], rate: float | None) -> None:
     """``room`` 8 (twice a limit of 4 in flight); a policy's first item counts."""
     assert advertised_rate(httpx.Headers(fields), 8) == (None if rate is None else pytest.approx(rate))
+
+
+@pytest.mark.parametrize(
+    ("reset", "rate"),
+    [("1700000001", None), ("1700000002", 5 / 1.7), ("1700000000.8", 10.0), ("1700000001.2", 5 / 0.9)],
+)
+def test_a_unix_reset_a_whole_second_away_is_as_coarse_as_a_reset_of_1(
+    monkeypatch: pytest.MonkeyPatch, reset: str, rate: float | None
+) -> None:
+    """A whole Unix time 0.7 s away is rounded up from anything under it; a fraction is not rounded."""
+    monkeypatch.setattr(_ratelimit.time, "time", lambda: 1700000000.3)
+    fields = httpx.Headers({"x-ratelimit-remaining": "5", "x-ratelimit-reset": reset})
+    assert advertised_rate(fields, 8) == (None if rate is None else pytest.approx(rate))
 
 
 async def test_a_server_is_read_for_rate_limit_fields_until_it_first_answers_without_them() -> None:
@@ -285,12 +300,23 @@ async def test_an_advertised_rate_is_adopted_once_so_that_429s_can_teach_less() 
     engine.on_success(headers=httpx.Headers(policy))
     assert engine.state.rate == 100.0
     engine.on_rate_limited(None, "seconds")
-    cut = engine.state.rate
-    assert cut is not None and cut < 100.0
+    assert engine.state.rate == pytest.approx(90.0)  # a probe at the rate adopted: BACKOFF x it
     engine.on_success(headers=httpx.Headers(policy))
-    assert engine.state.rate == cut  # said again: not adopted again
+    assert engine.state.rate == pytest.approx(90.0)  # said again: not adopted again
     engine.on_success(headers=httpx.Headers({**policy, "ratelimit-policy": '"p";q=60;w=1'}))
     assert engine.state.rate == 60.0  # a new rate is
+
+
+async def test_what_is_left_over_the_time_to_the_reset_is_adopted_whenever_it_differs_from_the_pace() -> None:
+    """No policy: "2 left in 4 s" said twice, with growth between, is news both times (the pace drifted)."""
+    engine = RateLimitEngine(64)
+    left = httpx.Headers({"x-ratelimit-remaining": "2", "x-ratelimit-reset": "4"})
+    engine.on_success(headers=left)
+    assert engine.state.rate == 0.5
+    engine.state.set_rate(engine.estimator.grow(trio.current_time() + 1.0))
+    assert engine.state.rate is not None and engine.state.rate > 0.5
+    engine.on_success(headers=left)
+    assert engine.state.rate == 0.5
 
 
 async def test_growth_stops_at_the_rate_a_policy_states_and_never_pushes_a_rate_down() -> None:
@@ -305,9 +331,12 @@ async def test_growth_stops_at_the_rate_a_policy_states_and_never_pushes_a_rate_
     assert estimator.grow(now + 1.0) == 50.0  # x2.5 in a second, stopped at the ceiling
     estimator.rate, estimator._grown_at = 60.0, now
     assert estimator.grow(now + 1.0) == 60.0  # over it already (adopted from what was left): kept, not grown
+    estimator._peak, estimator.rate, estimator.measured, estimator._epoch, estimator._k = 56.0, 52.0, True, now, 0.0
+    estimator._grown_at = now
+    assert estimator.grow(now + 1.0) == 56.0  # CUBIC's climb back to a peak met over it: that far, not further
     engine.on_success(headers=httpx.Headers({"ratelimit-policy": '"p";q=1.2.3;w=1', "ratelimit": '"p";r=40;t=1'}))
     assert estimator.ceiling is None  # a quota that is no number states nothing
-    estimator.rate, estimator._grown_at = 49.0, now
+    estimator.rate, estimator.measured, estimator._grown_at = 49.0, False, now
     assert estimator.grow(now + 1.0) == pytest.approx(49.0 * 2.5)
 
 

@@ -699,6 +699,44 @@ async def test_an_advertised_rate_reaches_every_process() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_policy_adopted_by_one_process_is_not_adopted_again_by_another_or_a_latecomer() -> None:
+    """A policy comes with every answer to every process: adopted once for all (its 429s may then teach less)."""
+    store = FlakyStore()
+    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2)]
+    for engine in engines:
+        engine.leave(await engine.enter(None))
+    policy = httpx.Headers({"ratelimit-policy": '"p";q=100;w=1', "ratelimit": '"p";r=1;t=1'})
+    engines[0].on_success(headers=policy)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)  # hears of it
+    assert engines[1].state.rate == 100.0
+    engines[1].on_success(headers=policy)
+    late = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    late.leave(await late.enter(None))
+    await late.state.reserve(asyncio.get_running_loop().time(), 0.001)
+    late.on_success(headers=policy)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert [event for event in store.logged if event[0] == "adopt"] == [("adopt", 100.0, 1)]
+
+
+@pytest.mark.anyio
+async def test_a_newcomer_does_not_reset_a_store_that_already_paces_to_a_policy_it_first_reads() -> None:
+    """The adoption was trimmed from the log (or the rate was learned from 429s): the store's rate stands."""
+    store = FlakyStore(rate=40.0)
+    store.events = [(65, 0.0, "429", 5.0)]
+    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
+    engine.leave(await engine.enter(None))
+    await engine.state.reserve(asyncio.get_running_loop().time(), 0.001)
+    assert engine.state.rate == 40.0
+    engine.on_success(headers=httpx.Headers({"ratelimit-policy": '"p";q=100;w=1', "ratelimit": '"p";r=1;t=1'}))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert store.logged == [] and engine.state.rate == 40.0
+
+
+@pytest.mark.anyio
 async def test_a_newcomer_that_missed_the_start_of_the_log_starts_from_the_reported_rate() -> None:
     store = FlakyStore(rate=40.0)
     store.events = [(65, 0.0, "429", 5.0), (66, 0.5, "429", 30.0)]  # the first 64 were trimmed

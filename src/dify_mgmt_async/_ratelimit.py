@@ -228,7 +228,9 @@ def policy_rate(headers: Any) -> float | None:
     except ValueError:  # a number such as "1.2.3"
         return None
     quota, window = policy.get("q"), policy.get("w")
-    return quota / window if quota and window else None
+    if not quota or not window or not math.isfinite(quota / window):
+        return None
+    return quota / window
 
 
 def advertised_rate(headers: Any, room: int) -> float | None:
@@ -238,7 +240,7 @@ def advertised_rate(headers: Any, room: int) -> float | None:
     Read: the IETF draft's ``RateLimit: "p";r=<remaining>;t=<seconds>`` with ``RateLimit-Policy: "p";q=<quota>;w=
     <window>``, the older ``RateLimit-Remaining``/``-Reset`` (and ``-Policy``), and the common
     ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (seconds, or a Unix time); with ``-Limit`` and no window
-    the reset time stands for it, unless it is a whole second or less (rounded up: it says nothing finer).
+    the reset time stands for it, unless it is 1 in whole seconds (rounded up: it says nothing finer).
     """
     try:
         current = headers.get("ratelimit")
@@ -254,7 +256,11 @@ def advertised_rate(headers: Any, room: int) -> float | None:
             raw_reset = headers.get(prefix + "reset")
             reset = float(raw_reset) if raw_reset is not None else None
             if reset is not None and reset > 1e9:
-                reset -= time.time()  # a Unix time (GitHub's style)
+                # A Unix time (GitHub's style): whole seconds too, so a second or less left is as coarse.
+                whole = reset == math.floor(reset)
+                reset -= time.time()
+                if whole and reset <= 1:
+                    return None
     except ValueError:
         return None
     if remaining is None or not math.isfinite(remaining) or remaining > room:
@@ -262,9 +268,9 @@ def advertised_rate(headers: Any, room: int) -> float | None:
     stated = policy_rate(headers)
     if stated is not None:
         return stated
-    if reset is None or not math.isfinite(reset) or reset <= 0 or (reset <= 1 and reset == int(reset)):
-        # A whole-second reset of 1 (or under) is rounded up from anything down to a millisecond: what is
-        # left over it could pace a sub-second window's server at a tenth of its rate. 429s teach instead.
+    if reset is None or not math.isfinite(reset) or reset <= 0 or reset == 1:
+        # A reset of 1 in whole seconds is rounded up from anything down to a millisecond: what is left over it
+        # could pace a sub-second window's server at a tenth of its rate. 429s teach instead.
         return None
     return max(remaining, 1.0) / reset
 
@@ -541,8 +547,8 @@ class RateEstimator:
             grown = rate  # 429s are still coming: a guess that is too high must not grow while they measure it
         else:
             grown = rate * (1.0 + self.START_GROWTH * dt)
-        if self.ceiling is not None:
-            grown = min(grown, max(rate, self.ceiling))
+        if self.ceiling is not None:  # (back up to a peak over it, if one was met: never further)
+            grown = min(grown, max(rate, self._peak, self.ceiling))
         self.rate = grown
         return grown
 
@@ -801,25 +807,23 @@ class RateLimitEngine:
                 estimator.rate = value
                 self.state.set_rate(value)
         else:
+            self._advertised = value
             estimator.adopt(value, at)
             self.state.set_rate(value)
 
     def on_success(self, *, headers: Any = None) -> None:
-        """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields until pacing starts."""
+        """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields, if its first had any."""
         if self.state.shared:
             self.state.succeeded()
         if headers is not None and self._advertises is not False:
             if self._advertises is None:  # asked once: a server that sends no such fields costs nothing more
                 self._advertises = any(name in headers for name in _ADVERTISING)
-            rate = advertised_rate(headers, 2 * self.limiter.current) if self._advertises else None
+            rate = stated = None
             if self._advertises:
-                self.estimator.ceiling = policy_rate(headers)  # no probing past what the server says it allows
-            if rate is not None and rate != self._advertised:
-                # The server says its allowance is nearly used up: pace as it asks, before any 429. The same
-                # rate said again is not adopted again: a policy's quota/window comes with every answer, and
-                # where our sends still meet 429s at it (a sliding log refuses an even pacer's jitter at R),
-                # what they teach must stand.
-                self._advertised = rate
+                stated = self.estimator.ceiling = policy_rate(headers)  # growth stops where the server says
+                rate = advertised_rate(headers, 2 * self.limiter.current)
+            if rate is not None and self._adopts(rate, stated):
+                # The server says its allowance is nearly used up: pace as it asks, before any 429.
                 for event in self.state.note("adopt", loop_time(), rate):
                     self.learn(*event)
         self.limiter.increase()
@@ -830,6 +834,19 @@ class RateLimitEngine:
         if self._fails:
             self._fails = 0
             self._probe_gap = self.PROBE_GAP
+
+    def _adopts(self, rate: float, stated: float | None) -> bool:
+        """Is an advertised ``rate`` (``stated``: a policy's, if it has one) news to pace at?
+
+        What is left over the time to the reset changes as it runs down: news whenever the rate differs. A
+        policy's quota/window comes with every answer: news once (adopted by any process sharing a store), so
+        that the 429s our sends still meet at it (a sliding log refuses an even pacer's jitter at R) can teach
+        less; with a store that already paces, a process that joins late does not reset the others.
+        """
+        if rate != stated:
+            return rate != self.state.rate
+        already_paced = self.state.shared and self.state.rate is not None
+        return rate != self._advertised and not already_paced
 
     def on_rate_limited(self, hint: float | None, kind: HintKind | None = None) -> None:
         """A 429 arrived with ``hint`` seconds (None: none, or one too long to wait) of ``kind`` precision.

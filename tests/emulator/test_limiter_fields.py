@@ -3,6 +3,7 @@ when it is whole again, in the IETF draft's and the common ``X-RateLimit-*`` for
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import httpx
@@ -71,12 +72,28 @@ def test_allowance_headers_in_each_style() -> None:
         "X-RateLimit-Reset": "1",
     }
     assert allowance_headers(bucket, 0.0, 100.0, 10, "none") == {}
+    full = make_limiter("token-bucket", 100.0, 10, 0.0)
+    assert allowance_headers(full, 0.0, 100.0, 10, "x")["X-RateLimit-Reset"] == "0"  # whole already
     slow = make_limiter("fixed-window", 2.0, 5, 0.0)  # 5 per 2.5 s: stated per 3 whole seconds
     slow.take(0.0)
     assert allowance_headers(slow, 0.0, 2.0, 5, "ietf") == {
         "RateLimit-Policy": '"default";q=6;w=3',
         "RateLimit": '"default";r=4;t=3',
     }
+
+
+@pytest.mark.parametrize(
+    ("rate", "burst", "policy"),
+    [
+        (2.5, 1, '"default";q=5;w=2'),  # the next whole number of seconds with whole requests: q / w is R
+        (0.3, 1, '"default";q=3;w=10'),
+        (0.5, 0, '"default";q=1;w=2'),  # a burst of 0 (the limiter takes it as 1): still R
+        (math.pi, 1, '"default";q=4;w=1'),  # no whole number of requests in 1000 s: rounded up, never under R
+    ],
+)
+def test_a_stated_policy_is_the_rate_itself(rate: float, burst: int, policy: str) -> None:
+    limiter = make_limiter("gcra", rate, burst, 0.0)
+    assert allowance_headers(limiter, 0.0, rate, burst, "ietf")["RateLimit-Policy"] == policy
 
 
 def test_answers_carry_the_fields_and_a_429_its_hint_too(spec_client: Callable[..., httpx.Client]) -> None:
@@ -93,6 +110,7 @@ def test_answers_carry_the_fields_and_a_429_its_hint_too(spec_client: Callable[.
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "1"
     assert refused.headers["RateLimit"] == '"default";r=0;t=2'
+    assert refused.headers["RateLimit-Policy"] == '"default";q=2;w=2'
     assert plain.status_code == 429 and plain.headers["Retry-After"] == "1"
     assert "RateLimit" not in plain.headers and "RateLimit-Policy" not in plain.headers
 
@@ -106,6 +124,7 @@ def test_a_request_past_the_limiter_but_refused_later_still_carries_the_fields(
     assert invalid.status_code == 400
     assert invalid.headers["X-RateLimit-Limit"] == "100"
     assert invalid.headers["X-RateLimit-Remaining"] == "9"
+    assert invalid.headers["X-RateLimit-Reset"] == "1"  # 0.01 s to a full bucket, rounded up
 
 
 def test_the_flag_its_env_var_and_its_choices(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,17 +43,20 @@ class TokenBucket:
         self.rate, self.burst = rate, burst
         self.tokens, self.updated = float(burst), now
 
-    def take(self, now: float) -> float | None:
+    def _refill(self, now: float) -> None:
         self.tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
         self.updated = now
+
+    def take(self, now: float) -> float | None:
+        self._refill(now)
         if self.tokens >= 1:
             self.tokens -= 1
             return None
         return (1 - self.tokens) / self.rate
 
     def allowance(self, now: float) -> tuple[int, float]:
-        tokens = min(float(self.burst), self.tokens + (now - self.updated) * self.rate)
-        return math.floor(tokens), (self.burst - tokens) / self.rate
+        self._refill(now)
+        return math.floor(self.tokens), (self.burst - self.tokens) / self.rate
 
 
 class Gcra:
@@ -100,17 +103,20 @@ class SlidingLog:
         self.limit, self.window = burst, burst / rate
         self.log: collections.deque[float] = collections.deque()
 
-    def take(self, now: float) -> float | None:
+    def _prune(self, now: float) -> None:
         while self.log and self.log[0] <= now - self.window:
             self.log.popleft()
+
+    def take(self, now: float) -> float | None:
+        self._prune(now)
         if len(self.log) < self.limit:
             self.log.append(now)
             return None
         return self.log[0] + self.window - now
 
     def allowance(self, now: float) -> tuple[int, float]:
-        live = [t for t in self.log if t > now - self.window]
-        return self.limit - len(live), (live[-1] + self.window - now) if live else 0.0
+        self._prune(now)
+        return self.limit - len(self.log), (self.log[-1] + self.window - now) if self.log else 0.0
 
 
 LIMITERS: dict[str, type[TokenBucket | Gcra | FixedWindow | SlidingLog]] = {
@@ -142,8 +148,10 @@ def hint_headers(wait: float, style: str) -> dict[str, str]:
 def allowance_headers(limiter: Limiter, now: float, rate: float, burst: int, style: str) -> dict[str, str]:
     """What a server advertising its limit sends on every answer, in ``style`` (``FIELD_STYLES``).
 
-    The quota is stated per whole second (the IETF draft's ``w`` and the common reset are whole seconds): ``q``
-    requests per ``w`` seconds, ``w`` the limiter's window (``burst / R``) rounded up, so ``q / w`` is ``R``.
+    The quota is stated per whole seconds (the IETF draft's ``q`` and ``w`` are whole numbers): ``q`` requests per
+    ``w`` seconds, ``w`` the limiter's window (``burst / R``) rounded up, or the next whole number of seconds in
+    which ``R`` makes whole requests, so that ``q / w`` is ``R``; failing that ``q`` is rounded up (a client that
+    believes a little more meets a few 429s; one that believes less stays under the server for good).
     ``ietf``: ``RateLimit-Policy: "default";q=..;w=..`` and ``RateLimit: "default";r=<left>;t=<reset>``; ``x``:
     ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (seconds to the reset, rounded up); ``none``: nothing.
     """
@@ -151,7 +159,11 @@ def allowance_headers(limiter: Limiter, now: float, rate: float, burst: int, sty
         return {}
     left, reset = limiter.allowance(now)
     window = max(1, math.ceil(burst / rate))
-    quota = round(rate * window)
+    for seconds in range(window, window + 1000):
+        if abs(rate * seconds - round(rate * seconds)) < 1e-9:
+            window = seconds
+            break
+    quota = math.ceil(rate * window - 1e-9)
     if style == "ietf":
         return {
             "RateLimit-Policy": f'"default";q={quota};w={window}',

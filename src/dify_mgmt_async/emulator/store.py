@@ -65,7 +65,8 @@ class EmulatorConfig:
     retry_after: str = "ms"
     """How a 429 says when to retry: one of ``limiters.HINT_STYLES``."""
     rate_limit_headers: str = "none"
-    """Rate-limit fields on every rate-limited answer: one of ``limiters.FIELD_STYLES``."""
+    """Rate-limit fields on every answer to a request that reached the limiter (``rate`` over 0), 429s included:
+    one of ``limiters.FIELD_STYLES``."""
     fail_rate: float = 0.0
     latency_ms: float = 0.0
     drop_rate: float = 0.0
