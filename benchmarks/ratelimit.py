@@ -6,8 +6,9 @@
 Each cell is N ``datasets.create`` through ``asyncio.gather`` with the default client at
 ``max_concurrency=64`` (256 in one row), N about 10 s of work, against a fresh server in a child process:
 the emulator (``--limiter``, ``--retry-after``, and ``--rate-limit-headers`` in the *-fields cells) or
-``benchmarks/ratelimited_server.py``, an aiohttp server sharing no code with it. Per cell: elapsed / ideal, the server's 429s as a share of N, retries sent before
-the hint they answer (the client's transport is wrapped to check it), errors and duplicates.
+``benchmarks/ratelimited_server.py``, an aiohttp server sharing no code with it. Per cell: elapsed / ideal,
+the server's 429s as a share of N, retries sent before the hint they answer (the client's transport is
+wrapped to check it), errors and duplicates.
 
 Ideal: token bucket and GCRA (N - burst) / R; fixed window and sliding log, L = burst per W = burst / R
 seconds, the server's best schedule sends L at once every W: (ceil(N / L) - 1) * W.
