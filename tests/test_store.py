@@ -682,12 +682,18 @@ async def test_a_queue_drains_when_every_process_share_of_it_is_under_a_second()
     await state.aclose()
 
 
+async def _joined(store: FlakyStore, processes: int) -> list[RateLimitEngine]:
+    """Engines of ``processes`` processes on ``store``, each having sent once (so each has met the store)."""
+    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(processes)]
+    for engine in engines:
+        engine.leave(await engine.enter(None))
+    return engines
+
+
 @pytest.mark.anyio
 async def test_an_advertised_rate_reaches_every_process() -> None:
     store = FlakyStore()
-    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2)]
-    for engine in engines:
-        engine.leave(await engine.enter(None))
+    engines = await _joined(store, 2)
     headers = httpx.Headers({"x-ratelimit-remaining": "1", "x-ratelimit-reset": "2"})
     engines[0].on_success(headers=headers)
     await asyncio.sleep(0)
@@ -702,9 +708,7 @@ async def test_an_advertised_rate_reaches_every_process() -> None:
 async def test_a_policy_adopted_by_one_process_is_not_adopted_again_by_another_or_a_latecomer() -> None:
     """A policy comes with every answer to every process: adopted once for all (its 429s may then teach less)."""
     store = FlakyStore()
-    engines = [RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False)) for _ in range(2)]
-    for engine in engines:
-        engine.leave(await engine.enter(None))
+    engines = await _joined(store, 2)
     policy = httpx.Headers({"ratelimit-policy": '"p";q=100;w=1', "ratelimit": '"p";r=1;t=1'})
     engines[0].on_success(headers=policy)
     await asyncio.sleep(0)
@@ -712,8 +716,7 @@ async def test_a_policy_adopted_by_one_process_is_not_adopted_again_by_another_o
     await engines[1].state.reserve(asyncio.get_running_loop().time(), 0.001)  # hears of it
     assert engines[1].state.rate == 100.0
     engines[1].on_success(headers=policy)
-    late = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
-    late.leave(await late.enter(None))
+    (late,) = await _joined(store, 1)
     await late.state.reserve(asyncio.get_running_loop().time(), 0.001)
     late.on_success(headers=policy)
     await asyncio.sleep(0)
@@ -726,8 +729,7 @@ async def test_a_newcomer_does_not_reset_a_store_that_already_paces_to_a_policy_
     """The adoption was trimmed from the log (or the rate was learned from 429s): the store's rate stands."""
     store = FlakyStore(rate=40.0)
     store.events = [(65, 0.0, "429", 5.0)]
-    engine = RateLimitEngine(8, state=SharedRateState(store, "ns", owned=False))
-    engine.leave(await engine.enter(None))
+    (engine,) = await _joined(store, 1)
     await engine.state.reserve(asyncio.get_running_loop().time(), 0.001)
     assert engine.state.rate == 40.0
     engine.on_success(headers=httpx.Headers({"ratelimit-policy": '"p";q=100;w=1', "ratelimit": '"p";r=1;t=1'}))
