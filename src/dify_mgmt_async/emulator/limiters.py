@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import functools
 import math
 import time
 from typing import Protocol
@@ -158,12 +159,7 @@ def allowance_headers(limiter: Limiter, now: float, rate: float, burst: int, sty
     if style == "none":
         return {}
     left, reset = limiter.allowance(now)
-    window = max(1, math.ceil(burst / rate))
-    for seconds in range(window, window + 1000):
-        if abs(rate * seconds - round(rate * seconds)) < 1e-9:
-            window = seconds
-            break
-    quota = math.ceil(rate * window - 1e-9)
+    quota, window = _stated_policy(rate, burst)
     if style == "ietf":
         return {
             "RateLimit-Policy": f'"default";q={quota};w={window}',
@@ -174,3 +170,14 @@ def allowance_headers(limiter: Limiter, now: float, rate: float, burst: int, sty
         "X-RateLimit-Remaining": str(left),
         "X-RateLimit-Reset": str(math.ceil(reset)),
     }
+
+
+@functools.lru_cache(maxsize=8)
+def _stated_policy(rate: float, burst: int) -> tuple[int, int]:
+    """(q, w) for ``allowance_headers``: worked out once per setting, not on every request."""
+    window = max(1, math.ceil(burst / rate))
+    for seconds in range(window, window + 1000):
+        if abs(rate * seconds - round(rate * seconds)) < 1e-9:
+            window = seconds
+            break
+    return math.ceil(rate * window - 1e-9), window
