@@ -248,6 +248,8 @@ def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_pro
         ({"ratelimit": '"p";r=5;t=0.5'}, 10.0),  # a fraction of a second is no rounding
         ({"ratelimit": '"p";r=5;t=5', "ratelimit-policy": f'"p";q=1{"0" * 400};w=1'}, 1.0),  # no finite policy
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "-5"}, None),
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1e-320"}, None),  # 1 / 1e-320: no finite rate
+        ({"ratelimit": f'"p";r=1;t=0.{"0" * 320}1'}, None),
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000"}, 5e-9),  # up to 1e9: seconds
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000.5"}, None),  # over: a Unix time, long past
         ({"ratelimit": '"p";t=10'}, None),  # no remaining count

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -1163,3 +1164,96 @@ def _closed_port() -> int:
     from tests.redis_server import free_port
 
     return free_port()
+
+
+@pytest.mark.anyio
+async def test_a_send_cancelled_in_the_loop_turn_its_turn_to_book_came_raises_its_cancellation() -> None:
+    """Two slots are booked ahead, so a third send waits its turn to book. Its cancellation and the first slot's
+    coming are due in the same loop turn: the slot passes over the cancelled turn, and the send ends with its own
+    CancelledError (a deadline's becomes the pacing timeout), not a ValueError from a turn no longer queued."""
+    store = FlakyStore(limits=False)
+    state = SharedRateState(store, "ns", owned=False)
+    state.set_rate(100.0)
+    loop = asyncio.get_running_loop()
+    store.tat = loop.time() + 1.0  # the two slots booked ahead come in a second
+    for _ in range(BOOK_AHEAD):
+        await state.reserve(loop.time(), 0.01)
+    third = loop.create_task(state.reserve(loop.time(), 0.01))
+    await asyncio.sleep(0)
+    assert len(state._booking) == 1
+    due = loop.time() + 0.01
+    loop.call_at(due, third.cancel)
+    loop.call_at(due, state._unbook)
+    with pytest.raises(asyncio.CancelledError):
+        await third
+    assert not state._booking and state._booked == BOOK_AHEAD - 1
+    await state.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_deadline_and_a_slot_due_in_one_busy_loop_turn_time_the_send_out() -> None:
+    """Through the engine: a send with a 5 ms deadline waits its turn to book, and the loop is busy for 20 ms, so
+    the deadline and the first booked slot (6 ms) come due together. The send fails with TimeoutError, which the
+    core reports as a timeout."""
+    store = FlakyStore(limits=False)
+    state = SharedRateState(store, "ns", owned=False)
+    engine = RateLimitEngine(8, state=state)
+    engine.leave(await engine.enter(None))
+    loop = asyncio.get_running_loop()
+    engine.learn("adopt", loop.time(), 100.0)
+    store.tat = loop.time() + 1.0
+    for _ in range(BOOK_AHEAD):
+        await state.reserve(loop.time(), 0.01)
+    send = loop.create_task(engine.enter(loop.time() + 0.005))
+    await asyncio.sleep(0)
+    assert len(state._booking) == 1
+    loop.call_later(0.006, state._unbook)
+    time.sleep(0.02)  # noqa: ASYNC251 - the busy loop is the scenario: both are due by its next turn
+    with pytest.raises(TimeoutError):
+        await send
+    assert engine.limiter.in_flight == 0
+    await state.aclose()
+
+
+@pytest.mark.anyio
+async def test_leases_given_back_while_the_store_is_set_aside_are_given_back_when_it_answers_again(
+    clock: Clock,
+) -> None:
+    """A send ends while the store is set aside (another send's admit failed): its lease, and the one the failed
+    admit may have taken, are not left to hold the shared cap until their TTL, but given back, with no successes,
+    once the store answers again; not while it is set aside."""
+    store = FlakyStore(leased=True)
+    shared = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
+    lease = await shared.admit(None)
+    assert lease == f"{shared._pid}-0"
+    store.broken = "raise"
+    fault = clock.now
+    assert await shared.admit(None) is None  # the store fails this send's admit, and is set aside
+    shared.release(lease)
+    await asyncio.sleep(0)
+    assert store.released == []
+    store.broken = None
+    clock.now = fault + 0.05
+    assert await shared.admit(None) == f"{shared._pid}-2"  # rejoined
+    await shared.aclose()  # lets the updates it spawned finish
+    assert sorted(store.released) == [(f"{shared._pid}-0", 0), (f"{shared._pid}-1", 0)]
+
+
+@pytest.mark.anyio
+async def test_a_send_cancelled_while_the_store_admits_it_gives_back_the_lease_it_may_hold() -> None:
+    """The store took the admit (its script may have taken the lease) and its answer is slow; the send is cancelled
+    meanwhile. The lease is given back at once, not left to hold the shared cap until its TTL."""
+    store = FlakyStore(leased=True)
+    store.broken = "hang"
+    shared = SharedRateState(store, "ns", owned=False)
+    engine = RateLimitEngine(8, state=shared)
+    send = asyncio.get_running_loop().create_task(engine.enter(None))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert len(store.admits) == 1  # the store has the call, and hangs
+    send.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await send
+    await shared.aclose()
+    assert store.released == [(f"{shared._pid}-0", 0)]
+    assert engine.limiter.in_flight == 0 and shared.active

@@ -272,7 +272,8 @@ def advertised_rate(headers: Any, room: int) -> float | None:
         # A reset of 1 in whole seconds is rounded up from anything down to a millisecond: what is left over it
         # could pace a sub-second window's server at a tenth of its rate. 429s teach instead.
         return None
-    return max(remaining, 1.0) / reset
+    rate = max(remaining, 1.0) / reset
+    return rate if math.isfinite(rate) else None  # a reset of 1e-320 would pace at infinity, beyond any cut
 
 
 _ADVERTISING = ("ratelimit", "ratelimit-policy", "ratelimit-remaining", "x-ratelimit-remaining")

@@ -45,6 +45,9 @@ OP_TIMEOUT = 1.0
 healthy; the margin is for an event loop or a machine that is very busy)."""
 RETRY_INTERVAL = 1.0
 """Seconds between tries of a store set aside after a fault."""
+UNRETURNED_KEPT = 4096
+"""Leases kept to give back once a store set aside answers again (they would expire with their TTL anyway):
+at most the sends in flight when it failed, plus one per failed try."""
 _WAIT_TIMEOUT = "the per-call timeout would pass while waiting for the shared rate limit"
 FREE_FOR = 0.02
 """While the store answers "gate open, no window or cap" and no rate is learned, sends in the next this
@@ -187,6 +190,9 @@ class SharedRateState(RateState):
         self._renewal: asyncio.Event | None = None  # set when a send asking again after a free answer has one
         self._seen = -1  # the last event replayed; -1: none asked yet (a newcomer skips the history)
         self._successes = 0
+        # leases a send gave back while the store was set aside (or that an admit may have taken before its
+        # answer was lost): given back once it answers again, so they do not hold the shared cap until their TTL
+        self._unreturned: collections.deque[str] = collections.deque(maxlen=UNRETURNED_KEPT)
         self._booked = 0
         self._booking: collections.deque[asyncio.Future[None]] = collections.deque()
         # slot on our clock (as the engine computes it, to the bit) -> (slot on the store's, interval booked),
@@ -324,10 +330,17 @@ class SharedRateState(RateState):
         while True:
             lease = f"{self._pid}-{next(self._seq)}"
             successes, self._successes = self._successes, 0
-            answer = await self._call(self.store.admit(self.namespace, lease, self._pid, successes, max(self._seen, 0)))
+            try:
+                answer = await self._call(
+                    self.store.admit(self.namespace, lease, self._pid, successes, max(self._seen, 0))
+                )
+            except BaseException:
+                self.release(lease)  # cancelled while the store was asked: it may have taken the lease already
+                raise
             self._renewed(renewal)  # from its first answer on, this send waits like any other
             renewal = None
             if answer is None:
+                self.release(lease)  # the call failed or timed out, maybe after the store took the lease
                 self.fallbacks += 1
                 return None
             self._apply(answer.reply)
@@ -349,11 +362,16 @@ class SharedRateState(RateState):
     def release(self, lease: str | None) -> None:
         """A send ended: give back the lease it held (if any), with the successes not yet reported.
 
-        Without a lease the successes ride on the next call: one store call per send, not two.
+        Without a lease the successes ride on the next call: one store call per send, not two. While the store
+        is set aside the lease waits to be given back when it answers again (``_rejoin``).
         """
-        if lease is not None and self._down_until is None:
-            successes, self._successes = self._successes, 0
-            self._spawn(self.store.release(self.namespace, lease, successes))
+        if lease is None:
+            return
+        if self._down_until is not None:
+            self._unreturned.append(lease)
+            return
+        successes, self._successes = self._successes, 0
+        self._spawn(self.store.release(self.namespace, lease, successes))
 
     def succeeded(self) -> None:
         self._successes += 1
@@ -423,7 +441,7 @@ class SharedRateState(RateState):
         except BaseException:
             if turn.done() and not turn.cancelled():
                 self._unbook()  # handed to us as we were cancelled: pass it on
-            else:
+            elif turn in self._booking:  # (an ``_unbook`` in the same loop turn may have passed over it already)
                 self._booking.remove(turn)
             raise
 
@@ -470,6 +488,8 @@ class SharedRateState(RateState):
             self._seen = -1  # what was logged meanwhile is history: adopt the store's rate instead
             self._limits = True
             logger.warning("rate-limit store reachable again: rejoined the shared rate limits")
+            while self._unreturned:
+                self._spawn(self.store.release(self.namespace, self._unreturned.popleft(), 0))
 
     async def aclose(self) -> None:
         """Let pending updates finish (each is bounded by ``op_timeout``), then close a store the client opened."""
