@@ -267,12 +267,21 @@ def test_advertised_rate_at_its_edges(fields: dict[str, str], rate: float | None
 
 @pytest.mark.parametrize(
     ("reset", "rate"),
-    [("1700000001", None), ("1700000002", 5 / 1.7), ("1700000000.8", 10.0), ("1700000001.2", 5 / 0.9)],
+    [
+        ("1700000001", None),
+        ("1700000002", 5 / 1.7),
+        ("1700000000.8", 10.0),
+        ("1700000001.2", 5 / 0.9),
+        ("1700000002300", 2.5),  # in milliseconds, 2 s away (read as seconds: 53,000 years, a send per 10,000)
+        ("1700000000800", 10.0),
+        ("100000000000", 5 / (1e11 - 1700000000.3)),  # 1e11 itself is still seconds (the year 5138)
+    ],
 )
 def test_a_unix_reset_a_whole_second_away_is_as_coarse_as_a_reset_of_1(
     monkeypatch: pytest.MonkeyPatch, reset: str, rate: float | None
 ) -> None:
-    """A whole Unix time 0.7 s away is rounded up from anything under it; a fraction is not rounded."""
+    """A whole Unix time 0.7 s away is rounded up from anything under it; a fraction is not rounded. One over 1e11
+    is in milliseconds."""
     monkeypatch.setattr(_ratelimit.time, "time", lambda: 1700000000.3)
     fields = httpx.Headers({"x-ratelimit-remaining": "5", "x-ratelimit-reset": reset})
     assert advertised_rate(fields, 8) == (None if rate is None else pytest.approx(rate))

@@ -239,8 +239,9 @@ def advertised_rate(headers: Any, room: int) -> float | None:
 
     Read: the IETF draft's ``RateLimit: "p";r=<remaining>;t=<seconds>`` with ``RateLimit-Policy: "p";q=<quota>;w=
     <window>``, the older ``RateLimit-Remaining``/``-Reset`` (and ``-Policy``), and the common
-    ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (seconds, or a Unix time); with ``-Limit`` and no window
-    the reset time stands for it, unless it is 1 in whole seconds (rounded up: it says nothing finer).
+    ``X-RateLimit-Remaining``/``X-RateLimit-Reset`` (seconds, or a Unix time in seconds or milliseconds); with
+    ``-Limit`` and no window the reset time stands for it, unless it is 1 in whole seconds (rounded up: it says
+    nothing finer).
     """
     try:
         current = headers.get("ratelimit")
@@ -255,6 +256,8 @@ def advertised_rate(headers: Any, room: int) -> float | None:
             remaining = float(raw_remaining)
             raw_reset = headers.get(prefix + "reset")
             reset = float(raw_reset) if raw_reset is not None else None
+            if reset is not None and reset > 1e11:
+                reset /= 1000.0  # a Unix time in milliseconds (as seconds it would be past the year 5000)
             if reset is not None and reset > 1e9:
                 # A Unix time (GitHub's style): whole seconds too, so a second or less left is as coarse.
                 whole = reset == math.floor(reset)
