@@ -97,6 +97,13 @@ async def test_extra_query_applies_to_every_page() -> None:
         ({"extra_headers": {"Authorization": "Bearer other"}}, "extra_headers: Authorization is set by the client"),
         ({"extra_headers": {"X-Bad": "a\r\nInjected: 1"}}, "extra_headers: 'X-Bad' is not a valid header line"),
         ({"extra_headers": {"X": 1}}, "extra_headers: names and values must be str"),
+        (
+            {"extra_headers": {"X-Note": "caf\u00e9"}},
+            "extra_headers: 'X-Note' must be ASCII, name and value (got 'café')",
+        ),
+        ({"extra_headers": {"X-Ñ": "a"}}, "extra_headers: 'X-Ñ' must be ASCII"),
+        ({"extra_query": {"x": "a\ud800"}}, "extra_query: 'x' holds a lone surrogate, not valid Unicode"),
+        ({"extra_query": {"\ud800": 1}}, "extra_query: '\\ud800' holds a lone surrogate"),
         ({"extra_headers": ["X", "y"]}, "extra_headers: must be a mapping"),
         ({"extra_query": {"a": [1]}}, "extra_query: 'a' must map a str to a str, int, float or bool"),
         ({"extra_body": {"a": float("nan")}}, "extra_body: must hold only JSON values"),

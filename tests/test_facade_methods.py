@@ -22,6 +22,7 @@ from dify_mgmt_async import (
     App,
     AppApiKeys,
     AppMode,
+    AppNewApiKey,
     AppPage,
     Dataset,
     DatasetPage,
@@ -170,8 +171,8 @@ CASES = [
         lambda d: d.apps.reset_api_keys(UID, type="api_secret"),
         "POST",
         f"/apps/{UID}/api-keys/reset",
-        {"api_secret": "sk-new", "created_at": 1},
-        AppApiKeys,
+        {"api_secret": "sk-new"},  # the contract's answer: the new key only, no created_at
+        AppNewApiKey,
         body={"type": "api_secret"},
     ),
     Case("datasets.list", lambda d: d.datasets.list(), "GET", "/datasets", _page(DATASET), DatasetPage, query={}),

@@ -65,6 +65,24 @@ def test_the_bearer_word_alone_is_refused() -> None:
         DifyManagementClient(BASE, "Bearer ")
 
 
+def test_a_non_ascii_token_is_refused_when_the_client_is_built() -> None:
+    """A header value goes out as ASCII: "tokén" would fail on the first send as a raw UnicodeEncodeError."""
+    with pytest.raises(ConfigurationError, match=r"^token: must be ASCII, as API keys are \(it holds a non-ASCII"):
+        DifyManagementClient(BASE, "tok\u00e9n")
+
+
+@pytest.mark.anyio
+async def test_a_non_ascii_token_from_a_provider_is_refused_before_sending() -> None:
+    async def provider() -> str:
+        return "sk-\u00e9"
+
+    seen: list[httpx.Request] = []
+    async with DifyManagementClient(BASE, provider, transport=recording(seen)) as dify:
+        with pytest.raises(ConfigurationError, match=r"^token: must be ASCII"):
+            await dify.apps.get("a1")
+    assert seen == []
+
+
 # --- 413 and 415 ---------------------------------------------------------------------------
 
 

@@ -677,6 +677,29 @@ async def test_quote_and_backslash_in_a_filename_are_escaped() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"filename": 123}, "filename: must be a string (got 123)"),
+        (
+            {"filename": "a\ud800.txt"},
+            "filename: must be valid Unicode (it holds a lone surrogate) (got 'a\\ud800.txt')",
+        ),
+        ({"filename": "a.txt", "content_type": 5}, "content_type: must be a string (got 5)"),
+        ({"filename": "a.txt", "on_progress": 5}, "on_progress: must be callable as on_progress(sent, total) (got 5)"),
+    ],
+)
+async def test_bad_upload_arguments_are_refused_before_sending(kwargs: dict[str, Any], message: str) -> None:
+    """Each was a raw TypeError or UnicodeEncodeError (on_progress's only once the body was going out)."""
+    server = Recorder(status=201, body=DOCUMENT)
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await dify.datasets.upload_document("d1", b"data", **kwargs)
+    assert str(caught.value) == message
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("name", [".", "..", "a/b", "a\\b", "a\rb", "a\nb", "a\0b"])
 async def test_filename_must_be_a_bare_name(name: str) -> None:
     server = Recorder(status=201, body=DOCUMENT)

@@ -147,6 +147,8 @@ def _extra_headers(headers: object) -> tuple[tuple[str, str], ...]:
             raise InvalidArgumentError(f"extra_headers: names and values must be str (got {name!r}: {value!r})")
         if not name or any(c in name for c in " \t\r\n:\0") or any(c in value for c in "\r\n\0"):
             raise InvalidArgumentError(f"extra_headers: {name!r} is not a valid header line")
+        if not (name + value).isascii():
+            raise InvalidArgumentError(f"extra_headers: {name!r} must be ASCII, name and value (got {value!r:.80})")
         if name.lower() in ("authorization", "host", "content-length", "transfer-encoding"):
             raise InvalidArgumentError(f"extra_headers: {name} is set by the client and cannot be overridden")
         checked.append((name, value))
@@ -169,6 +171,10 @@ def _extra_query(query: object) -> tuple[tuple[str, Any], ...]:
     for name, value in query.items():
         if not isinstance(name, str) or not isinstance(value, str | int | float | bool):
             raise InvalidArgumentError(f"extra_query: {name!r} must map a str to a str, int, float or bool")
+        try:
+            (name + value if isinstance(value, str) else name).encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgumentError(f"extra_query: {name!r} holds a lone surrogate, not valid Unicode") from None
     return tuple(query.items())
 
 

@@ -52,6 +52,7 @@ from ._generated.models import (
     AppApiKeysReset,
     AppCreate,
     AppMode,
+    AppNewApiKey,
     AppPage,
     AppUpdate,
     Dataset,
@@ -330,7 +331,7 @@ class AppsResource:
         extra_headers: Mapping[str, str] | None = None,
         extra_query: Mapping[str, object] | None = None,
         extra_body: Mapping[str, object] | None = None,
-    ) -> AppApiKeys:
+    ) -> AppNewApiKey:
         """Reset an app's API key or secret: ``POST /api/management/apps/{app_id}/api-keys/reset``.
 
         Replaces the key named by `type`; the answer carries the new value, the other field is left out.
@@ -350,7 +351,7 @@ class AppsResource:
                 type_=_v.choice("type", type, required=True, enum=ApiKeyResetType),
             ),
         }
-        return await self._core.request(_reset_app_api_keys, kwargs, AppApiKeys, extra)
+        return await self._core.request(_reset_app_api_keys, kwargs, AppNewApiKey, extra)
 
 
 class DatasetsResource:

@@ -61,6 +61,7 @@ SHAPES: Final[dict[str, Any]] = {
         },
     ),
     "AppApiKeys": ("obj", ("created_at",), {"api_key": ("str",), "api_secret": ("str",), "created_at": ("int",)}),
+    "AppNewApiKey": ("obj", (), {"api_key": ("str",), "api_secret": ("str",)}),
     "AppPage": (
         "obj",
         ("data", "limit"),
@@ -314,6 +315,14 @@ def _is_AppApiKeys(v: Any) -> bool:
     )
 
 
+def _is_AppNewApiKey(v: Any) -> bool:
+    return (
+        v.__class__ is dict
+        and v.get("api_key", _ABSENT).__class__ in _STR_OR_ABSENT
+        and v.get("api_secret", _ABSENT).__class__ in _STR_OR_ABSENT
+    )
+
+
 def _is_AppPage(v: Any) -> bool:
     return (
         v.__class__ is dict
@@ -470,6 +479,7 @@ FAST: Final[dict[str, Callable[[Any], bool]]] = {
     "ApiKeyPage": _is_ApiKeyPage,
     "App": _is_App,
     "AppApiKeys": _is_AppApiKeys,
+    "AppNewApiKey": _is_AppNewApiKey,
     "AppPage": _is_AppPage,
     "Dataset": _is_Dataset,
     "DatasetPage": _is_DatasetPage,

@@ -29,6 +29,7 @@ from typing import IO, Any
 import anyio
 import anyio.to_thread
 
+from . import _validation as _v
 from ._constants import UPLOAD_CHUNK_SIZE
 from ._errors import InvalidArgumentError
 from ._generated.types import Unset
@@ -296,6 +297,12 @@ def prepare_upload(
     on_progress: ProgressCallback | None,
 ) -> MultipartBody:
     """Check the upload and build its body; raises ``InvalidArgumentError`` before anything is sent."""
+    _v.text("filename", filename)  # a string, and encodable (each is None or a str from here on)
+    _v.text("content_type", content_type)
+    if on_progress is not None and not callable(on_progress):
+        raise InvalidArgumentError(
+            f"on_progress: must be callable as on_progress(sent, total) (got {on_progress!r:.80})"
+        )
     source, default_name = _source(file)
     if source.size == 0:
         raise InvalidArgumentError("file: is empty (0 bytes)")

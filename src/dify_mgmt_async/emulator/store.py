@@ -443,9 +443,9 @@ class Store:
             app.keys_created_at = self.now()
             if kind == "api_key":
                 app.api_key = "app-" + secrets.token_urlsafe(18)
-                return {"api_key": app.api_key, "created_at": app.keys_created_at}
+                return {"api_key": app.api_key}  # the contract: the new key only
             app.api_secret = "sk-" + secrets.token_urlsafe(24)
-            return {"api_secret": app.api_secret, "created_at": app.keys_created_at}
+            return {"api_secret": app.api_secret}
 
     # -- datasets and documents ---------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from .app_api_keys import AppApiKeys
 from .app_api_keys_reset import AppApiKeysReset
 from .app_create import AppCreate
 from .app_mode import AppMode
+from .app_new_api_key import AppNewApiKey
 from .app_page import AppPage
 from .app_update import AppUpdate
 from .cursor_envelope import CursorEnvelope
@@ -54,6 +55,7 @@ __all__ = (
     "AppApiKeysReset",
     "AppCreate",
     "AppMode",
+    "AppNewApiKey",
     "AppPage",
     "AppUpdate",
     "CursorEnvelope",

@@ -14,8 +14,8 @@ T = TypeVar("T", bound="AppApiKeys")
 
 @_attrs_define
 class AppApiKeys:
-    """An app's keys. After a reset, only the key that was reset is present (the contract's "如果重置了"), so only `created_at`
-    is required.
+    """An app's keys, as the get answer lists them (a reset answers with `AppNewApiKey`). Only `created_at` is required;
+    each key is read if present.
 
         Attributes:
             created_at (int): Unix time in seconds.

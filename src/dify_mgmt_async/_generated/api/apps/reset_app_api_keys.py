@@ -7,8 +7,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.app_api_keys import AppApiKeys
 from ...models.app_api_keys_reset import AppApiKeysReset
+from ...models.app_new_api_key import AppNewApiKey
 from ...models.error import Error
 from ...types import Response
 
@@ -35,14 +35,14 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AppApiKeys | Error | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AppNewApiKey | Error | None:
     if response.status_code == 200:
-        response_200 = AppApiKeys.from_dict(response.json())
+        response_200 = AppNewApiKey.from_dict(response.json())
 
         return response_200
 
     if response.status_code == 201:
-        response_201 = AppApiKeys.from_dict(response.json())
+        response_201 = AppNewApiKey.from_dict(response.json())
 
         return response_201
 
@@ -82,7 +82,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AppApiKeys | Error]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[AppNewApiKey | Error]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -96,7 +98,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AppApiKeysReset,
-) -> Response[AppApiKeys | Error]:
+) -> Response[AppNewApiKey | Error]:
     """Reset an app's API key or secret
 
      Replaces the key named by `type`; the answer carries the new value, the other field is left out.
@@ -111,7 +113,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AppApiKeys | Error]
+        Response[AppNewApiKey | Error]
     """
 
     kwargs = _get_kwargs(
@@ -131,7 +133,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: AppApiKeysReset,
-) -> AppApiKeys | Error | None:
+) -> AppNewApiKey | Error | None:
     """Reset an app's API key or secret
 
      Replaces the key named by `type`; the answer carries the new value, the other field is left out.
@@ -146,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AppApiKeys | Error
+        AppNewApiKey | Error
     """
 
     return sync_detailed(
@@ -161,7 +163,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: AppApiKeysReset,
-) -> Response[AppApiKeys | Error]:
+) -> Response[AppNewApiKey | Error]:
     """Reset an app's API key or secret
 
      Replaces the key named by `type`; the answer carries the new value, the other field is left out.
@@ -176,7 +178,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AppApiKeys | Error]
+        Response[AppNewApiKey | Error]
     """
 
     kwargs = _get_kwargs(
@@ -194,7 +196,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: AppApiKeysReset,
-) -> AppApiKeys | Error | None:
+) -> AppNewApiKey | Error | None:
     """Reset an app's API key or secret
 
      Replaces the key named by `type`; the answer carries the new value, the other field is left out.
@@ -209,7 +211,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AppApiKeys | Error
+        AppNewApiKey | Error
     """
 
     return (
