@@ -257,6 +257,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         self._session = aiohttp.ClientSession(
             connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar()
         )
+        # aiohttp sends an idempotent request again, once, when its connection drops: that send would pass by
+        # the retry policy (max_retries=0 meant two sends, uncounted by the budget and unseen by on_retry).
+        self._session._retry_connection = False
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
