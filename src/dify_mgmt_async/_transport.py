@@ -127,6 +127,18 @@ def _check_before_reuse(connector: aiohttp.TCPConnector) -> None:
         connector._factory = functools.partial(_FreshnessCheckedHandler, *factory.args, **factory.keywords)  # type: ignore[assignment]
 
 
+_WATCHED_BODY = 64 * 1024
+"""An in-memory body over this many bytes goes out streamed, its write watched: aiohttp starts a request's read
+timer only once the body is written, and a body over the transport's 64 KiB buffer waits to drain, with no timer
+at all, when the server stops reading. Smaller ones are buffered whole and never wait."""
+
+
+async def _pieces(content: bytes) -> AsyncIterator[bytes]:
+    """An in-memory body in 256 KiB pieces: the write watchdog sees each one handed over."""
+    for start in range(0, len(content), 256 * 1024):
+        yield content[start : start + 256 * 1024]
+
+
 class _RequestBody:
     """A streamed request body as aiohttp's writer task pulls it.
 
@@ -270,6 +282,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except httpx.RequestNotRead:
             assert isinstance(request.stream, AsyncIterable)
             return await self._exchange_streamed(session, request, request.stream, timeouts)
+        if len(content) > _WATCHED_BODY and timeouts.get("write") is not None:
+            return await self._exchange_streamed(session, request, _pieces(content), timeouts)
         return await self._exchange(session, request, content or None, timeouts)
 
     async def _exchange_streamed(

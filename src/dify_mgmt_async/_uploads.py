@@ -168,8 +168,8 @@ class MultipartBody:
     on_progress: ProgressCallback | None = None
 
     def __post_init__(self) -> None:
-        #: Set when the body itself failed mid-stream (the file changed, ``on_progress`` raised);
-        #: the core raises it instead of the transport's error.
+        #: Set when the body itself failed mid-stream (the file changed or could not be read, the caller's
+        #: iterable or ``on_progress`` raised); the core raises it instead of the transport's error.
         self.failure: Exception | None = None
         self.boundary = secrets.token_hex(16)
         head = b"".join(
@@ -210,7 +210,14 @@ class MultipartBody:
         self.failure = None
         yield self._head
         async with aclosing(self.source.chunks()) as chunks:
-            async for chunk in chunks:
+            while True:
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    break
+                except Exception as exc:
+                    self.failure = exc  # the source's own error (the caller's iterable, the file): raised as it is
+                    raise
                 sent += len(chunk)
                 if total is not None and sent > total:
                     raise self._fail(f"file: grew while uploading (more than {total} bytes)")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from dify_mgmt_async import APITimeoutError
+from tests.conftest import APP
 from tests.faultserver import FaultServer, never_answer, respond, stall_reading
 
 from .conftest import MakeClient
@@ -42,6 +43,39 @@ async def test_upload_to_a_server_that_stops_reading_hits_the_write_timeout(make
                 assert got.body_length < 16 * MIB
                 await assert_healthy(dify, server, 2, caught.value)
         assert server.errors == []
+
+
+@pytest.mark.anyio
+async def test_a_large_json_body_to_a_server_that_stops_reading_hits_the_write_timeout(make_client: MakeClient) -> None:
+    """The same for a 16 MiB body held in memory (JSON): on the default transport it waited to drain with no timer
+    at all, since aiohttp starts the read timeout only once the body is written, and the call hung."""
+    with FaultServer(recv_buffer=64 * 1024) as server:
+        server.route("/apps", stall_reading(after=0))
+        with anyio.fail_after(5):
+            async with make_client(server.url, max_concurrency=2, timeout=httpx.Timeout(0.5), max_retries=0) as dify:
+                start = anyio.current_time()
+                with pytest.raises(APITimeoutError) as caught:
+                    await dify.apps.create(name="n", mode="chat", extra_body={"blob": "x" * (16 * MIB)})
+                elapsed = anyio.current_time() - start
+                assert 0.45 <= elapsed < 2.5, elapsed
+                (got,) = server.received("/apps")
+                assert got.body_length < 16 * MIB
+                await assert_healthy(dify, server, 2, caught.value)
+        assert server.errors == []
+
+
+@pytest.mark.anyio
+async def test_a_large_json_body_goes_out_whole_framed_by_its_content_length(
+    server: FaultServer, make_client: MakeClient
+) -> None:
+    """Streamed so that its write is watched, a 1 MiB in-memory body still goes out as one Content-Length body,
+    not chunked, byte for byte."""
+    server.route("/apps", respond(201, json=APP))
+    async with make_client(server.url, max_concurrency=2) as dify:
+        await dify.apps.create(name="n", mode="chat", extra_body={"blob": "x" * MIB})
+    (got,) = server.received("/apps")
+    assert got.body_complete and got.body_length == int(got.headers["content-length"]) > MIB
+    assert "transfer-encoding" not in got.headers
 
 
 @pytest.mark.anyio

@@ -120,6 +120,29 @@ async def test_exception_in_progress_callback_surfaces_as_itself(server: FaultSe
 
 
 @pytest.mark.anyio
+async def test_exception_from_the_callers_iterable_surfaces_as_itself(
+    server: FaultServer, make_client: MakeClient
+) -> None:
+    """The caller's async iterable raising mid-upload is, like a progress callback's error, what the caller gets.
+    On the default transport aiohttp wrapped it as "Failed to send bytes", an APIConnectionError."""
+    boom = ProgressBoom("the source broke")
+
+    async def source() -> AsyncIterator[bytes]:
+        yield b"x" * 100_000
+        raise boom
+
+    server.route(UPLOAD, respond(201, json=DOCUMENT))
+    with anyio.fail_after(10):
+        async with make_client(server.url, max_concurrency=2) as dify:
+            with pytest.raises(Exception) as caught:  # noqa: PT011 - which type is asserted below
+                await dify.datasets.upload_document("d1", source(), filename="a.txt")
+            raised = caught.value
+            assert raised is boom or (isinstance(raised, DifyError) and raised.__cause__ is boom), repr(raised)
+            assert len(server.received(UPLOAD)) <= 1
+            await assert_healthy(dify, server, 2, raised)
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("outcome", ["201", "500"])
 async def test_file_object_is_sent_from_its_position_and_put_back_there(
     server: FaultServer, make_client: MakeClient, outcome: str
