@@ -109,12 +109,22 @@ class _Opened:
 
 
 class _FileObjectSource(_Source):
+    """A file object, read in a worker thread. A seekable one is sent from its position and put back there.
+
+    A task cancelled from outside anyio (aiohttp cancels its body writer when an answer comes early, or at a
+    deadline) stops waiting for the thread at once, while a read may still run there. So each read seeks to
+    its own offset first (a straggler cannot shift a later attempt), and the last one to finish puts the
+    position back: the attempt's end if no read runs, else the read that outlived it.
+    """
+
     def __init__(self, handle: IO[bytes], start: int | None, size: int | None) -> None:
         self._handle = handle
         self._start = start
         self.size = size
         self.replayable = start is not None
         self._used = False
+        self._reading = threading.Lock()  # held by a read in its thread, from its seek to its end
+        self._ending = threading.Lock()  # a read's end and an attempt's end, one at a time
 
     async def chunks(self) -> AsyncGenerator[bytes, None]:
         if self._start is None:
@@ -125,12 +135,34 @@ class _FileObjectSource(_Source):
                 yield chunk
             return
         start = self._start
-        await anyio.to_thread.run_sync(self._handle.seek, start)
+        ended = threading.Event()  # this attempt is over: a read still to run reads nothing
+        offset = start
         try:
-            while chunk := await anyio.to_thread.run_sync(self._handle.read, UPLOAD_CHUNK_SIZE):
+            while chunk := await anyio.to_thread.run_sync(self._read_at, offset, ended):
+                offset += len(chunk)
                 yield chunk
         finally:
-            self._handle.seek(start)  # where the caller left it; a seek is cheap, no thread hop needed
+            with self._ending:
+                ended.set()
+                if self._reading.acquire(blocking=False):  # else a read outlived the attempt: it puts it back
+                    try:
+                        self._handle.seek(start)  # where the caller left it; a seek is cheap, no thread hop needed
+                    finally:
+                        self._reading.release()
+
+    def _read_at(self, offset: int, ended: threading.Event) -> bytes:
+        """One chunk from ``offset``, in a worker thread."""
+        self._reading.acquire()
+        try:
+            if ended.is_set():
+                return b""
+            self._handle.seek(offset)
+            return self._handle.read(UPLOAD_CHUNK_SIZE)
+        finally:
+            with self._ending:
+                if ended.is_set() and self._start is not None:  # the attempt ended meanwhile: nobody else will
+                    self._handle.seek(self._start)
+                self._reading.release()
 
 
 class _IterableSource(_Source):

@@ -9,6 +9,7 @@ at EOF, so uploading it again failed with "file: is empty".
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import threading
@@ -19,13 +20,13 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from dify_mgmt_async import DifyError, InternalServerError
+from dify_mgmt_async import APITimeoutError, DifyError, InternalServerError
 from tests.conftest import DOCUMENT
 from tests.faultserver import FaultServer, Received, respond
 
 from .conftest import MakeClient
 from .invariants import assert_healthy
-from .uploads import file_part
+from .uploads import MIB, SlowFile, file_part
 
 pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
 
@@ -169,3 +170,48 @@ async def test_file_object_is_sent_from_its_position_and_put_back_there(
             first, second = server.received(UPLOAD)
             assert _sent_file(first) == _sent_file(second) == b"payload " * 1000
             await assert_healthy(dify, server, 2)
+
+
+@pytest.mark.anyio
+async def test_a_file_object_cut_off_mid_read_is_put_back_after_the_read_that_outlived_the_call(
+    server: FaultServer, make_client: MakeClient
+) -> None:
+    """The call is cancelled while a 0.4 s read of the file runs in its worker thread. The task stops waiting for
+    the thread at once; the read finishes later and would leave the position a chunk on. It is back at 4 once
+    that read is done (on the default transport it was 4 + 1 MiB)."""
+    server.route(UPLOAD, respond(201, json=DOCUMENT))
+    handle = SlowFile(b"HEAD" + b"c" * (3 * MIB), delay=0.4)
+    handle.seek(4)
+    async with make_client(server.url, max_concurrency=2, max_retries=0) as dify:
+
+        def first_mib() -> bool:
+            got = server.received(UPLOAD)
+            return len(got) == 1 and got[-1].body_length >= MIB
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(functools.partial(dify.datasets.upload_document, "d1", handle, filename="a.txt"))
+            await server.wait_for(first_mib, "the first MiB")
+            await anyio.sleep(0.05)  # the second read is under way in its thread
+            tg.cancel_scope.cancel()
+        await anyio.sleep(0.8)  # the read outlives the call, and ends
+        assert handle.tell() == 4
+
+
+@pytest.mark.anyio
+async def test_a_file_object_uploaded_again_after_a_deadline_sends_every_byte(
+    server: FaultServer, make_client: MakeClient
+) -> None:
+    """A call cut by its deadline mid-read, then the same object uploaded again: the second upload sends the whole
+    file. (The read that outlived the first call had moved the position on, and the second sent 2 of 3 MiB, a
+    shorter body that was still consistent with its length.)"""
+    server.route(UPLOAD, respond(201, json=DOCUMENT))
+    content = bytes(range(256)) * (3 * MIB // 256)
+    handle = SlowFile(content, delay=0.4)
+    async with make_client(server.url, max_concurrency=2, max_retries=0) as dify:
+        with pytest.raises(APITimeoutError):
+            await dify.with_options(timeout=0.25).datasets.upload_document("d1", handle, filename="a.txt")
+        await anyio.sleep(0.8)  # the read that outlived it ends
+        handle.delay = 0.0
+        await dify.datasets.upload_document("d1", handle, filename="a.txt")
+    second = server.received(UPLOAD)[-1]
+    assert file_part(bytes(second.body), second.headers["content-type"]) == content
