@@ -72,6 +72,14 @@ def test_a_non_ascii_token_is_refused_when_the_client_is_built() -> None:
 
 
 @pytest.mark.anyio
+async def test_a_token_pasted_with_a_no_break_space_is_stripped_not_refused() -> None:
+    seen: list[httpx.Request] = []
+    async with DifyManagementClient(BASE, "sk-1\u00a0", transport=recording(seen)) as dify:
+        await dify.apps.get("a1")
+    assert seen[0].headers["Authorization"] == "Bearer sk-1"
+
+
+@pytest.mark.anyio
 async def test_a_non_ascii_token_from_a_provider_is_refused_before_sending() -> None:
     async def provider() -> str:
         return "sk-\u00e9"

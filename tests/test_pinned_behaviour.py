@@ -700,6 +700,19 @@ async def test_bad_upload_arguments_are_refused_before_sending(kwargs: dict[str,
 
 
 @pytest.mark.anyio
+async def test_a_file_objects_own_name_with_a_lone_surrogate_is_refused_before_sending() -> None:
+    """A name taken from ``handle.name`` (a file on disk whose name is not UTF-8) is checked as a given one is."""
+    handle = io.BytesIO(b"data")
+    handle.name = "/tmp/a\udc80.txt"
+    server = Recorder(status=201, body=DOCUMENT)
+    async with make_client(server) as dify:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await dify.datasets.upload_document("d1", handle)
+    assert str(caught.value) == "filename: must be valid Unicode (it holds a lone surrogate) (got 'a\\udc80.txt')"
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 @pytest.mark.parametrize("name", [".", "..", "a/b", "a\\b", "a\rb", "a\nb", "a\0b"])
 async def test_filename_must_be_a_bare_name(name: str) -> None:
     server = Recorder(status=201, body=DOCUMENT)

@@ -1257,3 +1257,36 @@ async def test_a_send_cancelled_while_the_store_admits_it_gives_back_the_lease_i
     await shared.aclose()
     assert store.released == [(f"{shared._pid}-0", 0)]
     assert engine.limiter.in_flight == 0 and shared.active
+
+
+@pytest.mark.anyio
+async def test_leases_kept_while_the_store_was_set_aside_are_given_back_one_call_at_a_time(clock: Clock) -> None:
+    """All at once, after a long outage, thousands of them would queue for the store's connections ahead of the
+    sends asking it now, and time those out: one call at a time, in the order kept."""
+
+    class Counting(FlakyStore):
+        def __init__(self) -> None:
+            super().__init__(leased=True)
+            self.running = self.most = 0
+
+        async def release(self, namespace: str, lease: str | None, successes: int) -> None:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            await asyncio.sleep(0)
+            self.running -= 1
+            await super().release(namespace, lease, successes)
+
+    store = Counting()
+    shared = SharedRateState(store, "ns", owned=False, retry_interval=0.05)
+    leases = [await shared.admit(None) for _ in range(3)]
+    store.broken = "raise"
+    fault = clock.now
+    assert await shared.admit(None) is None
+    for lease in leases:
+        shared.release(lease)
+    store.broken = None
+    clock.now = fault + 0.05
+    assert await shared.admit(None) is not None
+    await shared.aclose()
+    assert [lease for lease, _ in store.released] == [f"{shared._pid}-3", *leases]
+    assert store.most == 1

@@ -20,9 +20,9 @@ def _header(token: object) -> str:
         raise ConfigurationError("token: must be a non-empty string")
     if any(c in token for c in "\r\n\0"):
         raise ConfigurationError("token: must not contain line breaks or NUL")
+    token = token.strip()  # (str.strip also drops a pasted no-break or ideographic space)
     if not token.isascii():
         raise ConfigurationError("token: must be ASCII, as API keys are (it holds a non-ASCII character)")
-    token = token.strip()
     scheme, _, rest = token.partition(" ")
     if scheme.lower() == "bearer":  # "Bearer sk-…" copied from a curl line: the scheme is ours to add
         token = rest.strip()

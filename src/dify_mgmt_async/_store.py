@@ -47,7 +47,7 @@ RETRY_INTERVAL = 1.0
 """Seconds between tries of a store set aside after a fault."""
 UNRETURNED_KEPT = 4096
 """Leases kept to give back once a store set aside answers again (they would expire with their TTL anyway):
-at most the sends in flight when it failed, plus one per failed try."""
+the sends in flight when it failed, and those whose admit failed while it was tried again."""
 _WAIT_TIMEOUT = "the per-call timeout would pass while waiting for the shared rate limit"
 FREE_FOR = 0.02
 """While the store answers "gate open, no window or cap" and no rate is learned, sends in the next this
@@ -488,8 +488,22 @@ class SharedRateState(RateState):
             self._seen = -1  # what was logged meanwhile is history: adopt the store's rate instead
             self._limits = True
             logger.warning("rate-limit store reachable again: rejoined the shared rate limits")
-            while self._unreturned:
-                self._spawn(self.store.release(self.namespace, self._unreturned.popleft(), 0))
+            if self._unreturned:
+                task = asyncio.get_running_loop().create_task(self._return_leases())
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _return_leases(self) -> None:
+        """Give back the leases kept while the store was set aside, one call at a time: all at once, they would
+        queue for its connections ahead of the sends asking it now, and time those out."""
+        while self._unreturned and self._down_until is None:
+            lease = self._unreturned.popleft()
+            try:
+                async with asyncio.timeout(self._op_timeout):
+                    await self.store.release(self.namespace, lease, 0)
+            except Exception as exc:
+                self._unreturned.appendleft(lease)
+                self._set_aside(exc)
 
     async def aclose(self) -> None:
         """Let pending updates finish (each is bounded by ``op_timeout``), then close a store the client opened."""

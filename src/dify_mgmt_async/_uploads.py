@@ -153,16 +153,20 @@ class _FileObjectSource(_Source):
     def _read_at(self, offset: int, ended: threading.Event) -> bytes:
         """One chunk from ``offset``, in a worker thread."""
         self._reading.acquire()
+        moved = False
         try:
             if ended.is_set():
                 return b""
+            moved = True
             self._handle.seek(offset)
             return self._handle.read(UPLOAD_CHUNK_SIZE)
         finally:
-            with self._ending:
-                if ended.is_set() and self._start is not None:  # the attempt ended meanwhile: nobody else will
-                    self._handle.seek(self._start)
-                self._reading.release()
+            with self._ending:  # (held for a seek at most: the event loop takes it too)
+                try:
+                    if moved and ended.is_set() and self._start is not None:  # the attempt ended meanwhile
+                        self._handle.seek(self._start)
+                finally:
+                    self._reading.release()
 
 
 class _IterableSource(_Source):
@@ -350,6 +354,7 @@ def prepare_upload(
         raise InvalidArgumentError(
             "filename: is required when file is bytes, an async iterable or an unnamed file object"
         )
+    _v.text("filename", name)  # a name taken from a path or ``handle.name`` may hold a lone surrogate too
     if any(c in name for c in "\0/\\\r\n") or name in (".", ".."):
         raise InvalidArgumentError(f"filename: must be a bare file name (got {name!r})")
     if content_type is not None and not _CONTENT_TYPE.fullmatch(content_type):

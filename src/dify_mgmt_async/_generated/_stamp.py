@@ -1,5 +1,5 @@
 # Generated from openapi/management.yaml by `make generate`. Do not edit by hand.
 """What this code was generated from."""
 
-SPEC_SHA256 = "b294021c5f1078c97438426c0bdff1cef5c6c971ae3c4ea10ffde2d5b5e38622"
+SPEC_SHA256 = "c5a730d2599603625f0488b9ef374de1ebe22db5d4bc6efb38eba29b60f24341"
 GENERATOR = "openapi-python-client==0.29.1"

@@ -18,7 +18,7 @@ class AppNewApiKey:
     is left out, and no `created_at` comes with it.
 
         Attributes:
-            api_key (str | Unset): The new front-end key
+            api_key (str | Unset): The new front-end key, if it was the one reset.
             api_secret (str | Unset): The new back-end secret, if it was the one reset. Hidden from `repr`.
     """
 
