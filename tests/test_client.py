@@ -499,3 +499,17 @@ async def test_given_http_client_goes_through_its_send() -> None:
     assert seen == [f"Bearer {TOKEN}"]
     assert not http.is_closed  # not ours to close
     await http.aclose()
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"), [(float("nan"), False), (-0.5, False), ("30", False), (0, True), (float("inf"), True)]
+)
+def test_max_retry_wait_is_a_number_of_seconds_at_least_0(value: object, accepted: bool) -> None:
+    """NaN compared false with everything, so it passed the old ``< 0`` check, and every hint was waited out however
+    long; infinity says the same on purpose."""
+    if accepted:
+        DifyManagementClient("http://x.test", "tok", max_retry_wait=value)  # type: ignore[arg-type]
+        return
+    with pytest.raises(ConfigurationError) as caught:
+        DifyManagementClient("http://x.test", "tok", max_retry_wait=value)  # type: ignore[arg-type]
+    assert str(caught.value) == f"max_retry_wait: must be a number of seconds >= 0 (got {value!r})"

@@ -200,7 +200,7 @@ class DifyManagementClient(Namespaces):
         if max_rate_limit_retries is None:
             max_rate_limit_retries = 0 if max_retries == 0 else DEFAULT_MAX_RATE_LIMIT_RETRIES
         max_rate_limit_retries = _count("max_rate_limit_retries", max_rate_limit_retries, 0)
-        if type(max_retry_wait) not in (int, float) or max_retry_wait < 0:
+        if type(max_retry_wait) not in (int, float) or not max_retry_wait >= 0:  # (NaN too)
             raise ConfigurationError(f"max_retry_wait: must be a number of seconds >= 0 (got {max_retry_wait!r})")
         return RetryConfig(
             max_retries=max_retries,
