@@ -8,11 +8,13 @@ only a path, while per-attempt timeouts carry the full URL.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 import httpx
 import pytest
 
-from dify_mgmt_async import APITimeoutError
+from dify_mgmt_async import APITimeoutError, DifyManagementClient
 from tests.conftest import APP
 from tests.faultserver import FaultServer, never_answer, respond, stall_reading
 
@@ -23,42 +25,36 @@ from .uploads import MIB
 pytestmark = pytest.mark.asyncio_only  # the default transport is aiohttp only under asyncio
 
 
+def _upload(dify: DifyManagementClient) -> Awaitable[object]:
+    return dify.datasets.upload_document("d1", b"w" * (16 * MIB), filename="a.txt")
+
+
+def _json(dify: DifyManagementClient) -> Awaitable[object]:
+    return dify.apps.create(name="n", mode="chat", extra_body={"blob": "x" * (16 * MIB)})
+
+
 @pytest.mark.anyio
-async def test_upload_to_a_server_that_stops_reading_hits_the_write_timeout(make_client: MakeClient) -> None:
-    """Defect 6: with ``httpx.Timeout(0.5)``, a 16 MiB upload the server stops reading raises APITimeoutError.
+@pytest.mark.parametrize(("path", "send"), [("/documents/upload", _upload), ("/apps", _json)], ids=["upload", "json"])
+async def test_a_body_to_a_server_that_stops_reading_hits_the_write_timeout(
+    make_client: MakeClient, path: str, send: Callable[[DifyManagementClient], Awaitable[object]]
+) -> None:
+    """Defect 6: with ``httpx.Timeout(0.5)``, a 16 MiB body the server stops reading raises APITimeoutError.
 
     It comes at about the 0.5 s write limit (between 0.45 s and 2.5 s; real time, since the scenario
-    is a real stalled socket). The server's receive buffer is 64 KiB, so the sender stalls soon.
+    is a real stalled socket). The server's receive buffer is 64 KiB, so the sender stalls soon. A body held
+    in memory (JSON) hung on the default transport: aiohttp starts its read timer only once the body is
+    written, and the write waited to drain with no timer at all.
     """
     with FaultServer(recv_buffer=64 * 1024) as server:
-        server.route("/documents/upload", stall_reading(after=0))
+        server.route(path, stall_reading(after=0))
         with anyio.fail_after(5):
             async with make_client(server.url, max_concurrency=2, timeout=httpx.Timeout(0.5), max_retries=0) as dify:
                 start = anyio.current_time()
                 with pytest.raises(APITimeoutError) as caught:
-                    await dify.datasets.upload_document("d1", b"w" * (16 * MIB), filename="a.txt")
+                    await send(dify)
                 elapsed = anyio.current_time() - start
                 assert 0.45 <= elapsed < 2.5, elapsed
-                (got,) = server.received("/documents/upload")
-                assert got.body_length < 16 * MIB
-                await assert_healthy(dify, server, 2, caught.value)
-        assert server.errors == []
-
-
-@pytest.mark.anyio
-async def test_a_large_json_body_to_a_server_that_stops_reading_hits_the_write_timeout(make_client: MakeClient) -> None:
-    """The same for a 16 MiB body held in memory (JSON): on the default transport it waited to drain with no timer
-    at all, since aiohttp starts the read timeout only once the body is written, and the call hung."""
-    with FaultServer(recv_buffer=64 * 1024) as server:
-        server.route("/apps", stall_reading(after=0))
-        with anyio.fail_after(5):
-            async with make_client(server.url, max_concurrency=2, timeout=httpx.Timeout(0.5), max_retries=0) as dify:
-                start = anyio.current_time()
-                with pytest.raises(APITimeoutError) as caught:
-                    await dify.apps.create(name="n", mode="chat", extra_body={"blob": "x" * (16 * MIB)})
-                elapsed = anyio.current_time() - start
-                assert 0.45 <= elapsed < 2.5, elapsed
-                (got,) = server.received("/apps")
+                (got,) = server.received(path)
                 assert got.body_length < 16 * MIB
                 await assert_healthy(dify, server, 2, caught.value)
         assert server.errors == []
