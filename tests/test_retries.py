@@ -508,6 +508,28 @@ async def test_bulk_map_order_errors_progress_and_bound() -> None:
         await bulk.map(work, range(20), concurrency=4, fail_fast=True)
 
 
+@pytest.mark.anyio
+async def test_bulk_map_raises_the_input_iterators_error_and_on_progress_s_as_themselves() -> None:
+    """Neither is a call's outcome to keep in place: each stops the map and is raised as it is, not wrapped in an
+    ExceptionGroup from the task group inside."""
+
+    async def work(i: int) -> int:
+        return i
+
+    def broken() -> Any:
+        yield from range(3)
+        raise LookupError("row 3 is unreadable")
+
+    with pytest.raises(LookupError, match="^row 3 is unreadable$"):
+        await bulk.map(work, broken(), concurrency=4)
+
+    def progress(done: int, total: int | None) -> None:
+        raise RuntimeError("the progress bar broke")
+
+    with pytest.raises(RuntimeError, match="^the progress bar broke$"):
+        await bulk.map(work, range(5), concurrency=2, on_progress=progress)
+
+
 # --- pacing after 429s --------------------------------------------------------------------------
 
 

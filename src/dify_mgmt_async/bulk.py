@@ -91,7 +91,9 @@ async def map(
             for _ in range(limit if total is None else min(limit, max(total, 1))):
                 tg.start_soon(worker)
     except BaseExceptionGroup as group:
-        if fail_fast and len(group.exceptions) >= 1 and isinstance(group.exceptions[0], Exception):
-            raise group.exceptions[0] from None
+        # What stopped it, as itself: ``fn``'s error (fail_fast), the input iterator's or on_progress's.
+        first = next((exc for exc in group.exceptions if isinstance(exc, Exception)), None)
+        if first is not None:
+            raise first from None
         raise
     return [results[i] for i in range(counter)]
