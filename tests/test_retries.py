@@ -520,13 +520,13 @@ async def test_bulk_map_raises_the_input_iterators_error_and_on_progress_s_as_th
         yield from range(3)
         raise LookupError("row 3 is unreadable")
 
-    with pytest.raises(LookupError, match="^row 3 is unreadable$"):
+    with pytest.raises(LookupError, match=r"^row 3 is unreadable$"):
         await bulk.map(work, broken(), concurrency=4)
 
     def progress(done: int, total: int | None) -> None:
         raise RuntimeError("the progress bar broke")
 
-    with pytest.raises(RuntimeError, match="^the progress bar broke$"):
+    with pytest.raises(RuntimeError, match=r"^the progress bar broke$"):
         await bulk.map(work, range(5), concurrency=2, on_progress=progress)
 
 
