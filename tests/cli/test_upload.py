@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import typer
 from dify_mgmt_async.cli._journal import Journal, Row, default_journal_path
 from dify_mgmt_async.cli._upload import document_name, scan
 from dify_mgmt_async.emulator.server import EmulatorServer
+from dify_mgmt_async.emulator.store import ApiError
 
 from .conftest import Cli, flat
 
@@ -163,6 +165,45 @@ def test_changed_file_is_reported_then_replaced(
     assert journal_rows(journal)["a.txt"] == ("done", docs["a.txt"], None)
     sizes = {u["name"]: u["size"] for u in dify_emulator_server.store.uploads() if u["name"] == "a.txt"}
     assert sizes == {"a.txt": len("one, edited")}
+
+
+def test_a_refused_delete_of_the_old_document_counts_the_file_as_failed(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --replace-changed the new document goes up, then deleting the old one is refused (403): the run exits 3
+    with the file listed as failed, and the journal keeps the delete to do (it used to exit 0, failed: [])."""
+    root = make_tree(tmp_path / "root", {"a.txt": "one"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
+    summary(cli(*args))
+    old = documents(dify_emulator_server, dataset)["a.txt"]
+
+    def refused(*args: object) -> None:
+        raise ApiError(403, "forbidden", "no permission to delete")
+
+    monkeypatch.setattr(dify_emulator_server.store, "delete_document", refused)
+    (root / "a.txt").write_text("one, edited", encoding="utf-8")
+    result = summary(cli(*args), code=3)
+    assert result["failed"] == [{"path": "a.txt", "error": "forbidden: no permission to delete (HTTP 403)"}]
+    new = {d["id"] for d in dify_emulator_server.store.list_documents(dataset, None)} - {old}
+    assert journal_rows(journal)["a.txt"][:2] == ("done", new.pop())
+
+
+def test_an_unreadable_folder_is_refused_not_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """os.walk skips a folder it cannot list unless told otherwise: with -r that folder's files were silently left
+    out, and the run exited 0."""
+    root = make_tree(tmp_path / "root", TREE)
+    listed = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if Path(path) == root / "b" / "deep":
+            raise PermissionError(13, "Permission denied", str(path))
+        return listed(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(typer.BadParameter) as caught:
+        scan([root], recursive=True, include=[], exclude=[])
+    assert str(caught.value) == f"{root / 'b' / 'deep'}: cannot be read (Permission denied)"
 
 
 def test_sending_rows_are_reconciled_by_name(

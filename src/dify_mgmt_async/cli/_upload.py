@@ -90,7 +90,11 @@ def _walk(root: Path, recursive: bool) -> Iterator[tuple[Path, str]]:
             if entry.is_file():
                 yield entry, entry.name
         return
-    for folder, dirs, files in os.walk(root):
+
+    def unreadable(error: OSError) -> None:  # os.walk skips such a folder silently otherwise
+        raise typer.BadParameter(f"{error.filename}: cannot be read ({error.strerror})", param_hint="PATH")
+
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
         dirs.sort()
         for name in sorted(files):
             path = Path(folder, name)
@@ -270,8 +274,14 @@ class Uploader:
         self.files_bar = self.progress.add_task("Uploading", total=len(tasks), unit="files")
         self.bytes_bar = self.progress.add_task("  bytes", total=sum(t.file.size for t in tasks), unit="bytes")
         started = time.monotonic()
-        await bulk.map(self.send, tasks, concurrency=concurrency)
+        results = await bulk.map(self.send, tasks, concurrency=concurrency)
         self.upload_seconds = time.monotonic() - started
+        listed = {relative for relative, _ in self.outcome.failed}
+        for task, result in zip(tasks, results, strict=True):
+            if isinstance(result, Exception) and task.file.relative not in listed:
+                # An error ``send`` did not list itself (a name the journal cannot store, the old document's
+                # delete refused after the new one went up): the file failed, it was not skipped.
+                self.outcome.failed.append((task.file.relative, error_line(result)))
 
 
 class _Amount(ProgressColumn):
