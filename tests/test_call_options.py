@@ -278,3 +278,16 @@ def test_dify_mgmt_log_env_turns_logging_on() -> None:
         [sys.executable, "-c", program], env={"PATH": ""}, capture_output=True, text=True, timeout=60
     )
     assert quiet.stderr == ""
+
+
+def test_a_view_of_a_view_derives_its_429_retries_afresh_unless_they_were_given() -> None:
+    """``max_rate_limit_retries`` follows ``max_retries`` (0 with 0, else 5) unless given: a view made with
+    ``max_retries=0`` derived 0, and a view of it with ``max_retries=3`` kept that 0 as if given, so 429s were
+    not retried there, unlike ``with_options(max_retries=3)`` made from the client."""
+    dify = make_client(Recorder(), max_retries=2)
+    direct = dify.with_options(max_retries=3)._core.options.retry
+    chained = dify.with_options(max_retries=0).with_options(max_retries=3)._core.options.retry
+    assert (chained.max_retries, chained.max_rate_limit_retries) == (3, 5)
+    assert chained == direct
+    given = dify.with_options(max_rate_limit_retries=1).with_options(max_retries=0).with_options(max_retries=3)
+    assert given._core.options.retry.max_rate_limit_retries == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +11,7 @@ import httpx
 import pytest
 
 from dify_mgmt_async import App, AppPage, AsyncPager, Document
-from tests.conftest import make_client
+from tests.conftest import APP, make_client
 
 KEY_FIELDS = {"last_used_at": None, "created_at": 1, "expires_at": None}  # ApiKey fields a Dataset may carry too
 
@@ -262,3 +264,24 @@ async def test_error_while_paging_propagates() -> None:
         with pytest.raises(InternalServerError):
             await collect(dify.apps.list(limit=1))
     assert seen == ["a1"]
+
+
+@pytest.mark.anyio
+async def test_stopping_early_closes_the_pages_the_items_came_from() -> None:
+    """Breaking out of ``async for`` over the items, inside ``aclosing``, closes the pager's own page generator
+    too. Left to the garbage collector, trio warns that it was collected before it was exhausted (an error here,
+    under ``filterwarnings = error``)."""
+
+    def pages(request: httpx.Request) -> httpx.Response:
+        n = int(request.url.params.get("page", "1"))
+        data = [{**APP, "id": f"a{n}-{i}"} for i in range(2)]
+        return httpx.Response(200, json={"data": data, "page": n, "limit": 2, "total": 100})
+
+    got = []
+    async with make_client(pages) as dify, contextlib.aclosing(aiter(dify.apps.list(limit=2))) as items:
+        async for app in items:
+            got.append(app.id)
+            if len(got) == 3:
+                break
+    gc.collect()
+    assert got == ["a1-0", "a1-1", "a2-0"]

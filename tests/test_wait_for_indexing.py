@@ -151,3 +151,18 @@ async def test_typed_as_the_generated_namespace_plus_the_helper() -> None:
         docs = await view.datasets.wait_for_indexing("ds1", ["d1"])
         assert callable(dify.datasets.upload_document)
     assert [d.id for d in docs] == ["d1"]
+
+
+async def test_a_slow_poll_is_cut_off_at_the_deadline() -> None:
+    """Each list call takes 50 s (within the client's 60 s read timeout): the wait still ends at its 5 s timeout,
+    not after the 50 s poll it was in."""
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await trio.sleep(50)
+        return httpx.Response(200, json={"data": [], "page": 1, "limit": 100, "total": 0, "has_more": False})
+
+    async with DifyManagementClient(BASE, "tok", transport=httpx.MockTransport(slow)) as dify:
+        started = anyio.current_time()
+        with pytest.raises(TimeoutError, match=r"^wait_for_indexing: 1 of 1 documents not finished after 5 s: d1$"):
+            await dify.datasets.wait_for_indexing("ds1", ["d1"], timeout=5, poll_interval=1)
+        assert anyio.current_time() - started == pytest.approx(5.0)  # the first poll, cut at the deadline

@@ -223,6 +223,7 @@ class DifyManagementClient(Namespaces):
         """
         options = self._core.options
         retry = options.retry
+        asked_rate_limit_retries = max_rate_limit_retries  # (derived below when not given: not to be kept as given)
         if max_retries is not None or max_rate_limit_retries is not None or max_retry_wait is not None:
             retries = retry.max_retries if max_retries is None else max_retries
             if max_rate_limit_retries is None:
@@ -242,8 +243,8 @@ class DifyManagementClient(Namespaces):
         view = copy.copy(self)
         view._is_view = True
         view._parent = self  # the pool's owner lives (and is not collected as unclosed) while views do
-        if max_rate_limit_retries is not None:
-            view._rate_limit_retries_given = max_rate_limit_retries
+        if asked_rate_limit_retries is not None:
+            view._rate_limit_retries_given = asked_rate_limit_retries
         view._core = Core(
             self._state,
             RequestOptions(retry=retry, attempt_timeout=attempt_timeout, deadline=deadline, on_retry=hook),

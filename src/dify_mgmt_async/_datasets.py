@@ -60,7 +60,8 @@ class DatasetsNamespace(DatasetsResource):
         Args:
             dataset_id: The dataset's id (a UUID).
             document_ids: The documents to wait for.
-            timeout: Seconds to wait at most, polls included; left out, as long as it takes.
+            timeout: Seconds to wait at most, polls included (a poll still running then is cut off; the last look,
+                made at the deadline, may take one ``poll_interval`` more); left out, as long as it takes.
             poll_interval: Seconds between two polls (default 1).
             on_progress: Called as ``on_progress(finished, total)`` when the count of finished documents changes.
         """
@@ -78,9 +79,13 @@ class DatasetsNamespace(DatasetsResource):
         finished: dict[str, Document] = {}
         reported = -1
         while True:
-            async for document in self.list_documents(dataset, limit=PAGE_LIMIT):
-                if document.id in wanted_set and _status(document) in FINISHED_STATUSES:
-                    finished[document.id] = document
+            # A poll is cut at the deadline too (a slow answer must not hold the wait past it); the last look,
+            # made at the deadline, gets one poll interval.
+            left = math.inf if deadline is None else deadline - anyio.current_time()
+            with anyio.move_on_after(left if left > 0 else interval):
+                async for document in self.list_documents(dataset, limit=PAGE_LIMIT):
+                    if document.id in wanted_set and _status(document) in FINISHED_STATUSES:
+                        finished[document.id] = document
             if on_progress is not None and len(finished) != reported:
                 reported = len(finished)
                 on_progress(reported, len(wanted))

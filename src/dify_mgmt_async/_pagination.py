@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = ["AsyncPager"]
@@ -74,7 +75,7 @@ class AsyncPager(Generic[P, I_co]):
     def __aiter__(self) -> AsyncIterator[I_co]:
         return self._items()
 
-    async def pages(self) -> AsyncIterator[P]:
+    async def pages(self) -> AsyncGenerator[P, None]:
         """Every page, in order, following the same stop rules as item iteration."""
         kwargs = dict(self._kwargs)
         number = kwargs.get("page")
@@ -100,10 +101,11 @@ class AsyncPager(Generic[P, I_co]):
 
     async def _items(self) -> AsyncIterator[I_co]:
         yielded: set[object] = set()
-        async for page in self.pages():
-            for item in page.data:
-                key = identity(item)
-                if key in yielded:
-                    continue
-                yielded.add(key)
-                yield item
+        async with contextlib.aclosing(self.pages()) as pages:  # closed when the caller stops early, not by GC
+            async for page in pages:
+                for item in page.data:
+                    key = identity(item)
+                    if key in yielded:
+                        continue
+                    yielded.add(key)
+                    yield item
