@@ -498,12 +498,9 @@ class SharedRateState(RateState):
         queue for its connections ahead of the sends asking it now, and time those out."""
         while self._unreturned and self._down_until is None:
             lease = self._unreturned.popleft()
-            try:
-                async with asyncio.timeout(self._op_timeout):
-                    await self.store.release(self.namespace, lease, 0)
-            except Exception as exc:
+            await self._call(self.store.release(self.namespace, lease, 0))
+            if self._down_until is not None:  # the call failed: the store is set aside again, the lease kept
                 self._unreturned.appendleft(lease)
-                self._set_aside(exc)
 
     async def aclose(self) -> None:
         """Let pending updates finish (each is bounded by ``op_timeout``), then close a store the client opened."""

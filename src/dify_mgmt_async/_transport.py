@@ -133,10 +133,13 @@ timer only once the body is written, and a body over the transport's 64 KiB buff
 at all, when the server stops reading. Smaller ones are buffered whole and never wait."""
 
 
+_PIECE = 256 * 1024
+
+
 async def _pieces(content: bytes) -> AsyncIterator[bytes]:
-    """An in-memory body in 256 KiB pieces: the write watchdog sees each one handed over."""
-    for start in range(0, len(content), 256 * 1024):
-        yield content[start : start + 256 * 1024]
+    """An in-memory body in ``_PIECE``-byte pieces: the write watchdog sees each one handed over."""
+    for start in range(0, len(content), _PIECE):
+        yield content[start : start + _PIECE]
 
 
 class _RequestBody:

@@ -340,8 +340,7 @@ def prepare_upload(
     on_progress: ProgressCallback | None,
 ) -> MultipartBody:
     """Check the upload and build its body; raises ``InvalidArgumentError`` before anything is sent."""
-    _v.text("filename", filename)  # a string, and encodable (each is None or a str from here on)
-    _v.text("content_type", content_type)
+    _v.text("content_type", content_type)  # a string, and encodable (None or a str from here on)
     if on_progress is not None and not callable(on_progress):
         raise InvalidArgumentError(
             f"on_progress: must be callable as on_progress(sent, total) (got {on_progress!r:.80})"
@@ -354,7 +353,7 @@ def prepare_upload(
         raise InvalidArgumentError(
             "filename: is required when file is bytes, an async iterable or an unnamed file object"
         )
-    _v.text("filename", name)  # a name taken from a path or ``handle.name`` may hold a lone surrogate too
+    _v.text("filename", name)  # the one given, or taken from a path or ``handle.name``: a str, and encodable
     if any(c in name for c in "\0/\\\r\n") or name in (".", ".."):
         raise InvalidArgumentError(f"filename: must be a bare file name (got {name!r})")
     if content_type is not None and not _CONTENT_TYPE.fullmatch(content_type):
