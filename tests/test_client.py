@@ -88,6 +88,34 @@ def test_malformed_base_url_is_refused(url: str) -> None:
         DifyManagementClient(url, "t")
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "https://admin:s3cret@dify.example.com",
+            "base_url: must not hold credentials (user:password@); the token authenticates "
+            "(got 'https://dify.example.com')",
+        ),
+        (
+            "https://admin@dify.example.com/base",
+            "base_url: must not hold credentials (user:password@); the token authenticates "
+            "(got 'https://dify.example.com/base')",
+        ),
+        (
+            "ftp://admin:s3cret@dify.example.com",
+            "base_url: must be an http(s) URL such as https://dify.example.com (got 'ftp://dify.example.com')",
+        ),
+    ],
+)
+def test_base_url_with_credentials_is_refused_without_echoing_them(url: str, message: str) -> None:
+    """Credentials in base_url are refused when the client is built (before, aiohttp raised a raw ValueError at the
+    first call, since they would be a second Authorization, and the client's repr showed the password); the
+    message shows the URL without them."""
+    with pytest.raises(ConfigurationError) as info:
+        DifyManagementClient(url, "t")
+    assert str(info.value) == message
+
+
 @pytest.mark.parametrize("token", ["", "   ", "a\r\nX-Injected: 1"])
 def test_malformed_token_is_refused(token: str) -> None:
     """An empty or header-injecting token raises ConfigurationError without echoing it."""

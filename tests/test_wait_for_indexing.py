@@ -6,6 +6,7 @@ real time and the elapsed times asserted are exact.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import anyio
@@ -103,6 +104,36 @@ async def test_paused_is_not_finished_and_timeout_names_the_waiting() -> None:
     assert str(info.value) == "wait_for_indexing: 1 of 2 documents not finished after 5 s: d2"
     assert elapsed == pytest.approx(5.0)  # the last pause is cut to the deadline
     assert server.polls == 4  # at 0, 2, 4 and 5 s
+
+
+async def test_a_uuid_matches_in_any_spelling() -> None:
+    """The server lists ids in lower case: an id given in upper case, with braces or as a ``UUID`` is the same
+    document (before, it was never matched and the wait ran to its timeout). The same document given twice in
+    two spellings is waited for once and comes back under the first; a non-UUID id still compares as it is."""
+    first = "6f1c2a8e-3b4d-4c5e-9f60-718293a4b5c6"
+    second = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+    server = Server({first: ["waiting", "completed"], second: ["completed"], "Plain": ["completed"]})
+    progress: list[tuple[int, int]] = []
+    async with client(server) as dify:
+        docs = await dify.datasets.wait_for_indexing(
+            "ds1",
+            [first.upper(), "{" + second + "}", uuid.UUID(first), "Plain"],
+            timeout=10,
+            poll_interval=1,
+            on_progress=lambda done, total: progress.append((done, total)),
+        )
+    assert [d.id for d in docs] == [first, second, "Plain"]
+    assert server.polls == 2
+    assert progress == [(2, 3), (3, 3)]
+
+
+async def test_a_non_uuid_id_is_not_folded() -> None:
+    """Only UUIDs are compared canonically: ``plain`` is not the listed ``Plain``, so it is still waited for."""
+    server = Server({"Plain": ["completed"]})
+    async with client(server) as dify:
+        with pytest.raises(TimeoutError) as info:
+            await dify.datasets.wait_for_indexing("ds1", ["plain"], timeout=2, poll_interval=1)
+    assert str(info.value) == "wait_for_indexing: 1 of 1 documents not finished after 2 s: plain"
 
 
 async def test_follows_every_page() -> None:

@@ -58,8 +58,15 @@ def _base_url(value: str | None) -> str:
     if not url:
         raise ConfigurationError(f"base_url: not given, and the environment variable {ENV_BASE_URL} is not set")
     parsed = httpx.URL(url)
+    shown = str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url  # no password echoed
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ConfigurationError(f"base_url: must be an http(s) URL such as https://dify.example.com (got {url!r})")
+        raise ConfigurationError(f"base_url: must be an http(s) URL such as https://dify.example.com (got {shown!r})")
+    if parsed.userinfo:
+        # The API takes the bearer token; credentials in the URL would be a second Authorization (aiohttp refuses
+        # the pair with a raw ValueError at the first call) and would show in every repr and log line.
+        raise ConfigurationError(
+            f"base_url: must not hold credentials (user:password@); the token authenticates (got {shown!r})"
+        )
     return url.rstrip("/")
 
 

@@ -29,6 +29,15 @@ def _status(document: Document) -> str:
     return str(getattr(document.indexing_status, "value", document.indexing_status))
 
 
+def _same_id(value: str) -> str:
+    """How an id compares: a UUID in its canonical form (the server lists ids in lower case, and a caller may
+    write one in upper case or with braces), any other id as it is."""
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return value
+
+
 def _positive(name: str, value: object, *, optional: bool) -> float | None:
     if value is None and optional:
         return None
@@ -59,7 +68,7 @@ class DatasetsNamespace(DatasetsResource):
 
         Args:
             dataset_id: The dataset's id (a UUID).
-            document_ids: The documents to wait for.
+            document_ids: The documents to wait for (a UUID matches in any case or spelling).
             timeout: Seconds to wait at most, polls included (a poll still running then is cut off; the last look,
                 made at the deadline, may take one ``poll_interval`` more); left out, as long as it takes.
             poll_interval: Seconds between two polls (default 1).
@@ -68,13 +77,20 @@ class DatasetsNamespace(DatasetsResource):
         dataset = _v.ident("dataset_id", dataset_id)
         if isinstance(document_ids, str | UUID):
             raise InvalidArgumentError("document_ids: must be an iterable of ids, not a single id")
-        wanted = list(dict.fromkeys(_v.ident("document_ids", d) for d in document_ids))
+        wanted_set: set[str] = set()
+        keys: dict[str, str] = {}  # each id as given (a document's first spelling only) -> how it compares
+        for given in document_ids:
+            document_id = _v.ident("document_ids", given)
+            key = _same_id(document_id)
+            if key not in wanted_set:
+                wanted_set.add(key)
+                keys[document_id] = key
+        wanted = list(keys)
         limit = _positive("timeout", timeout, optional=True)
         interval = _positive("poll_interval", poll_interval, optional=False)
         assert interval is not None
         if not wanted:
             return []
-        wanted_set = set(wanted)
         deadline = None if limit is None else anyio.current_time() + limit
         finished: dict[str, Document] = {}
         reported = -1
@@ -84,18 +100,19 @@ class DatasetsNamespace(DatasetsResource):
             left = math.inf if deadline is None else deadline - anyio.current_time()
             with anyio.move_on_after(left if left > 0 else interval):
                 async for document in self.list_documents(dataset, limit=PAGE_LIMIT):
-                    if document.id in wanted_set and _status(document) in FINISHED_STATUSES:
-                        finished[document.id] = document
+                    key = _same_id(document.id)
+                    if key in wanted_set and _status(document) in FINISHED_STATUSES:
+                        finished[key] = document
             if on_progress is not None and len(finished) != reported:
                 reported = len(finished)
                 on_progress(reported, len(wanted))
             if len(finished) == len(wanted):
-                return [finished[d] for d in wanted]
+                return [finished[keys[d]] for d in wanted]
             pause = interval
             if deadline is not None:
                 left = deadline - anyio.current_time()
                 if left <= 0:
-                    waiting = [d for d in wanted if d not in finished]
+                    waiting = [d for d in wanted if keys[d] not in finished]
                     shown = ", ".join(waiting[:5]) + (", ..." if len(waiting) > 5 else "")
                     raise TimeoutError(
                         f"wait_for_indexing: {len(waiting)} of {len(wanted)} documents not finished "
