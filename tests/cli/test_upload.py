@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import typer
 
-from dify_mgmt_async.cli._journal import Journal, Row, default_journal_path
+from dify_mgmt_async.cli._journal import Journal, Row, default_journal_path, read_rows
 from dify_mgmt_async.cli._upload import document_name, scan
 from dify_mgmt_async.emulator.server import EmulatorServer
 from dify_mgmt_async.emulator.store import ApiError
@@ -47,6 +48,32 @@ def documents(server: EmulatorServer, dataset_id: str) -> dict[str, str]:
     names = [d["name"] for d in docs]
     assert len(names) == len(set(names)), f"duplicate documents: {sorted(names)}"
     return {d["name"]: d["id"] for d in docs}
+
+
+def pending_delete(path: Path, relative: str) -> tuple[str | None, str | None]:
+    """The journal's (replaces, last_error) for one file: the old document still to delete, and why it is not yet."""
+    with sqlite3.connect(path) as db:
+        found: tuple[str | None, str | None] = db.execute(
+            "SELECT replaces, last_error FROM files WHERE path = ?", (relative,)
+        ).fetchone()
+    return found
+
+
+def names_on_server(server: EmulatorServer, dataset_id: str) -> list[str]:
+    """The dataset's document names, sorted, duplicates kept."""
+    return sorted(d["name"] for d in server.store.list_documents(dataset_id, None))
+
+
+def refuse_deletes(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document delete answers 403 until ``monkeypatch.undo()``."""
+
+    def refused(*args: object) -> None:
+        raise ApiError(403, "forbidden", "no permission to delete")
+
+    monkeypatch.setattr(server.store, "delete_document", refused)
+
+
+FORBIDDEN = "forbidden: no permission to delete (HTTP 403)"
 
 
 def summary(result: Any, code: int = 0) -> dict[str, Any]:
@@ -189,6 +216,128 @@ def test_a_refused_delete_of_the_old_document_counts_the_file_as_failed(
     assert journal_rows(journal)["a.txt"][:2] == ("done", new.pop())
 
 
+def test_an_old_document_that_cannot_be_deleted_does_not_block_later_runs(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The old document's delete refused (403) run after run: each run lists the file as failed (exit 3), keeps the
+    delete in the journal and uploads the other files (the run used to stop at that delete, exit 1, nothing sent).
+    Once the document is gone, its 404 counts as done."""
+    server = dify_emulator_server
+    root = make_tree(tmp_path / "root", {"a.txt": "one", "b.txt": "two"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
+    summary(cli(*args))
+    old = documents(server, dataset)["a.txt"]
+    refuse_deletes(server, monkeypatch)
+    (root / "a.txt").write_text("one, edited", encoding="utf-8")
+    summary(cli(*args), code=3)
+    (root / "c.txt").write_text("three", encoding="utf-8")
+
+    again = summary(cli(*args), code=3)
+    assert again["failed"] == [{"path": "a.txt", "error": FORBIDDEN}]
+    assert (again["uploaded"], again["skipped_unchanged"], again["replaced"]) == (1, 2, 0)
+    assert names_on_server(server, dataset) == ["a.txt", "a.txt", "b.txt", "c.txt"]
+    assert pending_delete(journal, "a.txt") == (old, FORBIDDEN)
+    new = journal_rows(journal)["a.txt"][1]
+    assert journal_rows(journal)["a.txt"] == ("done", new, FORBIDDEN) and new != old
+
+    monkeypatch.undo()
+    server.store.delete_document(dataset, old)  # deleted by hand: the next delete answers 404
+    done = summary(cli(*args))
+    assert (done["failed"], done["uploaded"], done["skipped_unchanged"], done["replaced"]) == ([], 0, 3, 1)
+    assert pending_delete(journal, "a.txt") == (None, None)
+    assert documents(server, dataset) == {
+        "a.txt": new,
+        "b.txt": journal_rows(journal)["b.txt"][1],
+        "c.txt": journal_rows(journal)["c.txt"][1],
+    }
+
+
+def test_an_old_document_still_to_delete_is_not_forgotten_when_its_file_changes_again(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """v1's delete refused after v2 went up; v3 is not uploaded while v1 is still to delete (the journal keeps one old
+    document per file: replacing v2 used to drop v1 from it, left on the server for good). Deletes allowed again,
+    one run deletes v1, uploads v3 and deletes v2."""
+    server = dify_emulator_server
+    root = make_tree(tmp_path / "root", {"a.txt": "v1"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
+    summary(cli(*args))
+    v1 = documents(server, dataset)["a.txt"]
+    refuse_deletes(server, monkeypatch)
+    (root / "a.txt").write_text("v2", encoding="utf-8")
+    summary(cli(*args), code=3)
+    v2 = journal_rows(journal)["a.txt"][1]
+
+    (root / "a.txt").write_text("v3, longer", encoding="utf-8")
+    held = summary(cli(*args), code=3)
+    assert (held["failed"], held["uploaded"], held["replaced"]) == ([{"path": "a.txt", "error": FORBIDDEN}], 0, 0)
+    assert journal_rows(journal)["a.txt"] == ("done", v2, FORBIDDEN)
+    assert pending_delete(journal, "a.txt") == (v1, FORBIDDEN)
+    assert sorted(d["id"] for d in server.store.list_documents(dataset, None)) == sorted([v1, v2])
+
+    monkeypatch.undo()
+    done = summary(cli(*args))
+    assert (done["failed"], done["uploaded"], done["replaced"]) == ([], 1, 2)
+    v3 = journal_rows(journal)["a.txt"][1]
+    assert documents(server, dataset) == {"a.txt": v3} and v3 not in (v1, v2)
+    assert pending_delete(journal, "a.txt") == (None, None)
+    assert [u["size"] for u in server.store.uploads()] == [len("v3, longer")]
+
+
+def test_a_journal_that_cannot_be_opened_is_one_line_and_exit_2(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A --journal in a folder that is a file, one that is a folder, one that is not SQLite, one in a read-only folder:
+    one line naming the journal and the problem, exit 2 as for a busy journal, nothing uploaded (it used to be a
+    Python traceback). Root ignores permissions, so the read-only folder's refusal is made at os.open."""
+    root = make_tree(tmp_path / "root", {"a.txt": "a"})
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "not-sqlite").write_text("not a database, " * 10, encoding="utf-8")
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    opened = os.open
+
+    def open_refused_in_read_only(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path).parent == read_only:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_refused_in_read_only)
+    cases = [
+        (tmp_path / "a-file" / "j.sqlite3", f"{tmp_path / 'a-file'} is not a directory"),
+        (tmp_path / "a-folder", "Is a directory"),
+        (tmp_path / "not-sqlite", "file is not a database"),
+        (read_only / "j.sqlite3", "Permission denied"),
+    ]
+    for journal, problem in cases:
+        for dry_run in ([], ["--dry-run"]):
+            if dry_run and not journal.exists():
+                continue  # --dry-run reads a journal only if there is one
+            result = cli("datasets", "upload", dataset, str(root), "--journal", str(journal), *dry_run)
+            assert (result.exit_code, result.stdout, result.stderr) == (
+                2,
+                "",
+                f"journal_error: cannot open the journal {journal}: {problem}\n",
+            ), (journal, dry_run)
+    assert names_on_server(dify_emulator_server, dataset) == []
+    assert not (tmp_path / "a-folder.lock").exists()
+    assert sorted(p.name for p in read_only.iterdir()) == []
+
+
+def test_dry_run_reads_a_journal_whose_path_has_a_hash_sign(cli: Cli, dataset: str, tmp_path: Path) -> None:
+    """The read-only URI escapes the path: '#' used to start a fragment, so --dry-run read (and created) the file
+    `j` instead, and said every file would be uploaded."""
+    root = make_tree(tmp_path / "root", {"a.txt": "a"})
+    journal = tmp_path / "j#1.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal))
+    summary(cli(*args))
+    assert summary(cli(*args, "--dry-run"))["counts"] == {"skip_unchanged": 1}
+    assert not (tmp_path / "j").exists()
+
+
 def test_an_unreadable_folder_is_refused_not_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """os.walk skips a folder it cannot list unless told otherwise: with -r that folder's files were silently left
     out, and the run exited 0."""
@@ -226,6 +375,66 @@ def test_sending_rows_are_reconciled_by_name(
     assert after["kept.txt"] == docs["kept.txt"]
     assert set(after) == {"kept.txt", "lost.txt", "fine.txt"}
     assert {p: s for p, (s, _, _) in journal_rows(journal).items()} == dict.fromkeys(after, "done")
+
+
+def crash_while_sending(journal: Path, relative: str) -> None:
+    """The journal as a kill mid-upload leaves it: the file `sending`, no document id (the server may have it)."""
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE files SET state = 'sending', document_id = NULL WHERE path = ?", (relative,))
+
+
+def test_a_file_edited_after_a_crash_is_not_reconciled_as_uploaded(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    """Killed while sending a.txt, then a.txt edited: the rerun finds the document by name, but it holds the old
+    content, so the row keeps the old hash and the file is reported changed (it used to be marked done with the new
+    hash, and --replace-changed then never replaced the old content)."""
+    server = dify_emulator_server
+    root = make_tree(tmp_path / "root", {"a.txt": "one", "b.txt": "two"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal))
+    summary(cli(*args))
+    old = documents(server, dataset)["a.txt"]
+    crash_while_sending(journal, "a.txt")
+    (root / "a.txt").write_text("one, edited after the crash", encoding="utf-8")
+
+    rerun = summary(cli(*args))
+    assert (rerun["reconciled"], rerun["uploaded"], rerun["skipped_unchanged"]) == (1, 0, 1)
+    assert rerun["changed_not_uploaded"] == ["a.txt"]
+    assert journal_rows(journal)["a.txt"] == ("done", old, None)
+    assert read_rows(journal, dataset)["a.txt"].sha256 == hashlib.sha256(b"one").hexdigest()
+
+    replaced = summary(cli(*args, "--replace-changed"))
+    assert (replaced["uploaded"], replaced["replaced"], replaced["changed_not_uploaded"]) == (1, 1, [])
+    new = documents(server, dataset)["a.txt"]
+    assert new != old and journal_rows(journal)["a.txt"] == ("done", new, None)
+    assert {u["name"]: u["size"] for u in server.store.uploads()} == {
+        "a.txt": len("one, edited after the crash"),
+        "b.txt": 3,
+    }
+
+
+@pytest.mark.dify_emulator(indexing_seconds=0.05)
+def test_a_file_edited_after_a_crash_is_replaced_in_one_rerun_and_waited_for(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path
+) -> None:
+    """With --replace-changed --wait the rerun reconciles the old document, uploads the edited file, deletes the old
+    one, and waits only for the new one (the deleted one would never finish indexing)."""
+    server = dify_emulator_server
+    root = make_tree(tmp_path / "root", {"a.txt": "one"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
+    summary(cli(*args))
+    old = documents(server, dataset)["a.txt"]
+    crash_while_sending(journal, "a.txt")
+    (root / "a.txt").write_text("one, edited after the crash", encoding="utf-8")
+
+    rerun = summary(cli(*args, "--wait", "--wait-timeout", "10"))
+    assert (rerun["reconciled"], rerun["uploaded"], rerun["replaced"], rerun["failed"]) == (1, 1, 1, [])
+    assert (rerun["indexing_completed"], rerun["indexing_errors"]) == (1, [])
+    new = documents(server, dataset)["a.txt"]
+    assert new != old and journal_rows(journal)["a.txt"] == ("done", new, None)
+    assert [u["size"] for u in server.store.uploads()] == [len("one, edited after the crash")]
 
 
 def test_dry_run_sends_nothing_and_writes_no_journal(

@@ -10,11 +10,14 @@ could drop the last commits). An exclusive ``flock`` on ``<journal>.lock`` keeps
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +25,16 @@ from typing import Literal, Self
 
 import platformdirs
 
-__all__ = ["STATES", "Journal", "JournalBusyError", "Row", "State", "default_journal_path", "read_rows"]
+__all__ = [
+    "STATES",
+    "Journal",
+    "JournalBusyError",
+    "JournalError",
+    "Row",
+    "State",
+    "default_journal_path",
+    "read_rows",
+]
 
 State = Literal["pending", "sending", "done", "failed"]
 STATES: tuple[State, ...] = ("pending", "sending", "done", "failed")
@@ -45,8 +57,16 @@ CREATE TABLE IF NOT EXISTS files (
 # replaces: the id of the document this upload supersedes (--replace-changed); deleted once the new one is done.
 
 
-class JournalBusyError(Exception):
+class JournalError(Exception):
+    """The journal cannot be used; ``code`` starts the CLI's error line."""
+
+    code = "journal_error"
+
+
+class JournalBusyError(JournalError):
     """Another process holds the journal."""
+
+    code = "journal_busy"
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,21 @@ def _rows(db: sqlite3.Connection, dataset_id: str) -> dict[str, Row]:
     return {r[0]: Row(*r) for r in cursor}
 
 
+@contextlib.contextmanager
+def _opening(path: Path) -> Iterator[None]:
+    """An OS or SQLite error while opening the journal at ``path`` as one JournalError naming the path and why."""
+    try:
+        if path.is_dir():  # SQLite would only say "unable to open database file"
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        yield
+    except FileExistsError as exc:  # mkdir: a file stands where a folder of the path should be
+        raise JournalError(f"cannot open the journal {path}: {exc.filename} is not a directory") from exc
+    except OSError as exc:
+        raise JournalError(f"cannot open the journal {path}: {exc.strerror or exc}") from exc
+    except sqlite3.Error as exc:
+        raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+
+
 class Journal:
     """The journal file at ``path``, created when missing; use as a context manager (holds the lock)."""
 
@@ -84,20 +119,25 @@ class Journal:
         self._db: sqlite3.Connection | None = None
 
     def __enter__(self) -> Self:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise JournalBusyError(f"journal {self.path} is in use by another upload") from None
-        self._lock_fd = fd
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=30)  # autocommit: each statement commits
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute(SCHEMA)
-        self._db = db
+            with _opening(self.path):
+                self._open()
+        except BaseException:
+            self.__exit__(None, None, None)  # what was opened before the failure: `with` will not call __exit__
+            raise
         return self
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JournalBusyError(f"journal {self.path} is in use by another upload") from None
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)  # autocommit: each statement commits
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(SCHEMA)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -143,12 +183,14 @@ class Journal:
 
 def read_rows(path: Path, dataset_id: str) -> dict[str, Row]:
     """The rows of an existing journal without locking or changing it (``--dry-run``); empty if it doesn't exist."""
-    if not path.exists():
-        return {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return _rows(db, dataset_id)
-    except sqlite3.OperationalError:
-        return {}
-    finally:
-        db.close()
+    with _opening(path):
+        if not path.exists():
+            return {}
+        # as_uri() escapes what a URI would misread: a '#' or '?' in the path (a fragment, a query), a '%'.
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'").fetchone() is None:
+                return {}  # a run was killed before it made the table
+            return _rows(db, dataset_id)
+        finally:
+            db.close()

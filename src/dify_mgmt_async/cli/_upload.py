@@ -2,8 +2,14 @@
 
 The journal (``_journal``) records each file's state before every step. A rerun skips files that
 are ``done`` and unchanged, and first reconciles the ones a crash left ``sending`` (or that
-failed) against the dataset's document list by name: found, the row becomes ``done``; not found,
-the file is sent again. So a kill at any moment, then a rerun, leaves exactly one document per file.
+failed) against the dataset's document list by name: found, the row becomes ``done`` with the
+hash of what was being sent, so a file edited since is changed like any other (replaced with
+--replace-changed, reported otherwise); not found, the file is sent again. So a kill at any
+moment, then a rerun, leaves exactly one document per file.
+
+An old document a replacement could not delete stays in the journal (``replaces``) and is
+deleted on the next runs; until then its file is listed as failed and not replaced again, while
+the other files go on. A 404 on that delete means it is gone already: done.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,7 +53,7 @@ from .._generated.models import ProcessRule
 from .._resources import _PROCESS_RULE_FIELDS
 from ._app import EXIT_API_ERROR, EXIT_PARTIAL, error_line, fail, run, settings
 from ._commands import json_object
-from ._journal import Journal, JournalBusyError, Row, default_journal_path, read_rows
+from ._journal import Journal, JournalError, Row, State, default_journal_path, read_rows
 
 __all__ = ["LocalFile", "Plan", "Task", "add_upload_command", "document_name", "scan"]
 
@@ -141,31 +147,41 @@ class Plan:
     reconcile: list[Task] = field(default_factory=list)  # maybe sent before: look for the document first
     cleanup: list[Row] = field(default_factory=list)  # done, with an old document still to delete
 
+    def settle(self, reconciled: Plan) -> None:
+        """Take in the plan of the files just reconciled (their rows now done or pending); unchanged, they are not
+        counted as skipped: they were reconciled."""
+        self.upload += reconciled.upload
+        self.changed += reconciled.changed
+        self.cleanup += reconciled.cleanup
+
 
 def _plan(files: list[LocalFile], rows: dict[str, Row], hashes: dict[str, str], *, replace_changed: bool) -> Plan:
     plan = Plan()
     for f in files:
         row, sha = rows.get(f.relative), hashes[f.relative]
-        if row is None or row.state == "pending":
+        if row is None:
             plan.upload.append(Task(f, sha))
+        elif row.state == "pending":
+            plan.upload.append(Task(f, sha, row.replaces))
         elif row.state in ("sending", "failed"):
             plan.reconcile.append(Task(f, sha, row.replaces))
-        elif row.sha256 == sha:
-            plan.skip.append(f)
-            if row.replaces:
-                plan.cleanup.append(row)
-        elif replace_changed:
-            plan.upload.append(Task(f, sha, row.document_id))
         else:
-            plan.changed.append(f)
+            if row.replaces:  # an old document an earlier run could not delete: first (one per file in the journal)
+                plan.cleanup.append(row)
+            if row.sha256 == sha:
+                plan.skip.append(f)
+            elif replace_changed:
+                plan.upload.append(Task(f, sha, row.document_id))
+            else:
+                plan.changed.append(f)
     return plan
 
 
 @dataclass
 class Outcome:
     uploaded: list[tuple[LocalFile, str]] = field(default_factory=list)  # (file, document id)
-    reconciled: list[tuple[LocalFile, str]] = field(default_factory=list)
-    replaced: int = 0
+    reconciled: list[tuple[str, str]] = field(default_factory=list)  # (relative path, document id)
+    replaced: list[str] = field(default_factory=list)  # the old documents deleted
     failed: list[tuple[str, str]] = field(default_factory=list)  # (relative path, error line)
 
 
@@ -191,51 +207,58 @@ class Uploader:
         self.bytes_done = 0
         self.upload_seconds = 0.0
 
-    def _record(self, task: Task, state: str, **changes: Any) -> None:
+    def _record(self, task: Task, state: State, document_id: str | None = None, last_error: str | None = None) -> Row:
         row = Row(
             path=task.file.relative,
             size=task.file.size,
             mtime_ns=task.file.mtime_ns,
             sha256=task.sha256,
-            state=state,  # type: ignore[arg-type]
-            document_id=changes.get("document_id"),
-            replaces=changes.get("replaces", task.replaces),
-            last_error=changes.get("last_error"),
+            state=state,
+            document_id=document_id,
+            replaces=task.replaces,
+            last_error=last_error,
         )
         self.journal.record(self.dataset_id, row)
+        return row
 
-    async def reconcile(self, tasks: list[Task]) -> list[Task]:
-        """Settle files that may have been sent: the document found by name makes them done; the rest are resent."""
-        if not tasks:
-            return []
+    async def reconcile(self, rows: list[Row]) -> None:
+        """Settle rows of files that may have been sent, by the document of their name (the old one they replace aside).
+
+        Found, the row is ``done`` with that document, and keeps the size, mtime and hash of what was being sent,
+        not the file's now: a file edited since the crash is changed, not taken for uploaded. Not found, the row is
+        ``pending``: the file is sent again.
+        """
+        if not rows:
+            return
         names: dict[str, list[str]] = {}
         async for document in self.dify.datasets.list_documents(self.dataset_id, limit=100):
             names.setdefault(document.name, []).append(document.id)
-        resend: list[Task] = []
-        for task in tasks:
-            found = [d for d in names.get(document_name(task.file.relative), []) if d != task.replaces]
-            if found:
-                self._record(task, "done", document_id=found[0])
-                self.outcome.reconciled.append((task.file, found[0]))
-                if task.replaces:
-                    await self._delete_old(task, found[0])
-            else:
-                self._record(task, "pending")
-                resend.append(task)
-        return resend
-
-    async def _delete_old(self, task: Task, document_id: str) -> None:
-        assert task.replaces is not None
-        with contextlib.suppress(NotFoundError):  # already gone: a rerun after a crash right after the delete
-            await self.dify.datasets.delete_document(self.dataset_id, task.replaces)
-        self._record(task, "done", document_id=document_id, replaces=None)
-        self.outcome.replaced += 1
-
-    async def cleanup(self, rows: list[Row]) -> None:
         for row in rows:
-            assert row.document_id is not None
-            file = LocalFile(Path(row.path), row.path, row.size, row.mtime_ns)
-            await self._delete_old(Task(file, row.sha256, row.replaces), row.document_id)
+            found = [d for d in names.get(document_name(row.path), []) if d != row.replaces]
+            if found:
+                self.journal.record(self.dataset_id, replace(row, state="done", document_id=found[0], last_error=None))
+                self.outcome.reconciled.append((row.path, found[0]))
+            else:
+                self.journal.record(self.dataset_id, replace(row, state="pending", document_id=None, last_error=None))
+
+    async def _delete_old(self, row: Row) -> bool:
+        """Delete the document ``row`` replaces, then forget it. Refused, the file is listed as failed and the journal
+        keeps the delete (with the error) for the next run; whether the delete was done."""
+        assert row.replaces is not None
+        try:
+            with contextlib.suppress(NotFoundError):  # already gone (a crash right after the delete, or by hand)
+                await self.dify.datasets.delete_document(self.dataset_id, row.replaces)
+        except DifyError as exc:
+            self.journal.record(self.dataset_id, replace(row, last_error=error_line(exc)))
+            self.outcome.failed.append((row.path, error_line(exc)))
+            return False
+        self.journal.record(self.dataset_id, replace(row, replaces=None, last_error=None))
+        self.outcome.replaced.append(row.replaces)
+        return True
+
+    async def cleanup(self, rows: list[Row]) -> set[str]:
+        """Delete the old documents earlier runs left; the paths whose delete failed again (not to be replaced now)."""
+        return {row.path for row in rows if not await self._delete_old(row)}
 
     async def send(self, task: Task) -> str:
         """One file: ``sending`` committed, upload, ``done`` committed (then the old document deleted, if any)."""
@@ -264,10 +287,10 @@ class Uploader:
         finally:
             if self.files_bar is not None:
                 self.progress.advance(self.files_bar)
-        self._record(task, "done", document_id=document.id)
+        row = self._record(task, "done", document_id=document.id)
         self.outcome.uploaded.append((task.file, document.id))
-        if task.replaces:
-            await self._delete_old(task, document.id)
+        if row.replaces:
+            await self._delete_old(row)
         return document.id
 
     async def send_all(self, tasks: list[Task], concurrency: int) -> None:
@@ -279,8 +302,8 @@ class Uploader:
         listed = {relative for relative, _ in self.outcome.failed}
         for task, result in zip(tasks, results, strict=True):
             if isinstance(result, Exception) and task.file.relative not in listed:
-                # An error ``send`` did not list itself (a name the journal cannot store, the old document's
-                # delete refused after the new one went up): the file failed, it was not skipped.
+                # An error ``send`` did not list itself (a name the journal cannot store): the file failed, it
+                # was not skipped.
                 self.outcome.failed.append((task.file.relative, error_line(result)))
 
 
@@ -367,6 +390,15 @@ async def _hashes(files: list[LocalFile], rows: dict[str, Row], checksum: bool) 
     return hashes
 
 
+@contextlib.contextmanager
+def _journal_errors() -> Iterator[None]:
+    """A journal that cannot be opened or is in use: one line naming it and why, and the usage exit code."""
+    try:
+        yield
+    except JournalError as exc:
+        fail(f"{exc.code}: {exc}")
+
+
 def add_upload_command(group: typer.Typer) -> None:
     @group.command("upload")
     def upload(
@@ -434,7 +466,8 @@ def add_upload_command(group: typer.Typer) -> None:
         mode = config.printer().mode
 
         if dry_run:
-            rows = read_rows(journal_path, dataset)
+            with _journal_errors():
+                rows = read_rows(journal_path, dataset)
             hashes = anyio.run(_hashes, files, rows, checksum)
             _print_summary(_dry_run(_plan(files, rows, hashes, replace_changed=replace_changed), journal_path), mode)
             return
@@ -444,18 +477,19 @@ def add_upload_command(group: typer.Typer) -> None:
             console = Console(stderr=True)
             await dify.datasets.get(dataset)  # a wrong id or token ends here, before any journal row is written
             with contextlib.ExitStack() as stack:
-                try:
+                with _journal_errors():
                     book = stack.enter_context(Journal(journal_path))
-                except JournalBusyError as exc:
-                    fail(f"journal_busy: {exc}")
                 rows = book.rows(dataset)
                 hashes = await _hashes(files, rows, checksum)
                 plan = _plan(files, rows, hashes, replace_changed=replace_changed)
                 progress = stack.enter_context(_progress(console))
                 uploader = Uploader(dify, book, dataset, rule, progress)
-                await uploader.cleanup(plan.cleanup)
-                resend = await uploader.reconcile(plan.reconcile)
-                await uploader.send_all(plan.upload + resend, concurrency)
+                if plan.reconcile:
+                    await uploader.reconcile([rows[t.file.relative] for t in plan.reconcile])
+                    reconciled = [t.file for t in plan.reconcile]
+                    plan.settle(_plan(reconciled, book.rows(dataset), hashes, replace_changed=replace_changed))
+                blocked = await uploader.cleanup(plan.cleanup)
+                await uploader.send_all([t for t in plan.upload if t.file.relative not in blocked], concurrency)
                 indexing = await _wait(dify, dataset, uploader.outcome, progress, wait_timeout) if wait else None
             outcome = uploader.outcome
             elapsed = time.monotonic() - started
@@ -469,7 +503,7 @@ def add_upload_command(group: typer.Typer) -> None:
                 "reconciled": len(outcome.reconciled),
                 "skipped_unchanged": len(plan.skip),
                 "changed_not_uploaded": [f.relative for f in plan.changed],
-                "replaced": outcome.replaced,
+                "replaced": len(outcome.replaced),
                 "failed": [{"path": p, "error": e} for p, e in outcome.failed],
                 "rate_limited_429": dify.stats.rate_limited,
                 "retries": dify.stats.retries,
@@ -489,7 +523,9 @@ async def _wait(
     dify: DifyManagementClient, dataset: str, outcome: Outcome, progress: Progress, wait_timeout: float | None
 ) -> dict[str, Any]:
     """Wait for the documents of this run to finish indexing; the ones in ``error`` with their ``parsing_error``."""
-    documents = {document_id: f.relative for f, document_id in outcome.uploaded + outcome.reconciled}
+    documents = {document_id: f.relative for f, document_id in outcome.uploaded}
+    # A reconciled document replaced since (its file was edited after the crash) is gone: not to be waited for.
+    documents |= {document_id: path for path, document_id in outcome.reconciled if document_id not in outcome.replaced}
     bar = progress.add_task("Indexing", total=len(documents), unit="documents")
     finished = await dify.datasets.wait_for_indexing(
         dataset,
