@@ -105,6 +105,18 @@ def test_malformed_base_url_is_refused(url: str) -> None:
             "ftp://admin:s3cret@dify.example.com",
             "base_url: must be an http(s) URL such as https://dify.example.com (got 'ftp://dify.example.com')",
         ),
+        # without "//" or a scheme httpx finds no credentials: they are cut from the message all the same
+        (
+            "admin:s3cret@dify.example.com",
+            "base_url: must be an http(s) URL such as https://dify.example.com (got 'dify.example.com')",
+        ),
+        ("https:admin:s3cret@host", "base_url: must be an http(s) URL such as https://dify.example.com (got 'host')"),
+        (
+            "https://@dify.example.com",
+            "base_url: must not hold credentials (user:password@); the token authenticates "
+            "(got 'https://dify.example.com')",
+        ),
+        ("http://admin:s3cret@h:bad", "base_url: not a valid URL: Invalid port: 'bad' (got 'http://h:bad')"),
     ],
 )
 def test_base_url_with_credentials_is_refused_without_echoing_them(url: str, message: str) -> None:
@@ -114,6 +126,13 @@ def test_base_url_with_credentials_is_refused_without_echoing_them(url: str, mes
     with pytest.raises(ConfigurationError) as info:
         DifyManagementClient(url, "t")
     assert str(info.value) == message
+
+
+def test_an_at_sign_in_the_path_is_not_credentials() -> None:
+    """Only an ``@`` before the path is userinfo: one in the path is kept, and the client is built."""
+    assert (
+        DifyManagementClient("https://dify.example.com/team@corp", "t").base_url == "https://dify.example.com/team@corp"
+    )
 
 
 @pytest.mark.parametrize("token", ["", "   ", "a\r\nX-Injected: 1"])

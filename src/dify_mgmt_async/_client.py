@@ -53,15 +53,31 @@ def _timeouts(timeout: object) -> tuple[httpx.Timeout, float | None]:
     return split_timeout("timeout", timeout, ConfigurationError)
 
 
+def _without_credentials(url: str) -> tuple[str, bool]:
+    """``url`` for a message, without a ``user:password@`` (found with a scheme or without one, unlike httpx's
+    parser); and whether it had one."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    authority = rest[:end]
+    if "@" not in authority:
+        return url, False
+    return f"{scheme}{separator}{authority.rpartition('@')[2]}{rest[end:]}", True
+
+
 def _base_url(value: str | None) -> str:
     url = value if value is not None else os.environ.get(ENV_BASE_URL)
     if not url:
         raise ConfigurationError(f"base_url: not given, and the environment variable {ENV_BASE_URL} is not set")
-    parsed = httpx.URL(url)
-    shown = str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url  # no password echoed
+    shown, credentials = _without_credentials(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"base_url: not a valid URL: {exc} (got {shown!r})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigurationError(f"base_url: must be an http(s) URL such as https://dify.example.com (got {shown!r})")
-    if parsed.userinfo:
+    if credentials:
         # The API takes the bearer token; credentials in the URL would be a second Authorization (aiohttp refuses
         # the pair with a raw ValueError at the first call) and would show in every repr and log line.
         raise ConfigurationError(

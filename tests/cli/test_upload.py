@@ -324,7 +324,55 @@ def test_a_journal_that_cannot_be_opened_is_one_line_and_exit_2(
             ), (journal, dry_run)
     assert names_on_server(dify_emulator_server, dataset) == []
     assert not (tmp_path / "a-folder.lock").exists()
-    assert sorted(p.name for p in read_only.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "tables",
+    [
+        ["CREATE TABLE files (id INTEGER PRIMARY KEY, name TEXT)"],  # a `files` table, not ours
+        ["CREATE TABLE invoices (id INTEGER PRIMARY KEY)"],  # no `files` table at all
+    ],
+)
+def test_another_sqlite_database_is_refused_and_left_as_it_was(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, tables: list[str]
+) -> None:
+    """A --journal naming some other SQLite database: one line and exit 2, run or dry run, nothing uploaded, and the
+    database unchanged (its own `files` table used to end in a traceback, `no such column: path`; one without such a
+    table was switched to WAL and given ours)."""
+    root = make_tree(tmp_path / "root", {"a.txt": "a"})
+    journal = tmp_path / "other.db"
+    with sqlite3.connect(journal) as db:
+        for statement in tables:
+            db.execute(statement)
+    db.close()
+    for dry_run in ([], ["--dry-run"]):
+        result = cli("datasets", "upload", dataset, str(root), "--journal", str(journal), *dry_run)
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            2,
+            "",
+            f"journal_error: cannot open the journal {journal}: it is not an upload journal "
+            "(a SQLite database with other tables)\n",
+        ), dry_run
+    assert names_on_server(dify_emulator_server, dataset) == []
+    db = sqlite3.connect(journal)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert [sql for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'table'")] == tables
+    finally:
+        db.close()
+
+
+def test_dry_run_on_a_journal_killed_before_its_table(cli: Cli, dataset: str, tmp_path: Path) -> None:
+    """A run killed after SQLite made the file but before the table: an empty database is a new journal (dry run
+    and run), not another database."""
+    root = make_tree(tmp_path / "root", {"a.txt": "a"})
+    journal = tmp_path / "j.sqlite3"
+    db = sqlite3.connect(journal)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    dry = summary(cli("datasets", "upload", dataset, str(root), "--journal", str(journal), "--dry-run"))
+    assert dry["counts"] == {"upload": 1}
+    assert summary(cli("datasets", "upload", dataset, str(root), "--journal", str(journal)))["uploaded"] == 1
 
 
 def test_dry_run_reads_a_journal_whose_path_has_a_hash_sign(cli: Cli, dataset: str, tmp_path: Path) -> None:
@@ -412,6 +460,57 @@ def test_a_file_edited_after_a_crash_is_not_reconciled_as_uploaded(
         "a.txt": len("one, edited after the crash"),
         "b.txt": 3,
     }
+
+
+def replaced_with_the_old_delete_refused(
+    cli: Cli, server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[tuple[str, ...], Path, str, str]:
+    """a.txt v1 uploaded as doc1, then v2 as doc2 with doc1's delete refused: the row is done (doc2), replacing doc1.
+    The upload's args, the journal, doc1 and doc2."""
+    root = make_tree(tmp_path / "root", {"a.txt": "v1"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
+    summary(cli(*args))
+    doc1 = documents(server, dataset)["a.txt"]
+    refuse_deletes(server, monkeypatch)
+    (root / "a.txt").write_text("v2", encoding="utf-8")
+    summary(cli(*args), code=3)
+    monkeypatch.undo()
+    return args, journal, doc1, journal_rows(journal)["a.txt"][1] or ""
+
+
+def test_a_crash_while_replacing_leaves_one_document_after_one_rerun(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while sending v2 to replace doc1, with the server holding both: the rerun reconciles doc2 by name and
+    deletes doc1 in the same run (the reconciled row's delete goes into the plan)."""
+    server = dify_emulator_server
+    args, journal, doc1, doc2 = replaced_with_the_old_delete_refused(cli, server, dataset, tmp_path, monkeypatch)
+    assert {d["id"] for d in server.store.list_documents(dataset, None)} == {doc1, doc2}
+    crash_while_sending(journal, "a.txt")
+    rerun = summary(cli(*args))
+    assert (rerun["reconciled"], rerun["uploaded"], rerun["replaced"], rerun["failed"]) == (1, 0, 1, [])
+    assert documents(server, dataset) == {"a.txt": doc2}
+    assert journal_rows(journal)["a.txt"] == ("done", doc2, None)
+    assert pending_delete(journal, "a.txt") == (None, None)
+
+
+def test_a_pending_row_keeps_the_old_document_it_replaces(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row left `pending` while replacing doc1 (a reconcile found nothing, then a kill): the rerun uploads the file
+    and deletes doc1 (a pending row's upload used to forget doc1, leaving two documents)."""
+    server = dify_emulator_server
+    args, journal, doc1, doc2 = replaced_with_the_old_delete_refused(cli, server, dataset, tmp_path, monkeypatch)
+    server.store.delete_document(dataset, doc2)
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE files SET state = 'pending', document_id = NULL, last_error = NULL WHERE path = 'a.txt'")
+    db.close()
+    rerun = summary(cli(*args))
+    assert (rerun["uploaded"], rerun["replaced"], rerun["failed"]) == (1, 1, [])
+    after = documents(server, dataset)
+    assert list(after) == ["a.txt"] and after["a.txt"] not in (doc1, doc2)
+    assert journal_rows(journal)["a.txt"] == ("done", after["a.txt"], None)
 
 
 @pytest.mark.dify_emulator(indexing_seconds=0.05)

@@ -87,6 +87,21 @@ def default_journal_path(dataset_id: str) -> Path:
     return platformdirs.user_state_path("dify-mgmt") / "journals" / f"{safe}.sqlite3"
 
 
+_COLUMNS = frozenset(re.findall(r"^\s+([a-z_0-9]+)\s+(?:TEXT|INTEGER|REAL)", SCHEMA, re.MULTILINE))
+
+
+def _is_journal(db: sqlite3.Connection) -> bool:
+    """Does ``db`` hold this journal's ``files`` table? False for an empty database (a new journal, or a run killed
+    before it made the table); raises if it is some other database, which must be neither read nor changed."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return False
+    columns = {row[1] for row in db.execute("PRAGMA table_info(files)")}
+    if columns != _COLUMNS:
+        raise sqlite3.DatabaseError("it is not an upload journal (a SQLite database with other tables)")
+    return True
+
+
 def _rows(db: sqlite3.Connection, dataset_id: str) -> dict[str, Row]:
     cursor = db.execute(
         "SELECT path, size, mtime_ns, sha256, state, document_id, replaces, last_error FROM files WHERE dataset_id = ?",
@@ -135,9 +150,11 @@ class Journal:
         except BlockingIOError:
             raise JournalBusyError(f"journal {self.path} is in use by another upload") from None
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)  # autocommit: each statement commits
+        is_journal = _is_journal(self._db)  # before anything is changed: another database is left as it was
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(SCHEMA)
+        if not is_journal:
+            self._db.execute(SCHEMA)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -189,8 +206,6 @@ def read_rows(path: Path, dataset_id: str) -> dict[str, Row]:
         # as_uri() escapes what a URI would misread: a '#' or '?' in the path (a fragment, a query), a '%'.
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         try:
-            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'").fetchone() is None:
-                return {}  # a run was killed before it made the table
-            return _rows(db, dataset_id)
+            return _rows(db, dataset_id) if _is_journal(db) else {}
         finally:
             db.close()
