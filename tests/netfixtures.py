@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 import threading
 from pathlib import Path
 from types import TracebackType
@@ -42,10 +43,12 @@ class ConnectProxy:
     """A forward proxy: ``CONNECT host:port`` tunnels, absolute-form requests are relayed.
 
     ``seen`` records ``(method, target, Proxy-Authorization or None)`` per request to the proxy;
-    with ``credentials=("user", "pass")`` a request without them gets ``407``.
+    with ``credentials=("user", "pass")`` a request without them gets ``407``; with ``tls`` (a server
+    context) the proxy itself is reached over TLS, an ``https://`` proxy.
     """
 
-    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
         self.seen: list[tuple[str, str, str | None]] = []
         self._expected = None
         if credentials is not None:
@@ -57,11 +60,12 @@ class ConnectProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> ConnectProxy:
         self._thread.start()
-        started = asyncio.run_coroutine_threadsafe(asyncio.start_server(self._handle, "127.0.0.1", 0), self._loop)
+        serving = asyncio.start_server(self._handle, "127.0.0.1", 0, ssl=self._tls)
+        started = asyncio.run_coroutine_threadsafe(serving, self._loop)
         self._server = started.result(timeout=10)
         self.port = self._server.sockets[0].getsockname()[1]
         return self

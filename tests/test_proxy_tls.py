@@ -207,6 +207,47 @@ async def test_proxy_credentials_are_sent_as_proxy_authorization(
         assert proxy.seen == [("CONNECT", _target(tls_emulator), "Basic YWxpY2U6czNjcmV0")]
 
 
+@pytest.mark.parametrize(("user", "basic"), [("alice", "Basic YWxpY2U6czNjcmV0"), ("", "Basic OnMzY3JldA==")])
+async def test_proxy_credentials_reach_the_proxy_for_plain_http_too(
+    plain_emulator: EmulatorServer, user: str, basic: str
+) -> None:
+    """An http:// API through the proxy (no CONNECT): the credentials go with the relayed request, also a password
+    with an empty user name, as httpx.Proxy sends it (under asyncio neither was sent: aiohttp keeps
+    ``proxy_headers`` for a CONNECT, and the proxy answered 407)."""
+    with ConnectProxy(credentials=(user, "s3cret")) as proxy:
+        url = f"http://{user}:s3cret@127.0.0.1:{proxy.port}"
+        client = DifyManagementClient(plain_emulator.base_url, plain_emulator.token, proxy=url, max_retries=0)
+        async with client as dify:
+            assert (await dify.apps.list(limit=5)).limit == 5
+        assert proxy.seen == [("GET", f"{plain_emulator.base_url}/api/management/apps?limit=5", basic)]
+
+
+async def test_an_https_proxy_is_checked_with_verify(tls_emulator: TLSEmulator, ca: trustme.CA, ca_file: str) -> None:
+    """An https:// proxy whose certificate the private CA in ``verify=`` signed: its TLS is checked as the API's is,
+    on both backends (under trio httpx checked it against certifi only, and the call failed)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with ConnectProxy(tls=context) as proxy:
+        assert proxy.url.startswith("https://")
+        async with DifyManagementClient(
+            tls_emulator.base_url, tls_emulator.token, proxy=proxy.url, verify=ca_file, max_retries=0
+        ) as dify:
+            assert (await dify.apps.list()).total == 0
+        assert proxy.seen == [("CONNECT", _target(tls_emulator), None)]
+
+
+async def test_a_no_proxy_entry_with_a_scheme_bypasses_for_that_scheme(
+    plain_emulator: EmulatorServer, proxy: ConnectProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``NO_PROXY=http://127.0.0.1``, as httpx's docs write it, sends http://127.0.0.1 directly (the entry was
+    read as the host ``http``, and the request went through the proxy)."""
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "http://127.0.0.1,python-httpx.org")
+    async with DifyManagementClient(plain_emulator.base_url, plain_emulator.token, max_retries=0) as dify:
+        assert (await dify.apps.list()).total == 0
+    assert proxy.seen == []
+
+
 async def test_a_proxy_refusing_credentials_is_a_connection_error(tls_emulator: TLSEmulator, ca_file: str) -> None:
     """A 407 from the proxy is an APIConnectionError (the API was never reached)."""
     with ConnectProxy(credentials=("alice", "s3cret")) as proxy:
@@ -262,6 +303,12 @@ def test_network_settings_with_your_own_transport_are_refused() -> None:
         ("http://[::1]:5001", "::1", True),
         ("http://[::1]:5001", "[::1]:5001", True),
         ("https://api.example.com", "", False),
+        ("http://127.0.0.1:8080", "http://127.0.0.1", True),  # scheme://host, for that scheme only (httpx's docs)
+        ("https://127.0.0.1", "http://127.0.0.1", False),
+        ("https://api.example.com", "https://example.com/", True),
+        ("https://api.example.com", "https://api.example.com:8443", False),
+        ("http://api.example.com", "all://api.example.com", True),
+        ("https://http", "http://other.org", False),  # the scheme is not a host
     ],
 )
 def test_no_proxy_matching(url: str, no_proxy: str, expected: bool) -> None:

@@ -138,13 +138,19 @@ def bypassed(url: httpx.URL, no_proxy: str) -> bool:
     """Whether ``NO_PROXY`` exempts ``url``, read as curl and httpx do.
 
     Entries are comma-separated: ``*``; a host or domain (``example.com`` also covers its
-    subdomains, a leading ``.`` or ``*.`` is ignored); an optional ``:port``; an IP or a CIDR range.
+    subdomains, a leading ``.`` or ``*.`` is ignored); an optional ``:port``; an IP or a CIDR range;
+    any of these after ``scheme://`` (as httpx's docs show: ``http://127.0.0.1``) for that scheme only.
     """
     host = url.host.lower()
     port = url.port or (443 if url.scheme == "https" else 80)
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
         if entry == "*":
             return True
+        scheme, separator, rest = entry.partition("://")
+        if separator:
+            if scheme not in (url.scheme, "all"):
+                continue
+            entry = rest.rstrip("/")
         if not entry:
             continue
         name, want_port = entry, None

@@ -327,6 +327,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         headers = [(k, v) for k, v in request.headers.multi_items() if k != "transfer-encoding"]
         failure: httpx.TransportError | None = None
         proxy, proxy_headers = _aiohttp_proxy(self._proxies(request.url)) if self._proxies.active else (None, None)
+        if proxy_headers is not None and request.url.scheme == "http":
+            # A plain-http request goes to the proxy as it is (no CONNECT, for which aiohttp keeps proxy_headers):
+            # the proxy reads its credentials from the request's own headers. Never so for https: inside the
+            # tunnel they would reach the server.
+            headers += proxy_headers.items()
+            proxy_headers = None
         try:
             response = await session.request(
                 request.method,
@@ -394,11 +400,11 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
 @functools.lru_cache(maxsize=8)
 def _aiohttp_proxy(proxy: httpx.URL | None) -> tuple[str | None, dict[str, str] | None]:
-    """aiohttp's ``proxy`` and ``proxy_headers``; credentials in the URL become ``Proxy-Authorization``."""
+    """aiohttp's ``proxy`` and ``proxy_headers`` (a CONNECT's); credentials in the URL: ``Proxy-Authorization``."""
     if proxy is None:
         return None, None
     headers = None
-    if proxy.username:
+    if proxy.userinfo:  # (a password with an empty user name counts too, as httpx.Proxy has it)
         basic = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode("ascii")
         headers = {"Proxy-Authorization": f"Basic {basic}"}
     return str(proxy.copy_with(username=None, password=None)), headers
@@ -429,10 +435,10 @@ class HttpxTransport(httpx.AsyncBaseTransport):
         pool = self._pools.get(proxy)
         if pool is None:
             verify = ssl_context(self._verify, self._trust_env)
-            # trust_env=False: the environment was read above; httpx must not read it a second time.
-            pool = httpx.AsyncHTTPTransport(
-                limits=self._limits, verify=verify, proxy=httpx.Proxy(proxy) if proxy else None, trust_env=False
-            )
+            # An https proxy's certificate is checked as the server's is (``verify``), as aiohttp does; httpx alone
+            # would check it against certifi only. trust_env=False: the environment was read above.
+            tunnel = httpx.Proxy(proxy, ssl_context=verify if proxy.scheme == "https" else None) if proxy else None
+            pool = httpx.AsyncHTTPTransport(limits=self._limits, verify=verify, proxy=tunnel, trust_env=False)
             self._pools[proxy] = pool
         return pool
 
