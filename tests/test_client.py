@@ -135,6 +135,42 @@ def test_an_at_sign_in_the_path_is_not_credentials() -> None:
     )
 
 
+class _AsyncHook:
+    async def __call__(self, event: object) -> None: ...
+
+
+async def _async_hook(event: object) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("hook", "message"),
+    [
+        ("print", "on_retry: must be a function taking a RetryEvent (got str)"),
+        (
+            _async_hook,
+            "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
+            "function would never run (start a task from a plain one if it must await)",
+        ),
+        (
+            _AsyncHook(),
+            "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
+            "function would never run (start a task from a plain one if it must await)",
+        ),
+    ],
+)
+def test_an_on_retry_that_cannot_be_called_as_a_hook_is_refused_up_front(hook: object, message: str) -> None:
+    """Checked when the client or a view is made: a string failed only after a request had gone out (a raw
+    TypeError), and an async function's coroutine was never awaited, so the hook never ran."""
+    with pytest.raises(ConfigurationError) as made:
+        DifyManagementClient(BASE, "t", on_retry=hook)  # type: ignore[arg-type]
+    assert str(made.value) == message
+    client = DifyManagementClient(BASE, "t", on_retry=print)
+    with pytest.raises(ConfigurationError) as viewed:
+        client.with_options(on_retry=hook)  # type: ignore[arg-type]
+    assert str(viewed.value) == message
+    assert client.with_options(on_retry=None) is not None  # None still turns the hook off
+
+
 @pytest.mark.parametrize("token", ["", "   ", "a\r\nX-Injected: 1"])
 def test_malformed_token_is_refused(token: str) -> None:
     """An empty or header-injecting token raises ConfigurationError without echoing it."""

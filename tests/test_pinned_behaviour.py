@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import io
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,7 +124,9 @@ def test_429_retries_run_out_at_max_rate_limit_retries() -> None:
     assert over == Decision(False, 0.0, "429, 3 retries used", "rate_limited", 2.0)
 
 
-@pytest.mark.parametrize(("attempt", "ceiling"), [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (4, 9.0), (9, 9.0)])
+@pytest.mark.parametrize(
+    ("attempt", "ceiling"), [(0, 1.0), (1, 2.0), (2, 4.0), (3, 8.0), (4, 9.0), (9, 9.0), (1024, 9.0), (10**6, 9.0)]
+)
 def test_backoff_ceiling_doubles_per_attempt_up_to_the_cap(attempt: int, ceiling: float) -> None:
     config = RetryConfig(backoff_base=1.0, backoff_cap=9.0)
     assert backoff(attempt, config, Top()) == ceiling
@@ -288,6 +291,7 @@ def test_judge_charges_the_budget_for_status_and_network_retries_only() -> None:
         ({"retry-after": " 4 "}, 4.0),
         ({"retry-after": "inf"}, None),
         ({"retry-after": "Wed, 99 Foo 2015 07:28:00 GMT"}, None),
+        ({"retry-after": "Mon, 01 Jan 2024 99999999999:00:00 GMT"}, None),  # was a raw OverflowError
     ],
 )
 def test_parse_retry_after_edges(headers: dict[str, str], expected: float | None) -> None:
@@ -299,6 +303,24 @@ def test_parse_retry_after_http_date_counts_from_the_given_now() -> None:
     stamp = 1445412480.0  # that date
     assert parse_retry_after(headers, now=stamp - 30.0) == 30.0
     assert parse_retry_after(headers, now=stamp + 30.0) == 0.0
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Shanghai", "UTC"])
+@pytest.mark.parametrize(
+    "date", ["Wed Oct 21 07:28:00 2015", "Wed, 21 Oct 2015 07:28:00 GMT", "Wednesday, 21-Oct-15 07:28:00 GMT"]
+)
+def test_parse_retry_after_reads_every_http_date_form_as_gmt(
+    monkeypatch: pytest.MonkeyPatch, zone: str, date: str
+) -> None:
+    """RFC 9110's three date forms, whatever the machine's time zone. The asctime form carries no zone and was read
+    as local time: 30 s became 18,030 s in New York, and 0 in Shanghai."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        assert parse_retry_after({"retry-after": date}, now=1445412480.0 - 30.0) == 30.0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 def test_parse_retry_after_http_date_defaults_to_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -248,6 +248,10 @@ def test_a_429_a_quarter_second_after_the_last_still_chains_a_later_one_is_a_pro
         ({"ratelimit": '"p";r=5;t=0.5'}, 10.0),  # a fraction of a second is no rounding
         ({"ratelimit": '"p";r=5;t=5', "ratelimit-policy": f'"p";q=1{"0" * 400};w=1'}, 1.0),  # no finite policy
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "-5"}, None),
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1e400"}, None),  # infinity: was a raw OverflowError
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "9" * 400}, None),
+        ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "-1e400"}, None),
+        ({"ratelimit": '"p";r=5;t=5', "ratelimit-policy": f'"p";q=100;w=1{"0" * 400}'}, 1.0),  # q/w = 0: no policy
         ({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1e-320"}, None),  # 1 / 1e-320: no finite rate
         ({"ratelimit": f'"p";r=1;t=0.{"0" * 320}1'}, None),
         ({"x-ratelimit-remaining": "5", "x-ratelimit-reset": "1000000000"}, 5e-9),  # up to 1e9: seconds
@@ -316,6 +320,23 @@ async def test_an_advertised_rate_is_adopted_once_so_that_429s_can_teach_less() 
     assert engine.state.rate == pytest.approx(90.0)  # said again: not adopted again
     engine.on_success(headers=httpx.Headers({**policy, "ratelimit-policy": '"p";q=60;w=1'}))
     assert engine.state.rate == 60.0  # a new rate is
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "3600"},  # one request in an hour
+        {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "99999999999"},  # a Unix time in the year 5138
+        {"ratelimit-policy": '"p";q=1;w=100000', "ratelimit": '"p";r=0;t=5'},
+    ],
+)
+async def test_an_advertised_rate_is_paced_no_slower_than_the_floor_of_learned_rates(fields: dict[str, str]) -> None:
+    """The pace adopted from rate-limit fields is floored at MIN_RATE (0.5/s), as a rate learned from 429s is: a
+    bogus or far reset paced at one send in 3,000 years (the estimator had the floor, the schedule the raw rate),
+    so every later call hung; now such a server's 429s and their hints do the holding back."""
+    engine = RateLimitEngine(64)
+    engine.on_success(headers=httpx.Headers(fields))
+    assert (engine.state.rate, engine.estimator.rate) == (RateEstimator.MIN_RATE, RateEstimator.MIN_RATE)
 
 
 async def test_what_is_left_over_the_time_to_the_reset_is_adopted_whenever_it_differs_from_the_pace() -> None:

@@ -113,6 +113,21 @@ def _shared_state(store: str | RateLimitStore | None, base_url: str, token: obje
     return SharedRateState(store, namespace_for(base_url, token if isinstance(token, str) else None), owned=owned)
 
 
+def _hook(value: object) -> Callable[[RetryEvent], object] | None:
+    """``on_retry`` checked when given: it is called (not awaited) before each retry, so a non-callable would fail
+    only after a request went out, and an ``async def``'s coroutine would never run."""
+    if value is None:
+        return None
+    if not callable(value):
+        raise ConfigurationError(f"on_retry: must be a function taking a RetryEvent (got {type(value).__name__})")
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(getattr(value, "__call__", None)):  # noqa: B004
+        raise ConfigurationError(
+            "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
+            "function would never run (start a task from a plain one if it must await)"
+        )
+    return value  # type: ignore[return-value]
+
+
 def _count(name: str, value: int, minimum: int) -> int:
     if type(value) is not int or value < minimum:
         raise ConfigurationError(f"{name}: must be an integer >= {minimum} (got {value!r})")
@@ -183,7 +198,7 @@ class DifyManagementClient(Namespaces):
             retry=self._retry_config(max_retries, max_rate_limit_retries, max_retry_wait),
             attempt_timeout=_timeouts(timeout)[0],
             deadline=_timeouts(timeout)[1],
-            on_retry=on_retry,
+            on_retry=_hook(on_retry),
         )
         if http_client is not None and transport is not None:
             raise ConfigurationError("http_client, transport: give one or the other")
@@ -262,7 +277,7 @@ class DifyManagementClient(Namespaces):
         attempt_timeout, deadline = options.attempt_timeout, options.deadline
         if timeout is not _NOT_GIVEN:
             attempt_timeout, deadline = _timeouts(timeout)
-        hook = options.on_retry if on_retry is _NOT_GIVEN else on_retry
+        hook = options.on_retry if on_retry is _NOT_GIVEN else _hook(on_retry)
         view = copy.copy(self)
         view._is_view = True
         view._parent = self  # the pool's owner lives (and is not collected as unclosed) while views do

@@ -552,6 +552,13 @@ class Core:
             return await _read_error(response)
         try:
             await response.aread()
+        except httpx.DecodingError as exc:
+            # An answer came (so no connection error, and nothing to retry): its body is unreadable.
+            encoding = response.headers.get("content-encoding", "")
+            raise APIResponseValidationError(
+                response,
+                f"{response.status_code} answer's body cannot be decoded (Content-Encoding: {encoding}): {exc}",
+            ) from exc
         finally:
             await response.aclose()
         return response
@@ -734,11 +741,13 @@ def _decode(raw: bytes, encoding: str) -> bytes:
     encoding = encoding.strip().lower()
     if not raw or encoding not in ("gzip", "x-gzip", "deflate"):
         return raw
-    try:
-        decoder = zlib.decompressobj(zlib.MAX_WBITS | 16 if "gzip" in encoding else zlib.MAX_WBITS)
-        return decoder.decompress(raw, MAX_ERROR_BODY)
-    except zlib.error:
-        return raw
+    # deflate is zlib-wrapped by the RFC, raw by some servers (httpx reads both, so do we)
+    for bits in (zlib.MAX_WBITS | 16,) if "gzip" in encoding else (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+        try:
+            return zlib.decompressobj(bits).decompress(raw, MAX_ERROR_BODY)
+        except zlib.error:
+            continue
+    return raw
 
 
 def _limit(seconds: float | None) -> str:

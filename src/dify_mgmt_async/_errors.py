@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import json
 import math
@@ -68,11 +69,8 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIResponseValidationError(APIError):
-    """A 2xx whose body the spec's model cannot be read from: not JSON, required fields missing, wrong shape.
-
-    Scalar field types are not checked one by one (that would cost every call); a field the
-    server sends with another type than documented is kept as sent.
-    """
+    """A 2xx whose body the spec's model cannot be read from: not JSON (or not decodable), a required field
+    missing, a field of another JSON type than the spec's, a non-object."""
 
     def __init__(self, response: httpx.Response, message: str) -> None:
         super().__init__(message, request=response.request)
@@ -257,10 +255,12 @@ def retry_after_hint(
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError):  # (an hour of 99999999999 overflows)
             return None
         if when is None:
             return None
+        if when.tzinfo is None:  # the asctime form has no zone; an HTTP-date is always GMT, never local time
+            when = when.replace(tzinfo=datetime.UTC)
         seconds = when.timestamp() - (time.time() if now is None else now)
         kind = "date"
     if not math.isfinite(seconds):

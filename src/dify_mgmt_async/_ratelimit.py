@@ -228,9 +228,10 @@ def policy_rate(headers: Any) -> float | None:
     except ValueError:  # a number such as "1.2.3"
         return None
     quota, window = policy.get("q"), policy.get("w")
-    if not quota or not window or not math.isfinite(quota / window):
+    if not quota or not window:
         return None
-    return quota / window
+    rate = quota / window
+    return rate if math.isfinite(rate) and rate > 0 else None  # (a 400-digit window makes it 0.0, or nan)
 
 
 def advertised_rate(headers: Any, room: int) -> float | None:
@@ -256,6 +257,8 @@ def advertised_rate(headers: Any, room: int) -> float | None:
             remaining = float(raw_remaining)
             raw_reset = headers.get(prefix + "reset")
             reset = float(raw_reset) if raw_reset is not None else None
+            if reset is not None and not math.isfinite(reset):
+                return None  # (a 400-digit reset is infinity, which no clock arithmetic survives)
             if reset is not None and reset > 1e11:
                 reset /= 1000.0  # a Unix time in milliseconds (as seconds it would be past the year 5000)
             if reset is not None and reset > 1e9:
@@ -813,7 +816,7 @@ class RateLimitEngine:
         else:
             self._advertised = value
             estimator.adopt(value, at)
-            self.state.set_rate(value)
+            self.state.set_rate(estimator.rate)  # floored at MIN_RATE as learned rates are: never one send an age
 
     def on_success(self, *, headers: Any = None) -> None:
         """A 2xx came back; ``headers`` (its response's) are read for rate-limit fields, if its first had any."""

@@ -92,7 +92,8 @@ def never_sent(exc: BaseException) -> bool:
 
 def backoff(attempt: int, config: RetryConfig, rng: random.Random | None = None) -> float:
     """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**attempt)]."""
-    ceiling = min(config.backoff_cap, config.backoff_base * (2**attempt))
+    # (the exponent capped: from 2**1024 on the product is no float, and any cap is reached long before)
+    ceiling = min(config.backoff_cap, config.backoff_base * (2 ** min(attempt, 64)))
     return (rng or random).uniform(0.0, ceiling)
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import json
 import tracemalloc
+import zlib
 from typing import Any
 
 import anyio
 import pytest
 
 from dify_mgmt_async import (
+    APIResponseValidationError,
     APIStatusError,
     AuthenticationError,
     InternalServerError,
@@ -135,3 +137,43 @@ async def test_a_2xx_body_is_decoded_by_its_content_encoding(
             raw = await dify.with_raw_response(dify.apps.get("a1"))
     assert raw.parsed.id == APP["id"] and raw.parsed.created_at == APP["created_at"]
     assert raw.http_response.content == json.dumps(APP).encode()
+
+
+@pytest.mark.anyio
+async def test_a_2xx_whose_body_cannot_be_decoded_is_a_validation_error(
+    server: FaultServer, make_client: MakeClient
+) -> None:
+    """A 201 with ``Content-Encoding: gzip`` and a body that is not gzip: the server answered, so it is an
+    APIResponseValidationError with the status, sent once (it was an APIConnectionError, "no answer")."""
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+    server.route("/api/management/apps", respond(201, body=b"this is not gzip", headers=headers))
+    with anyio.fail_after(5):
+        async with make_client(server.url, max_concurrency=2) as dify:
+            with pytest.raises(APIResponseValidationError) as caught:
+                await dify.apps.create(name="n", mode="chat")
+            assert caught.value.status_code == 201
+            assert caught.value.message.startswith("201 answer's body cannot be decoded (Content-Encoding: gzip): ")
+            assert len(server.received("/api/management/apps")) == 1
+            await assert_healthy(dify, server, 2, caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("wrapped", [True, False], ids=["zlib", "raw"])
+async def test_a_deflate_error_body_keeps_its_error_code(
+    server: FaultServer, make_client: MakeClient, wrapped: bool
+) -> None:
+    """A 404 whose JSON body is deflate-encoded, zlib-wrapped (the RFC) or raw (some servers; httpx reads both):
+    its error_code and message are read (a raw one came back as error_code None and bytes of garbage)."""
+    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+    body = compressor.compress(b'{"error_code": "app_not_found", "error": "no such app"}') + compressor.flush()
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "deflate")]
+    server.route("/api/management/apps/a1", respond(404, body=body, headers=headers))
+    with anyio.fail_after(5):
+        async with make_client(server.url, max_retries=0) as dify:
+            with pytest.raises(APIStatusError) as caught:
+                await dify.apps.get("a1")
+    assert (caught.value.status_code, caught.value.error_code, caught.value.message) == (
+        404,
+        "app_not_found",
+        "no such app",
+    )
