@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable
+import sys
+import types
+import warnings
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import httpx
 import pytest
 
+import dify_mgmt_async
 from dify_mgmt_async import App, AppPage, AsyncPager, Document
 from tests.conftest import APP, make_client
 
@@ -268,9 +275,9 @@ async def test_error_while_paging_propagates() -> None:
 
 @pytest.mark.anyio
 async def test_stopping_early_closes_the_pages_the_items_came_from() -> None:
-    """Breaking out of ``async for`` over the items, inside ``aclosing``, closes the pager's own page generator
-    too. Left to the garbage collector, trio warns that it was collected before it was exhausted (an error here,
-    under ``filterwarnings = error``)."""
+    """Breaking out of ``async for`` over the items inside ``aclosing`` (still accepted, no longer needed: see
+    the next tests) leaves nothing open either. Left to the garbage collector, an unfinished async generator
+    makes trio warn that it was collected before it was exhausted (an error here, under ``filterwarnings = error``)."""
 
     def pages(request: httpx.Request) -> httpx.Response:
         n = int(request.url.params.get("page", "1"))
@@ -285,3 +292,132 @@ async def test_stopping_early_closes_the_pages_the_items_came_from() -> None:
                 break
     gc.collect()
     assert got == ["a1-0", "a1-1", "a2-0"]
+
+
+PACKAGE = str(Path(dify_mgmt_async.__file__).parent)
+
+
+@contextlib.contextmanager
+def sdk_async_generators() -> Iterator[list[types.AsyncGeneratorType[Any, Any]]]:
+    """Every native async generator of the SDK's own code first iterated inside the block (held, so none is
+    collected: one left suspended stays visible as unfinished, ``ag_frame`` not None)."""
+    hooks = sys.get_asyncgen_hooks()
+    started: list[types.AsyncGeneratorType[Any, Any]] = []
+
+    def firstiter(agen: AsyncGenerator[Any, Any]) -> None:
+        if isinstance(agen, types.AsyncGeneratorType) and agen.ag_code.co_filename.startswith(PACKAGE):
+            started.append(agen)
+        if hooks.firstiter is not None:
+            hooks.firstiter(agen)
+
+    sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=hooks.finalizer)
+    try:
+        yield started
+    finally:
+        sys.set_asyncgen_hooks(*hooks)
+
+
+def _endless(page: int, limit: int) -> dict[str, Any]:
+    return {"data": [{**APP, "id": f"a{page}-{i}"} for i in range(2)], "limit": 2, "has_more": True}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["items", "pages"])
+@pytest.mark.parametrize("how", ["break", "error in the body", "cancelled in the body", "cancelled fetching"])
+async def test_leaving_async_for_early_leaves_nothing_open(what: str, how: str) -> None:
+    """README's ``async for a in dify.apps.list(): break`` (and an error or a cancellation in the loop body, or
+    a cancellation while the next page is fetched), over the items or over ``pages()``: when the loop is left,
+    no async generator the pager started is still suspended, and nothing warns (trio's ResourceWarning "was
+    garbage collected before it had been exhausted" before the fix), with no ``aclosing`` around it."""
+    server = Server(_endless)
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        response = server(request)
+        await anyio.lowlevel.checkpoint()  # a checkpoint while a page is fetched
+        return response
+
+    got: list[str] = []
+
+    async def loop(scope: anyio.CancelScope) -> None:
+        pager = dify.apps.list(limit=2)
+        source: AsyncIterator[Any] = pager.pages() if what == "pages" else aiter(pager)
+        async for x in source:
+            got.append(x.data[0].id if what == "pages" else x.id)
+            if how == "break":
+                break
+            if how == "error in the body":
+                raise LookupError("body")
+            if how == "cancelled in the body":
+                scope.cancel()
+                await anyio.lowlevel.checkpoint()
+            if how == "cancelled fetching" and len(got) == (1 if what == "pages" else 2):
+                scope.cancel()  # no checkpoint here: the Cancelled comes out of fetching the next page
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with make_client(httpx.MockTransport(handler), max_retries=0) as dify:
+            with sdk_async_generators() as started:
+                with anyio.CancelScope() as scope, contextlib.suppress(LookupError):
+                    await loop(scope)
+                assert [g for g in started if g.ag_frame is not None] == []
+            started.clear()
+            gc.collect()
+            await anyio.lowlevel.checkpoint()
+        gc.collect()
+    assert [str(w.message) for w in caught] == []
+    assert got == (["a1-0", "a1-1"] if how == "cancelled fetching" and what == "items" else ["a1-0"])
+    assert server.pages == (["1", "2"] if how == "cancelled fetching" else ["1"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["items", "pages"])
+async def test_aclose_and_athrow_end_iteration_without_another_request(what: str) -> None:
+    """The iterators still take ``aclose()`` and ``athrow()`` as async generators do: each ends it, ``athrow``
+    raises what it was given, and the next ``__anext__`` is StopAsyncIteration without a request."""
+    server = Server(_endless)
+    async with make_client(server, max_retries=0) as dify:
+        pager = dify.apps.list(limit=2)
+        first = pager.pages() if what == "pages" else aiter(pager)
+        await anext(first)
+        await first.aclose()
+        with pytest.raises(StopAsyncIteration):
+            await anext(first)
+        second = pager.pages() if what == "pages" else aiter(pager)
+        await anext(second)
+        with pytest.raises(KeyError, match="thrown"):
+            await second.athrow(KeyError("thrown"))
+        with pytest.raises(StopAsyncIteration):
+            await anext(second)
+    assert server.pages == ["1", "1"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["items", "pages"])
+async def test_a_second_task_calling_anext_while_a_page_is_fetched_gets_runtime_error(what: str) -> None:
+    """As with the async generators these iterators replace: ``anext`` while another task's ``anext`` is awaiting a
+    page raises RuntimeError, and the first one and the iteration after it go on undisturbed."""
+    server = Server(_endless)
+    entered, release = anyio.Event(), anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await release.wait()
+        return server(request)
+
+    got: list[Any] = []
+    async with make_client(httpx.MockTransport(handler), max_retries=0) as dify:
+        pager = dify.apps.list(limit=2)
+        it: AsyncIterator[Any] = pager.pages() if what == "pages" else aiter(pager)
+
+        async def first() -> None:
+            got.append(await anext(it))
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first)
+            await entered.wait()
+            with pytest.raises(RuntimeError, match="already running"):
+                await anext(it)
+            release.set()
+        got.append(await anext(it))
+    ids = [p.data[0].id for p in got] if what == "pages" else [a.id for a in got]
+    assert ids == (["a1-0", "a2-0"] if what == "pages" else ["a1-0", "a1-1"])

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Hashable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Hashable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 __all__ = ["AsyncPager"]
@@ -53,6 +52,134 @@ def identity(item: object) -> Hashable:
     return ("content", json.dumps(content, sort_keys=True, default=repr))
 
 
+_RUNNING = "anext(): the pager's iterator is already running (two tasks iterating one async for?)"
+
+
+class _Pages(AsyncGenerator[P, None]):
+    """``AsyncPager.pages()``: a plain object, not a native async generator, so there is no suspended frame to
+    finalise. Between two ``__anext__`` calls nothing is open (each page is fetched and parsed whole), so a
+    caller that stops early (``break``, an error in the loop body, a cancellation) leaves nothing behind: no
+    generator for the garbage collector to close, no warning under trio. ``aclose()`` still works (it ends it)."""
+
+    __slots__ = ("_done", "_fetch", "_kwargs", "_last", "_number", "_requested", "_running", "_seen", "_stale")
+
+    def __init__(self, fetch: FetchPage[P], kwargs: dict[str, Any]) -> None:
+        self._fetch = fetch
+        self._kwargs = dict(kwargs)
+        number = self._kwargs.get("page")
+        self._number = number if isinstance(number, int) else 1
+        limit = self._kwargs.get("limit")
+        self._requested = limit if isinstance(limit, int) else None
+        self._seen: set[object] = set()
+        self._stale = 0
+        self._last: P | None = None
+        self._done = False
+        self._running = False
+
+    async def __anext__(self) -> P:
+        return await self.asend(None)
+
+    async def asend(self, value: None, /) -> P:
+        if self._done:
+            raise StopAsyncIteration
+        if self._running:
+            raise RuntimeError(_RUNNING)
+        self._running = True
+        try:
+            last = self._last
+            if last is not None:
+                if not last.data or not has_next_page(last, self._number, self._requested):
+                    raise StopAsyncIteration
+                self._number += 1
+            self._kwargs["page"] = self._number
+            page = await self._fetch(dict(self._kwargs))
+            ids = [identity(item) for item in page.data]
+            # A page of nothing new happens when items created meanwhile push seen ones down a page;
+            # several in a row mean the server ignores `page`.
+            self._stale = self._stale + 1 if ids and self._seen.issuperset(ids) else 0
+            if self._stale >= MAX_STALE_PAGES:
+                raise StopAsyncIteration
+            self._seen.update(ids)
+        except BaseException:
+            self._close()  # ended, failed or cancelled: over, as a generator would be
+            raise
+        finally:
+            self._running = False
+        self._last = page
+        return page
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> P:
+        self._close()
+        raise _exception(typ, val, tb)
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        self._done = True
+        self._last = None
+        self._seen = set()
+
+
+class _Items(AsyncGenerator[I_co, None]):
+    """``async for`` over an ``AsyncPager``: every item of ``_Pages``, once each. A plain object like ``_Pages``
+    (see there), so ``async for item in pager: break`` closes nothing because nothing is open."""
+
+    __slots__ = ("_data", "_index", "_pages", "_running", "_yielded")
+
+    def __init__(self, pages: _Pages[Any]) -> None:
+        self._pages = pages
+        self._data: Sequence[Any] = ()
+        self._index = 0
+        self._yielded: set[object] = set()
+        self._running = False
+
+    async def __anext__(self) -> I_co:
+        return await self.asend(None)
+
+    async def asend(self, value: None, /) -> I_co:
+        if self._running:
+            raise RuntimeError(_RUNNING)
+        self._running = True
+        try:
+            while True:
+                while self._index < len(self._data):
+                    item: I_co = self._data[self._index]
+                    self._index += 1
+                    key = identity(item)
+                    if key not in self._yielded:
+                        self._yielded.add(key)
+                        return item
+                self._data, self._index = (await self._pages.__anext__()).data, 0
+        except BaseException:
+            self._close()
+            raise
+        finally:
+            self._running = False
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> I_co:
+        self._close()
+        raise _exception(typ, val, tb)
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        self._pages._close()
+        self._data, self._index, self._yielded = (), 0, set()
+
+
+def _exception(typ: Any, val: Any, tb: Any) -> BaseException:
+    """What ``athrow(typ, val, tb)`` raises, with the arguments a generator's ``athrow`` takes."""
+    if isinstance(typ, BaseException):
+        exc = typ
+    elif isinstance(val, BaseException):
+        exc = val
+    else:
+        exc = typ() if val is None else typ(val)
+    return exc.with_traceback(tb) if tb is not None else exc
+
+
 class AsyncPager(Generic[P, I_co]):
     """One page when awaited; every item of every page, in order and without repeats, when iterated.
 
@@ -61,6 +188,8 @@ class AsyncPager(Generic[P, I_co]):
     loop it forever; one such page, from items shifting down while paging, does not stop it).
     Items are de-duplicated by ``id`` (by content when an item has no usable id, see
     ``identity``), so an item that moves across a page boundary while paging is yielded once.
+    Leaving an ``async for`` early (``break``, an error, a cancellation) needs no ``aclosing``: the
+    iterators hold no suspended generator, so nothing is left for the garbage collector.
     """
 
     __slots__ = ("_fetch", "_kwargs")
@@ -72,40 +201,10 @@ class AsyncPager(Generic[P, I_co]):
     def __await__(self) -> Generator[Any, None, P]:
         return self._fetch(dict(self._kwargs)).__await__()
 
-    def __aiter__(self) -> AsyncIterator[I_co]:
-        return self._items()
+    def __aiter__(self) -> AsyncGenerator[I_co, None]:
+        items: _Items[I_co] = _Items(_Pages(self._fetch, self._kwargs))
+        return items
 
-    async def pages(self) -> AsyncGenerator[P, None]:
+    def pages(self) -> AsyncGenerator[P, None]:
         """Every page, in order, following the same stop rules as item iteration."""
-        kwargs = dict(self._kwargs)
-        number = kwargs.get("page")
-        number = number if isinstance(number, int) else 1
-        limit = kwargs.get("limit")
-        requested = limit if isinstance(limit, int) else None
-        seen: set[object] = set()
-        stale = 0
-        while True:
-            kwargs["page"] = number
-            page = await self._fetch(dict(kwargs))
-            ids = [identity(item) for item in page.data]
-            # A page of nothing new happens when items created meanwhile push seen ones down a page;
-            # several in a row mean the server ignores `page`.
-            stale = stale + 1 if ids and seen.issuperset(ids) else 0
-            if stale >= MAX_STALE_PAGES:
-                return
-            seen.update(ids)
-            yield page
-            if not page.data or not has_next_page(page, number, requested):
-                return
-            number += 1
-
-    async def _items(self) -> AsyncIterator[I_co]:
-        yielded: set[object] = set()
-        async with contextlib.aclosing(self.pages()) as pages:  # closed when the caller stops early, not by GC
-            async for page in pages:
-                for item in page.data:
-                    key = identity(item)
-                    if key in yielded:
-                        continue
-                    yielded.add(key)
-                    yield item
+        return _Pages(self._fetch, self._kwargs)
