@@ -11,7 +11,8 @@ One command (``make generate``) turns the hand-written spec into:
   package root re-exports (pyright and Pylance accept a name only from a literal ``__all__`` of
   the package itself or of a direct submodule, not one reached through ``_generated``).
 
-A construct the namespace layer cannot expose fails with one line naming its place in the spec.
+A construct the namespace layer cannot expose, a Python name the spec would define twice (checked
+before opc runs) and a YAML syntax error each fail with one line naming the place in the spec.
 
 opc runs with ``--custom-template-path``: ``generator/opc_templates/`` overrides a template only
 where opc's output costs a call path CPU for nothing (a union whose members need no conversion is
@@ -74,10 +75,29 @@ class GenerationError(RuntimeError):
     """The spec or the generator's output is not what the post-generation steps expect."""
 
 
+def shown(path: Path) -> str:
+    """A path as messages give it: relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def load_spec(path: Path) -> dict[str, Any]:
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The parsed spec. A YAML error is one line, ``file:line:column: problem``, not PyYAML's traceback."""
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise GenerationError(f"{shown(path)}: cannot read the spec ({exc.strerror})") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        place = f"{shown(path)}:{mark.line + 1}:{mark.column + 1}" if mark else shown(path)
+        context = exc.context if exc.problem_mark else None  # (without a problem mark it is the message)
+        if context and exc.context_mark:
+            context += f" at {exc.context_mark.line + 1}:{exc.context_mark.column + 1}"
+        problem = " ".join(str(exc.problem or exc.context).split())
+        raise GenerationError(f"{place}: invalid YAML: {problem}{f' ({context})' if context else ''}") from None
+    except yaml.YAMLError as exc:
+        raise GenerationError(f"{shown(path)}: invalid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(spec, dict):
-        raise GenerationError(f"{path} is not an OpenAPI document")
+        raise GenerationError(f"{shown(path)} is not an OpenAPI document")
     return spec
 
 
@@ -258,6 +278,7 @@ def build(spec_path: Path, dest: Path) -> None:
     """Generate everything from ``spec_path`` into the (empty) package-shaped folder ``dest``."""
     check_opc_version()
     spec = load_spec(spec_path)
+    check_names(spec)
     with tempfile.TemporaryDirectory() as tmp:
         pkg = run_opc(spec_path, Path(tmp))
         fix_multipart_boundary(pkg)
@@ -273,16 +294,31 @@ def build(spec_path: Path, dest: Path) -> None:
     add_headers(outputs)
 
 
-def render_namespaces(spec: dict[str, Any], dest: Path, opc_pkg: Path) -> list[Path]:
-    """Render the namespace layer and the shapes beside ``_generated``; returns the files written."""
+def namespaces_module() -> Any:
+    """``generator/namespaces.py`` (imported from here, as ``generator/`` need not be on ``sys.path``)."""
     sys.path.insert(0, str(ROOT / "generator"))
     try:
-        from namespaces import Unsupported, render  # type: ignore[import-not-found]
+        import namespaces  # type: ignore[import-not-found]
     finally:
         sys.path.pop(0)
+    return namespaces
+
+
+def check_names(spec: dict[str, Any]) -> None:
+    """Stop on a Python name the spec would define twice (``namespaces.check_names``), before opc runs."""
+    ns = namespaces_module()
     try:
-        resources, shapes = render(spec, opc_pkg)
-    except Unsupported as exc:
+        ns.check_names(spec)
+    except (ns.Unsupported, ns.NameClash) as exc:
+        raise GenerationError(str(exc)) from None
+
+
+def render_namespaces(spec: dict[str, Any], dest: Path, opc_pkg: Path) -> list[Path]:
+    """Render the namespace layer and the shapes beside ``_generated``; returns the files written."""
+    ns = namespaces_module()
+    try:
+        resources, shapes = ns.render(spec, opc_pkg)
+    except (ns.Unsupported, ns.NameClash) as exc:
         raise GenerationError(str(exc)) from None
     dest.mkdir(parents=True, exist_ok=True)
     written = [dest / "_resources.py", dest / "_shapes.py"]

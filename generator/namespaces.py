@@ -17,14 +17,18 @@ Names that openapi-python-client makes up (inline schemas, inline enums, inline 
 from the code it generated (``OpcModule``), so whatever it generates is exposed here under the
 same name. Operations without tags go to the ``default`` namespace (``dify.default``), as
 openapi-python-client puts them in ``api/default``. A construct this layer cannot expose stops
-``make generate`` with one line naming its place in the spec (``Unsupported``).
+``make generate`` with one line naming its place in the spec (``Unsupported``), and so do two names
+that would clash in Python, in the spec or with the hand-written client (``NameClash``, checked by
+``check_names`` before anything is generated).
 """
 
 from __future__ import annotations
 
+import ast
 import keyword
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +38,12 @@ from openapi_python_client.strings import PythonIdentifier, pascal_case, snake_c
 
 from shape_checks import shape_checks  # type: ignore[import-not-found]
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "generator" / "templates"
+PACKAGE = ROOT / "src" / "dify_mgmt_async"
+CLIENT_CLASS = "DifyManagementClient"
+# The first line of every file `make generate` writes (generate.HEADER): such a module is not hand-written.
+GENERATED_MARK = "# Generated from openapi/management.yaml"
 ID_SCHEMA = "#/components/schemas/Id"
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 DEFAULT_TAG = "default"
@@ -46,6 +55,18 @@ class Unsupported(Exception):
 
     def __init__(self, where: str, construct: str) -> None:
         super().__init__(f"{where}: {construct} is not supported by the namespace generator")
+
+
+class NameClash(Exception):
+    """Two names the generated code would define alike, or one the hand-written client needs and the spec lacks.
+
+    Python lets the later definition win without a word (a method, a class, an attribute set in
+    ``__init__``) and openapi-python-client writes a reused operationId's module over the first, so
+    ``make generate`` would succeed with a broken client. The message is one line naming where.
+    """
+
+    def __init__(self, where: str, clash: str) -> None:
+        super().__init__(f"{where}: {clash}")
 
 
 @dataclass
@@ -454,6 +475,7 @@ def build_method(
 
 
 def build(spec: dict[str, Any], opc_pkg: Path | None = None) -> tuple[Context, list[Namespace]]:
+    check_names(spec)  # (generate.py checks before opc runs too; this is for every caller of render)
     ctx = Context(spec, opc_pkg=opc_pkg)
     for name, schema in (spec.get("components", {}).get("schemas") or {}).items():
         if isinstance(schema, dict) and "enum" in schema:  # every enum component gets its Literal alias
@@ -461,17 +483,224 @@ def build(spec: dict[str, Any], opc_pkg: Path | None = None) -> tuple[Context, l
     namespaces: dict[str, Namespace] = {}
     for tag in spec.get("tags", []):
         namespaces[tag["name"]] = Namespace(
-            tag["name"], f"{pascal_case(tag['name'])}Resource", " ".join(tag.get("description", "").split())
+            tag["name"], tag_names(tag["name"])[1], " ".join(tag.get("description", "").split())
         )
+    for path, http_method, op, item, tag in operations(spec):
+        ns = namespaces.setdefault(tag, Namespace(tag, tag_names(tag)[1], "Operations without tags."))
+        ns.methods.append(build_method(ctx, path, http_method, op, item, tag))
+    return ctx, [ns for ns in namespaces.values() if ns.methods]
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any], str]]:
+    """``(path, http method, operation, path item, tag)`` for every operation, in spec order."""
     for path, item in spec["paths"].items():
         for http_method in HTTP_METHODS:
-            if http_method not in item:
-                continue
-            op = item[http_method]
-            tag = (op.get("tags") or [DEFAULT_TAG])[0]
-            ns = namespaces.setdefault(tag, Namespace(tag, f"{pascal_case(tag)}Resource", "Operations without tags."))
-            ns.methods.append(build_method(ctx, path, http_method, op, item, tag))
-    return ctx, [ns for ns in namespaces.values() if ns.methods]
+            if http_method in item:
+                op = item[http_method]
+                yield path, http_method, op, item, (op.get("tags") or [DEFAULT_TAG])[0]
+
+
+def tag_names(tag: str) -> tuple[str, str]:
+    """A tag's attribute on the client (``dify.<attr>``) and its namespace class."""
+    return snake_case(tag), f"{pascal_case(tag)}Resource"
+
+
+def method_name(op: dict[str, Any], op_id: str) -> str:
+    """An operation's method name in its namespace: ``x-sdk-method``, else the operationId."""
+    return py_name(op.get("x-sdk-method", op_id))
+
+
+@dataclass
+class HandWritten:
+    """What the hand-written classes define, by name and kind ("a method", "a property", "an attribute")."""
+
+    client: dict[str, str]  # DifyManagementClient's own names (its namespaces' attributes excepted)
+    client_file: str
+    # namespace attribute -> (the hand-written class bound there, its file, its own names)
+    helpers: dict[str, tuple[str, str, dict[str, str]]]
+
+
+class _Sources:
+    """The package's hand-written modules, parsed (not imported: see ``hand_written``)."""
+
+    def __init__(self, package: Path) -> None:
+        self.package = package
+        self.parsed: dict[str, ast.Module | None] = {}
+
+    def file(self, module: str) -> str:
+        path = self.package / f"{module}.py"
+        return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+    def module(self, module: str) -> ast.Module | None:
+        """``None`` for a generated module (or no such module)."""
+        if module not in self.parsed:
+            path = self.package / f"{module.replace('.', '/')}.py"
+            if not path.is_file():
+                path = path.with_suffix("") / "__init__.py"
+            text = path.read_text(encoding="utf-8") if path.is_file() else GENERATED_MARK
+            self.parsed[module] = None if text.startswith(GENERATED_MARK) else ast.parse(text, str(path))
+        return self.parsed[module]
+
+    def lookup(self, module: str, name: str) -> tuple[str, str, ast.ClassDef | None]:
+        """Where ``name`` in ``module`` comes from: ``("hand", module, class)``, ``("generated", ...)``
+        or ``("other", ...)`` (the standard library, a dependency, not a class)."""
+        tree = self.module(module)
+        for node in tree.body if tree else []:
+            if isinstance(node, ast.ClassDef) and node.name == name:
+                return "hand", module, node
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                for alias in node.names:
+                    if (alias.asname or alias.name) == name:
+                        if self.module(node.module) is None:
+                            return "generated", node.module, None
+                        return self.lookup(node.module, alias.name)
+        return "other", module, None
+
+    def names(self, module: str, cls: ast.ClassDef) -> tuple[dict[str, str], bool]:
+        """A class's names, its hand-written bases' included; and whether it derives from a generated class."""
+        found: dict[str, str] = {}
+        generated_base = False
+        for base in cls.bases:
+            if isinstance(base, ast.Name):
+                kind, where, node = self.lookup(module, base.id)
+                if node is not None:
+                    inherited, generated = self.names(where, node)
+                    found.update(inherited)
+                    generated_base |= generated
+                generated_base |= kind == "generated"
+        for node in cls.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                decorators = {ast.unparse(d).rsplit(".", 1)[-1] for d in node.decorator_list}
+                prop = decorators & {"property", "cached_property", "setter", "deleter"}
+                found[node.name] = "a property" if prop else "a method"
+            targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+            for target in targets if isinstance(node, ast.Assign | ast.AnnAssign) else []:
+                if isinstance(target, ast.Name):
+                    found[target.id] = "an attribute"
+        for node in ast.walk(cls):  # ``self.<name> = ...`` in any method: an instance attribute
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "self"
+            ):
+                found.setdefault(node.attr, "an attribute")
+        return found, generated_base
+
+
+def hand_written(package: Path = PACKAGE) -> HandWritten:
+    """The names ``DifyManagementClient`` and the hand-written namespaces it binds define, from their source.
+
+    Read with ``ast`` rather than imported: the package imports the generated ``_resources`` and
+    ``_models`` by name, so after a spec edit dropping a name the hand-written code uses it would not
+    import, and ``make generate`` could not run again to repair it (a dependency on its own previous
+    output). The source has every name: methods, properties, class attributes and ``self.<name> =``
+    in any method (``base_url``, ``_core``), through hand-written base classes; a base from a
+    generated module (``Namespaces``, ``DatasetsResource``) is the generator's own. The client is
+    found from the package root's import of it. A client attribute annotated with a hand-written
+    subclass of a generated class (``datasets: DatasetsNamespace``) is a namespace bound in place of
+    the generated one: the attribute is its tag's, and the subclass's names are taken in it.
+    """
+    sources = _Sources(package)
+    _, module, client = sources.lookup("__init__", CLIENT_CLASS)
+    if client is None:
+        raise NameClash(sources.file("__init__"), f"no hand-written {CLIENT_CLASS} found to check names against")
+    names, _ = sources.names(module, client)
+    helpers: dict[str, tuple[str, str, dict[str, str]]] = {}
+    for node in client.body:
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(node.annotation, ast.Name)
+        ):
+            _, where, cls = sources.lookup(module, node.annotation.id)
+            if cls is not None:
+                own, derived = sources.names(where, cls)
+                if derived:
+                    helpers[node.target.id] = (cls.name, sources.file(where), own)
+                    names.pop(node.target.id, None)
+    return HandWritten(names, sources.file(module), helpers)
+
+
+def _not_a_name(name: str) -> str:
+    return f"but {name} is a Python keyword" if keyword.iskeyword(name) else f"but {name!r} is not a Python name"
+
+
+def check_names(spec: dict[str, Any], hand: HandWritten | None = None) -> None:
+    """Raise ``NameClash`` (one line, naming the place) for the first Python name the spec would define twice.
+
+    Run on the spec alone, before openapi-python-client or anything is written. Checked: an
+    operationId used twice, also as its module (``getApp`` and ``get_app`` are both module ``get_app``:
+    opc writes the second over the first in one tag, and ``_resources`` imports both as ``_get_app``,
+    the second hiding the first, across tags); a tag whose attribute is a keyword or already the
+    client's (``stats``, ``aclose``, ``base_url``: ``_bind_namespaces`` would overwrite it); two tags
+    with one attribute or class (``Apps`` and ``apps``); two operations with one method name in a
+    namespace, or one named like a hand-written helper there (``datasets.wait_for_indexing``, which
+    the subclass would hide); and a namespace the client binds a hand-written subclass to, gone from
+    the spec (the package would no longer import).
+    """
+    hand = hand or hand_written()
+    client = f"{CLIENT_CLASS} ({hand.client_file})"
+    tags: dict[str, tuple[str, str]] = {}  # attribute -> (tag, the first operation in it)
+    classes: dict[str, str] = {}  # namespace class -> tag
+    modules: dict[str, tuple[str, str]] = {}  # module -> (operationId, where)
+    methods: dict[tuple[str, str], tuple[str, str]] = {}  # (attribute, method) -> (operationId, where)
+    for path, http_method, op, _, tag in operations(spec):
+        where = f"paths.{path}.{http_method}"
+        op_id = op.get("operationId")
+        if not op_id:
+            raise Unsupported(where, "an operation without operationId")
+        module = snake_case(op_id)
+        if module in modules:
+            first_id, first = modules[module]
+            if first_id == op_id:
+                raise NameClash(where, f"operationId {op_id!r} is already used by {first}; operationIds must be unique")
+            raise NameClash(
+                where, f"operationId {op_id!r} would be module {module}, as {first_id!r} of {first} is; rename one"
+            )
+        if not module.isidentifier() or keyword.iskeyword(module):
+            raise NameClash(where, f"operationId {op_id!r} would be module {module}, {_not_a_name(module)}")
+        modules[module] = (op_id, where)
+
+        attr, cls = tag_names(tag)
+        known = tags.get(attr)
+        if known is None:
+            if not attr.isidentifier() or keyword.iskeyword(attr):
+                raise NameClash(where, f"tag {tag!r} would be dify.{attr}, {_not_a_name(attr)}; rename the tag")
+            if attr in hand.client:
+                raise NameClash(
+                    where, f"tag {tag!r} would be dify.{attr}, already {hand.client[attr]} of {client}; rename the tag"
+                )
+            if cls in classes:
+                raise NameClash(where, f"tag {tag!r} would be class {cls}, as tag {classes[cls]!r} is; rename one")
+            tags[attr], classes[cls] = (tag, where), tag
+        elif known[0] != tag:
+            raise NameClash(where, f"tag {tag!r} would be dify.{attr}, as tag {known[0]!r} is; rename one")
+
+        name = method_name(op, op_id)
+        call = f"dify.{attr}.{name}"
+        if not name.isidentifier():
+            raise NameClash(where, f"operationId {op_id!r} would be {call}, {_not_a_name(name)}; set x-sdk-method")
+        if (attr, name) in methods:
+            first_id, first = methods[attr, name]
+            raise NameClash(
+                where, f"operationId {op_id!r} would be {call}, as {first_id!r} of {first} is; set another x-sdk-method"
+            )
+        helper, helper_file, helper_names = hand.helpers.get(attr, ("", "", {}))
+        if name in helper_names:
+            raise NameClash(
+                where,
+                f"operationId {op_id!r} would be {call}, already {helper_names[name]} of the hand-written "
+                f"{helper} ({helper_file}); set another x-sdk-method",
+            )
+        methods[attr, name] = (op_id, where)
+    for attr, (helper, helper_file, _) in hand.helpers.items():
+        if attr not in tags:
+            raise NameClash(
+                "tags",
+                f"no operation is tagged for dify.{attr}, which {client} binds to the hand-written {helper} "
+                f"({helper_file}); keep the tag or change the client",
+            )
 
 
 def wrap(text: str, indent: int, width: int = 110) -> str:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -189,3 +190,171 @@ def test_unsupported_constructs_fail_in_one_line(mutate: object, message: str) -
         namespaces.render(spec)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+# Names the generated code would define twice: each stops `make generate` with one line, before anything
+# is written. Checked on the spec alone (``namespaces.check_names``), so no openapi-python-client run here.
+CLIENT = "DifyManagementClient (src/dify_mgmt_async/_client.py)"
+APP_GET = "paths./api/management/apps/{app_id}.get"
+
+
+def _op(tag: str, op_id: str, method: str | None = None) -> dict[str, object]:
+    answer = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/User"}}}}
+    return {
+        "tags": [tag],
+        "operationId": op_id,
+        "summary": op_id,
+        **({"x-sdk-method": method} if method else {}),
+        "responses": {"200": {"description": "OK.", **answer}},
+    }
+
+
+def _add(path: str, op: dict[str, object], param: str | None = None) -> object:
+    item = {"get": op, **({"parameters": [{"$ref": f"#/components/parameters/{param}"}]} if param else {})}
+    return lambda s: s["paths"].__setitem__(path, item)
+
+
+def _retag(old: str, new: str) -> object:
+    def mutate(spec: dict[str, Any]) -> None:
+        for item in spec["paths"].values():
+            for op in item.values():
+                if isinstance(op, dict) and op.get("tags") == [old]:
+                    op["tags"] = [new]
+
+    return mutate
+
+
+NAME_CLASHES = [
+    (
+        _add("/api/management/stats", _op("stats", "get_stats")),
+        "paths./api/management/stats.get: tag 'stats' would be dify.stats, already a property of "
+        f"{CLIENT}; rename the tag",
+    ),
+    (
+        _add("/api/management/close", _op("aclose", "close_all")),
+        f"paths./api/management/close.get: tag 'aclose' would be dify.aclose, already a method of {CLIENT}; "
+        "rename the tag",
+    ),
+    (
+        _add("/api/management/url", _op("base_url", "get_url")),
+        "paths./api/management/url.get: tag 'base_url' would be dify.base_url, already an attribute of "
+        f"{CLIENT}; rename the tag",
+    ),
+    (
+        _add("/api/management/classes", _op("class", "list_classes")),
+        "paths./api/management/classes.get: tag 'class' would be dify.class, but class is a Python keyword; "
+        "rename the tag",
+    ),
+    (
+        _add("/api/management/apps/{app_id}/x", _op("apps", "get_app_x", method="get"), "AppId"),
+        "paths./api/management/apps/{app_id}/x.get: operationId 'get_app_x' would be dify.apps.get, "
+        f"as 'get_app' of {APP_GET} is; set another x-sdk-method",
+    ),
+    (
+        _add("/api/management/apps-upper", _op("Apps", "get_apps_upper")),
+        "paths./api/management/apps-upper.get: tag 'Apps' would be dify.apps, as tag 'apps' is; rename one",
+    ),
+    (
+        _add("/api/management/datasets/{dataset_id}/wait", _op("datasets", "wait_for_indexing"), "DatasetId"),
+        "paths./api/management/datasets/{dataset_id}/wait.get: operationId 'wait_for_indexing' would be "
+        "dify.datasets.wait_for_indexing, already a method of the hand-written DatasetsNamespace "
+        "(src/dify_mgmt_async/_datasets.py); set another x-sdk-method",
+    ),
+    (
+        _add("/api/management/ping", _op("apps", "get_app")),
+        f"paths./api/management/ping.get: operationId 'get_app' is already used by {APP_GET}; "
+        "operationIds must be unique",
+    ),
+    (
+        _add("/api/management/ping", _op("users", "getApp")),
+        f"paths./api/management/ping.get: operationId 'getApp' would be module get_app, as 'get_app' of "
+        f"{APP_GET} is; rename one",
+    ),
+    (
+        _retag("datasets", "knowledge"),
+        f"tags: no operation is tagged for dify.datasets, which {CLIENT} binds to the hand-written "
+        "DatasetsNamespace (src/dify_mgmt_async/_datasets.py); keep the tag or change the client",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    NAME_CLASHES,
+    ids=[
+        "tag-stats-property",
+        "tag-aclose-method",
+        "tag-base_url-instance-attribute",
+        "tag-keyword",
+        "same-method-name",
+        "tags-differing-in-case",
+        "hand-written-helper",
+        "reused-operation-id",
+        "operation-ids-with-one-module",
+        "overridden-namespace-gone",
+    ],
+)
+def test_name_clashes_fail_in_one_line(mutate: object, message: str) -> None:
+    """Each would have generated a broken client (an attribute, method, class or module silently replaced)."""
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    mutate(spec)  # type: ignore[operator]
+    with pytest.raises(namespaces.NameClash) as info:
+        namespaces.check_names(spec)
+    assert str(info.value) == message
+
+
+def test_the_committed_spec_and_the_mutation_suites_have_no_name_clash() -> None:
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    namespaces.check_names(spec)
+    regen_mutations.additive(spec)
+    regen_mutations.changes(spec)
+    namespaces.check_names(spec)
+
+
+def test_the_hand_written_names_are_every_name_of_the_real_classes() -> None:
+    """The names read from the source (not imported, see ``hand_written``) include every one ``dir()`` shows."""
+    from dify_mgmt_async import DifyManagementClient
+    from dify_mgmt_async._datasets import DatasetsNamespace
+    from dify_mgmt_async._resources import DatasetsResource, Namespaces
+
+    hand = namespaces.hand_written()
+    implicit = {"__module__", "__dict__", "__weakref__", "__annotations__", "__doc__", "__qualname__"}
+    assert set(dir(DifyManagementClient)) - set(dir(Namespaces)) - implicit <= set(hand.client)
+    assert {"stats", "aclose", "with_options", "base_url", "_core"} <= set(hand.client)  # (base_url: __init__)
+    assert not set(Namespaces.__annotations__) & set(hand.client)  # the tags' own attributes are not taken
+    cls, file, helpers = hand.helpers["datasets"]
+    assert (cls, file) == ("DatasetsNamespace", "src/dify_mgmt_async/_datasets.py")
+    assert set(dir(DatasetsNamespace)) - set(dir(DatasetsResource)) <= set(helpers)
+
+
+def test_a_name_clash_stops_generate_before_anything_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    NAME_CLASHES[0][0](spec)  # type: ignore[operator]
+    spec_path = tmp_path / "management.yaml"
+    spec_path.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "out"
+    assert generate.main(["--spec", str(spec_path), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"generate: {NAME_CLASHES[0][1]}\n"
+    assert not out.exists()
+
+
+def test_a_yaml_syntax_error_is_one_line_naming_the_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not PyYAML's 64-line traceback: the file, line and column, and the problem."""
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    text = SPEC.read_text(encoding="utf-8")
+    broken = text.replace("    get:\n      tags: [apps]\n", "    get:\n     tags: [apps]\n", 1)
+    assert broken != text
+    line = text[: text.index("    get:\n      tags: [apps]\n")].count("\n") + 2  # the line mis-indented
+    spec_path = tmp_path / "management.yaml"
+    spec_path.write_text(broken, encoding="utf-8")
+    assert generate.main(["--spec", str(spec_path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"generate: {spec_path}:{line + 1}:7: invalid YAML: expected <block end>, but found "
+        f"'<block mapping start>' (while parsing a block mapping at {line}:6)\n"
+    )
+    assert not (tmp_path / "out").exists()
