@@ -125,7 +125,7 @@ def _hook(value: object) -> Callable[[RetryEvent], object] | None:
             "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
             "function would never run (start a task from a plain one if it must await)"
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _count(name: str, value: int, minimum: int) -> int:
