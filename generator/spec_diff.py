@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from generate import GenerationError, load_spec  # type: ignore[import-not-found]  # (generator/ is on the path)
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi" / "management.yaml"
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -153,7 +155,16 @@ def main(argv: list[str] | None = None) -> int:
     if shown.returncode != 0:
         print(f"spec-diff: cannot read {rel} at {args.base}: {shown.stderr.strip()}", file=sys.stderr)
         return 2
-    changes = breaking_changes(yaml.safe_load(shown.stdout), yaml.safe_load(args.spec.read_text(encoding="utf-8")))
+    try:
+        new = load_spec(args.spec)  # a YAML typo: one line naming the place, as `make generate` gives it
+        old = yaml.safe_load(shown.stdout)
+    except GenerationError as exc:
+        print(f"spec-diff: {exc}", file=sys.stderr)
+        return 2
+    except yaml.YAMLError as exc:
+        print(f"spec-diff: {rel} at {args.base}: invalid YAML: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    changes = breaking_changes(old, new)
     if not changes:
         print(f"spec-diff: no breaking changes against {args.base}")
         return 0

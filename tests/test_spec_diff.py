@@ -7,13 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests import regen_mutations
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "generator"))
-from spec_diff import breaking_changes  # type: ignore[import-not-found]  # noqa: E402
+from spec_diff import breaking_changes, main  # type: ignore[import-not-found]  # noqa: E402
 
 sys.path.pop(0)
 BASE = yaml.safe_load((ROOT / "openapi" / "management.yaml").read_text(encoding="utf-8"))
@@ -51,3 +52,16 @@ def test_make_target_compares_with_a_git_ref() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("spec-diff: ")
+
+
+def test_a_yaml_typo_in_the_working_spec_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make spec-diff` on a spec with a YAML syntax error: the place and the problem on one line, as `make
+    generate` gives it, not PyYAML's traceback."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("openapi: 3.0.3\ninfo:\n  title: x\n   version: 1\n", encoding="utf-8")
+    assert main(["--spec", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"spec-diff: {spec}:4:")
+    assert "invalid YAML: mapping values are not allowed here" in err and err.count("\n") == 1
