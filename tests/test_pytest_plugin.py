@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -24,10 +25,10 @@ def test_fixture(dify_emulator):
 """
 
 
-def _pytest(folder: Path) -> subprocess.CompletedProcess[str]:
+def _pytest(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
     """pytest in a folder of a user's project: no conftest of ours, no config file, strict markers."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", str(folder)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", *options, str(folder)],
         capture_output=True,
         text=True,
         cwd=folder,
@@ -79,3 +80,100 @@ def test_importing_the_emulator_without_the_extra_names_the_extra() -> None:
         "'python_multipart'): install dify-mgmt-async[emulator], for example pip install "
         "'dify-mgmt-async[emulator]'"
     )
+
+
+MARKED_BADLY = """
+import pytest
+
+
+@pytest.mark.dify_emulator(rate=50, limiter="sliding_log")
+def test_typo(dify_emulator):
+    raise AssertionError("ran with a bad setting")
+
+
+@pytest.mark.dify_emulator(rate="5")
+def test_a_string(dify_emulator):
+    raise AssertionError("ran with a bad setting")
+
+
+@pytest.mark.dify_emulator(ratee=5)
+def test_unknown(dify_emulator):
+    raise AssertionError("ran with a bad setting")
+
+
+@pytest.mark.dify_emulator({"rate": 5})
+def test_positional(dify_emulator):
+    raise AssertionError("ran with a bad setting")
+
+
+@pytest.mark.dify_emulator(limiter="sliding-log", fail_rate=0.5)
+def test_good(dify_emulator_server):
+    assert (dify_emulator_server.config.limiter, dify_emulator_server.config.fail_rate) == ("sliding-log", 0.5)
+"""
+
+
+def test_a_bad_marker_setting_fails_the_setup_naming_the_setting_the_value_and_what_is_allowed(
+    tmp_path: Path,
+) -> None:
+    """Checked as configure() checks: not every request of the test a 500 ``KeyError: 'sliding_log'``."""
+    (tmp_path / "test_user.py").write_text(MARKED_BADLY, encoding="utf-8")
+    result = _pytest(tmp_path)
+    out = result.stdout
+    assert "1 passed, 4 errors" in out, out + result.stderr
+    assert "ran with a bad setting" not in out and "KeyError" not in out
+    settable = (
+        "rate, burst, limiter, retry_after, rate_limit_headers, fail_rate, latency_ms, drop_rate, "
+        "indexing_seconds, indexing_fail_rate, max_upload_mb, token, control_secret, seed"
+    )
+    for test, message in (
+        (
+            "test_typo",
+            "@pytest.mark.dify_emulator: limiter: must be one of token-bucket, gcra, fixed-window, sliding-log "
+            "(got 'sliding_log')",
+        ),
+        ("test_a_string", "@pytest.mark.dify_emulator: rate: must be a number >= 0 (got '5')"),
+        ("test_unknown", f"@pytest.mark.dify_emulator: ratee: unknown setting (settable: {settable})"),
+        (
+            "test_positional",
+            "@pytest.mark.dify_emulator takes settings by name, as in dify_emulator(rate=10), not ({'rate': 5},)",
+        ),
+    ):
+        assert re.search(rf"ERROR at setup of {test} _+\n{re.escape(message)}\n", out), message + "\n" + out
+
+
+IN_FLIGHT = """
+import asyncio, os, threading
+import pytest
+from dify_mgmt_async import APITimeoutError, DifyManagementClient
+
+seen = {}
+
+
+@pytest.mark.dify_emulator(latency_ms=30000)
+def test_slow(dify_emulator_server):
+    async def go():
+        async with DifyManagementClient(
+            dify_emulator_server.base_url, dify_emulator_server.token, timeout=0.5, max_retries=0
+        ) as dify:
+            with pytest.raises(APITimeoutError):
+                await dify.apps.list()
+    asyncio.run(go())
+    assert dify_emulator_server.store.in_flight == 1  # the emulator still pauses the request the client gave up on
+    seen["dir"] = dify_emulator_server.upload_dir
+
+
+def test_after():
+    assert "dify-emulator" not in [t.name for t in threading.enumerate()]
+    assert not os.path.exists(seen["dir"])
+"""
+
+
+def test_teardown_with_a_request_still_in_flight_is_prompt_and_leaves_no_server_thread(tmp_path: Path) -> None:
+    """A ``latency_ms`` the client gave up on: the teardown took 10 s and left the thread running."""
+    (tmp_path / "test_user.py").write_text(IN_FLIGHT, encoding="utf-8")
+    options = ("-p", "no:randomly", "--durations=0", "-W", "error::pytest.PytestUnhandledThreadExceptionWarning")
+    result = _pytest(tmp_path, *options)
+    assert result.returncode == 0 and "2 passed" in result.stdout, result.stdout + result.stderr
+    teardown = re.search(r"([\d.]+)s teardown\s+test_user\.py::test_slow", result.stdout)
+    assert teardown is not None, result.stdout
+    assert float(teardown.group(1)) < 3, result.stdout

@@ -11,7 +11,7 @@ _EXTRA = frozenset(
 try:
     from .app import CONTROL_HEADER, build_app
     from .server import EmulatorServer, main
-    from .store import ApiError, EmulatorConfig, Store
+    from .store import ApiError, EmulatorConfig, SettingError, Store
 except ModuleNotFoundError as exc:  # the [emulator] extra is not installed: say so, not "no python_multipart"
     missing = (exc.name or "").partition(".")[0]
     if missing not in _EXTRA:
@@ -22,4 +22,13 @@ except ModuleNotFoundError as exc:  # the [emulator] extra is not installed: say
         name=missing,
     ) from exc
 
-__all__ = ["CONTROL_HEADER", "ApiError", "EmulatorConfig", "EmulatorServer", "Store", "build_app", "main"]
+__all__ = [
+    "CONTROL_HEADER",
+    "ApiError",
+    "EmulatorConfig",
+    "EmulatorServer",
+    "SettingError",
+    "Store",
+    "build_app",
+    "main",
+]

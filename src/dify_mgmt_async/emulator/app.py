@@ -10,6 +10,7 @@ Fault injection (latency, dropped connections, 5xx) and counters live in an oute
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -30,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .store import MODELS, UPLOAD_EXTENSIONS, ApiError, EmulatorConfig, Store, invalid
 from .validation import Operation, load
 
-__all__ = ["FAULT_HEADER", "HANDLERS", "Call", "build_app"]
+__all__ = ["FAULT_HEADER", "HANDLERS", "Call", "build_app", "end_pauses"]
 
 PREFIX = "/api/management"
 CONTROL_HEADER = "X-Emulator-Secret"
@@ -435,6 +436,35 @@ class _Faults:
     def __init__(self, app: ASGIApp, store: Store) -> None:
         self.app = app
         self.store = store
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pauses: set[asyncio.Future[None]] = set()
+        self._ended = False
+
+    async def _pause(self, seconds: float) -> None:
+        """``asyncio.sleep(seconds)``, cut short by ``end_pauses()``."""
+        loop = self._loop = asyncio.get_running_loop()
+        if self._ended:  # read after ``_loop`` is set: end_pauses() either sees the loop or is seen here
+            return
+        waiter = loop.create_future()
+        timer = loop.call_later(seconds, _wake, waiter)
+        self._pauses.add(waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._pauses.discard(waiter)
+
+    def end_pauses(self) -> None:
+        """From any thread: pauses under way end now, pauses to come are skipped."""
+        self._ended = True
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # its loop is closed: no pause is under way
+                loop.call_soon_threadsafe(self._end_all)
+
+    def _end_all(self) -> None:
+        for waiter in self._pauses:
+            _wake(waiter)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
@@ -444,7 +474,7 @@ class _Faults:
         store.enter()
         try:
             if config.latency_ms > 0:
-                await asyncio.sleep(config.latency_ms / 1000)
+                await self._pause(config.latency_ms / 1000)
             with store.lock:
                 roll_drop, roll_fail = store.random.random(), store.random.random()
                 status = store.random.choice((500, 502, 503))
@@ -464,6 +494,19 @@ class _Faults:
             await self.app(scope, receive, send)
         finally:
             store.leave()
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def end_pauses(app: ASGIApp) -> None:
+    """Cut short, from any thread, the ``latency_ms`` pauses of an app from ``build_app``: the requests
+    in flight are answered now, and later ones get no pause. A server that stops calls it first, so
+    its requests end in time rather than being cancelled."""
+    if isinstance(app, _Faults):
+        app.end_pauses()
 
 
 def _drop(send: Send) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import tempfile
@@ -15,11 +16,14 @@ from typing import Any
 
 import uvicorn
 
-from .app import CONTROL_HEADER, build_app
+from .app import CONTROL_HEADER, build_app, end_pauses
 from .limiters import FIELD_STYLES, HINT_STYLES, LIMITERS
 from .store import EmulatorConfig, Store
 
-__all__ = ["EmulatorServer", "main", "parse_args"]
+__all__ = ["SHUTDOWN_GRACE", "EmulatorServer", "main", "parse_args"]
+
+SHUTDOWN_GRACE = 0.25
+"""Seconds ``stop()`` gives requests still in flight before cancelling them (a ``latency_ms`` pause ends at once)."""
 
 
 class EmulatorServer:
@@ -40,13 +44,14 @@ class EmulatorServer:
         **settings: Any,
     ):
         self.config = config or EmulatorConfig()
-        for name, value in settings.items():
-            if not hasattr(self.config, name):
-                raise TypeError(f"unknown emulator setting {name!r}")
-            setattr(self.config, name, value)
+        self.config.update(settings, at_start=True)  # configure()'s checks: a bad one raises SettingError
         self.store = Store(self.config)
         self.upload_dir = tempfile.mkdtemp(prefix="dify-emulator-")
-        self.app = build_app(store=self.store, upload_dir=self.upload_dir, spec=spec)
+        try:
+            self.app = build_app(store=self.store, upload_dir=self.upload_dir, spec=spec)
+        except BaseException:
+            shutil.rmtree(self.upload_dir, ignore_errors=True)
+            raise
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None
@@ -88,24 +93,48 @@ class EmulatorServer:
             loop="asyncio",
             backlog=4096,
             timeout_keep_alive=30,
+            # uvicorn hints an int, but it is asyncio.wait_for's timeout: a fraction of a second works
+            timeout_graceful_shutdown=SHUTDOWN_GRACE,  # type: ignore[arg-type]
         )
 
     def start(self, timeout: float = 10.0) -> EmulatorServer:
+        """Serve from a daemon thread named ``dify-emulator``; on failure, stopped and its upload folder removed."""
         server = self._server = uvicorn.Server(self._uvicorn_config())
-        self._thread = threading.Thread(target=server.run, name="dify-emulator", daemon=True)
-        self._thread.start()
+        thread = self._thread = threading.Thread(target=_run, args=(server,), name="dify-emulator", daemon=True)
+        thread.start()
         deadline = time.monotonic() + timeout
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the emulator did not start")
-            time.sleep(0.005)
+        try:
+            while not server.started:
+                if not thread.is_alive():
+                    raise RuntimeError(f"the emulator did not start on {self.host}:{self.port} (its error is logged)")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the emulator did not start within {timeout:g} s")
+                time.sleep(0.005)
+        except BaseException:
+            self.stop()
+            raise
         self.port = server.servers[0].sockets[0].getsockname()[1]
         return self
 
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving and remove the upload folder.
+
+        Requests still in flight are answered without the rest of their ``latency_ms`` pause; any still
+        running ``SHUTDOWN_GRACE`` seconds later (uvicorn's graceful shutdown) are cancelled. If the server
+        thread still runs ``timeout`` seconds later (a handler blocking the event loop), this raises
+        ``RuntimeError`` and keeps the folder; ``stop()`` may be called again.
+        """
+        server, thread = self._server, self._thread
+        if server is not None and thread is not None:
+            end_pauses(self.app)  # latency_ms pauses end now, so their requests end before the grace does
+            server.should_exit = True
+            thread.join(timeout)
+            if thread.is_alive():
+                raise RuntimeError(
+                    f"the emulator on {self.base_url} did not stop within {timeout:g} s: its thread "
+                    f"{thread.name!r} still runs (a request handler blocking the event loop?); "
+                    f"its upload folder {self.upload_dir} is kept"
+                )
             self._server = self._thread = None
         shutil.rmtree(self.upload_dir, ignore_errors=True)
 
@@ -119,6 +148,11 @@ class EmulatorServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _run(server: uvicorn.Server) -> None:
+    with contextlib.suppress(SystemExit):  # uvicorn could not start (a port in use): it logged why, start() says so
+        server.run()
 
 
 def _env(name: str, default: str) -> str:

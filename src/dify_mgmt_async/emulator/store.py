@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import reprlib
 import secrets
 import threading
 import time
@@ -23,6 +24,7 @@ __all__ = [
     "INDEXING_STAGES",
     "ApiError",
     "EmulatorConfig",
+    "SettingError",
     "Store",
 ]
 
@@ -45,6 +47,13 @@ class ApiError(Exception):
 
 def invalid(message: str) -> ApiError:
     return ApiError(400, "invalid_param", message)
+
+
+class SettingError(ApiError, ValueError):
+    """A refused emulator setting: a ``ValueError`` in Python, a 400 ``invalid_param`` through ``/_emulator/config``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, "invalid_param", message)
 
 
 def not_found(what: str) -> ApiError:
@@ -95,24 +104,46 @@ class EmulatorConfig:
         "rate_limit_headers": FIELD_STYLES,
     }
 
+    AT_START = ("token", "control_secret", "seed")
+    """Settings only a new emulator takes (``EmulatorServer(token=...)``), not ``configure()``."""
+
+    def __post_init__(self) -> None:  # ``EmulatorConfig(limiter=...)`` is checked as ``configure()`` is
+        self.update({name: getattr(self, name) for name in self.MUTABLE + self.AT_START}, at_start=True)
+
     def public(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.MUTABLE}
 
-    def update(self, changes: dict[str, Any]) -> None:
+    def update(self, changes: dict[str, Any], *, at_start: bool = False) -> None:
+        """Check every change, then apply them all (or none): the one rule for ``configure()``,
+        ``POST /_emulator/config``, ``EmulatorServer(**settings)`` and the pytest marker.
+
+        ``at_start`` also accepts ``AT_START`` (a server not started yet). A refused change raises
+        ``SettingError`` (a ``ValueError``; through HTTP a 400 ``invalid_param``) naming the setting,
+        the value given and what is allowed.
+        """
+        allowed = self.MUTABLE + self.AT_START if at_start else self.MUTABLE
         for name, value in changes.items():
-            if name not in self.MUTABLE:
-                raise invalid(f"{name}: unknown setting")
+            if name not in allowed:
+                where = "only when the emulator starts; " if name in self.AT_START else ""
+                raise SettingError(f"{name}: unknown setting ({where}settable: {', '.join(allowed)})")
+            if name in self.AT_START:
+                if name == "seed":
+                    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                        raise SettingError(f"seed: must be an integer or None (got {reprlib.repr(value)})")
+                elif not isinstance(value, str):  # a token: its type, never its value
+                    raise SettingError(f"{name}: must be a string (got {type(value).__name__})")
+                continue
             choices = self.CHOICES.get(name)
             if choices is not None:
                 if value not in choices:
-                    raise invalid(f"{name}: must be one of {', '.join(choices)}")
+                    raise SettingError(f"{name}: must be one of {', '.join(choices)} (got {reprlib.repr(value)})")
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise invalid(f"{name}: must be a number >= 0")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise SettingError(f"{name}: must be a number >= 0 (got {reprlib.repr(value)})")
             if name.endswith("_rate") and name != "rate" and value > 1:
-                raise invalid(f"{name}: must be between 0 and 1")
+                raise SettingError(f"{name}: must be between 0 and 1 (got {reprlib.repr(value)})")
         for name, value in changes.items():
-            if name in self.CHOICES:
+            if name in self.CHOICES or name in self.AT_START:
                 setattr(self, name, value)
             else:
                 setattr(self, name, int(value) if name == "burst" else float(value))
