@@ -117,6 +117,17 @@ def test_malformed_base_url_is_refused(url: str) -> None:
             "(got 'https://dify.example.com')",
         ),
         ("http://admin:s3cret@h:bad", "base_url: not a valid URL: Invalid port: 'bad' (got 'http://h:bad')"),
+        # mistyped: a '/' or '#' in the password ends the authority early, and httpx's reason quotes the password
+        ("https://admin:s3cret/x@dify.example.com", "base_url: not a valid URL (got 'https://dify.example.com')"),
+        ("https://admin:s3cret#x@dify.example.com", "base_url: not a valid URL (got 'https://dify.example.com')"),
+        (
+            "//admin:s3cret@dify.example.com",
+            "base_url: must be an http(s) URL such as https://dify.example.com (got 'dify.example.com')",
+        ),
+        (
+            "https:/admin:s3cret@dify.example.com",
+            "base_url: must be an http(s) URL such as https://dify.example.com (got 'dify.example.com')",
+        ),
     ],
 )
 def test_base_url_with_credentials_is_refused_without_echoing_them(url: str, message: str) -> None:

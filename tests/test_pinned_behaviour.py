@@ -817,6 +817,10 @@ def free_form(value: object) -> Any:
             "credentials: must hold only JSON values (strings, numbers, bools, None, lists, dicts): "
             "Out of range float values are not JSON compliant (got {'k': nan})",
         ),
+        (  # \u-escaped, json.dumps passed it; httpx sends UTF-8, and raised a raw UnicodeEncodeError
+            lambda: free_form({"k": ["\ud800"]}),
+            "credentials: must be valid Unicode (it holds a lone surrogate) (got {'k': ['\\ud800']})",
+        ),
         (
             lambda: free_form({"k": {1, 2}}),
             "credentials: must hold only JSON values (strings, numbers, bools, None, lists, dicts): "

@@ -339,6 +339,20 @@ async def test_an_advertised_rate_is_paced_no_slower_than_the_floor_of_learned_r
     assert (engine.state.rate, engine.estimator.rate) == (RateEstimator.MIN_RATE, RateEstimator.MIN_RATE)
 
 
+async def test_an_advertised_rate_under_the_floor_is_news_once() -> None:
+    """Said again, the same rate under MIN_RATE is not adopted again: compared raw with the floored pace it was news
+    on every answer, and each adoption restarted the curve (and, with a store, logged an event for every process)."""
+    engine = RateLimitEngine(64)
+    same = httpx.Headers({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "3600"})
+    adopted: list[float] = []
+    learn = engine.learn
+    engine.learn = lambda kind, at, value: (adopted.append(value), learn(kind, at, value))[1]  # type: ignore[method-assign]
+    for _ in range(5):
+        engine.on_success(headers=same)
+    assert adopted == [1 / 3600]
+    assert engine.state.rate == RateEstimator.MIN_RATE
+
+
 async def test_what_is_left_over_the_time_to_the_reset_is_adopted_whenever_it_differs_from_the_pace() -> None:
     """No policy: "2 left in 4 s" said twice, with growth between, is news both times (the pace drifted)."""
     engine = RateLimitEngine(64)

@@ -309,6 +309,9 @@ def test_network_settings_with_your_own_transport_are_refused() -> None:
         ("https://api.example.com", "https://api.example.com:8443", False),
         ("http://api.example.com", "all://api.example.com", True),
         ("https://http", "http://other.org", False),  # the scheme is not a host
+        ("http://anything.example", "http://*", True),  # every host, for that scheme (httpx reads it so)
+        ("https://anything.example", "http://*", False),
+        ("https://anything.example", "all://*", True),
     ],
 )
 def test_no_proxy_matching(url: str, no_proxy: str, expected: bool) -> None:

@@ -6,6 +6,7 @@ import copy
 import enum
 import inspect
 import os
+import re
 import warnings
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -54,16 +55,16 @@ def _timeouts(timeout: object) -> tuple[httpx.Timeout, float | None]:
 
 
 def _without_credentials(url: str) -> tuple[str, bool]:
-    """``url`` for a message, without a ``user:password@`` (found with a scheme or without one, unlike httpx's
-    parser); and whether it had one."""
-    scheme, separator, rest = url.partition("://")
-    if not separator:
-        scheme, rest = "", url
-    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
-    authority = rest[:end]
-    if "@" not in authority:
+    """``url`` for a message, with nothing before its last ``@`` (a ``user:password@``, found however the URL is
+    mistyped: without a scheme or its ``//``, or with a ``/``, ``#`` or ``?`` in the password); and whether its
+    authority holds one (an ``@`` before the path, as RFC 3986 reads it)."""
+    if "@" not in url:
         return url, False
-    return f"{scheme}{separator}{authority.rpartition('@')[2]}{rest[end:]}", True
+    scheme, separator, rest = url.partition("://")
+    if not separator or "/" in scheme:
+        scheme, separator, rest = "", "", url.removeprefix("//")
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    return f"{scheme}{separator}{url.rpartition('@')[2]}", "@" in rest[:end]
 
 
 def _base_url(value: str | None) -> str:
@@ -74,7 +75,10 @@ def _base_url(value: str | None) -> str:
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise ConfigurationError(f"base_url: not a valid URL: {exc} (got {shown!r})") from None
+        # httpx's reason may quote the password ("Invalid port: 'pw'"): left out if it holds any piece of it
+        secret = [piece for piece in re.split(r"[:/?#@]", url.rpartition("@")[0]) if piece]
+        why = "" if any(piece in str(exc) for piece in secret) else f": {exc}"
+        raise ConfigurationError(f"base_url: not a valid URL{why} (got {shown!r})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
         raise ConfigurationError(f"base_url: must be an http(s) URL such as https://dify.example.com (got {shown!r})")
     if credentials:

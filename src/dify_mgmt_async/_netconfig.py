@@ -144,13 +144,13 @@ def bypassed(url: httpx.URL, no_proxy: str) -> bool:
     host = url.host.lower()
     port = url.port or (443 if url.scheme == "https" else 80)
     for entry in (e.strip().lower() for e in no_proxy.split(",")):
-        if entry == "*":
-            return True
         scheme, separator, rest = entry.partition("://")
         if separator:
             if scheme not in (url.scheme, "all"):
                 continue
             entry = rest.rstrip("/")
+        if entry == "*":
+            return True
         if not entry:
             continue
         name, want_port = entry, None

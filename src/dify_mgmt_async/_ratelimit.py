@@ -850,6 +850,7 @@ class RateLimitEngine:
         that the 429s our sends still meet at it (a sliding log refuses an even pacer's jitter at R) can teach
         less; with a store that already paces, a process that joins late does not reset the others.
         """
+        rate = max(rate, RateEstimator.MIN_RATE)  # as it would be paced: a rate under the floor is no news twice
         if rate != stated:
             return rate != self.state.rate
         already_paced = self.state.shared and self.state.rate is not None

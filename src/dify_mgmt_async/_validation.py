@@ -276,11 +276,15 @@ def model(name: str, value: object, required: bool = False, *, model: type[M], f
             fields[key](f"{name}.{key}", item, True)
     else:  # free-form: anything JSON can carry, and nothing else
         try:
-            json.dumps(data, allow_nan=False).encode("utf-8")
+            text = json.dumps(data, allow_nan=False, ensure_ascii=False)  # as httpx will send it: not \u-escaped
         except (TypeError, ValueError, RecursionError) as exc:
             raise _fail(
                 name, f"must hold only JSON values (strings, numbers, bools, None, lists, dicts): {exc}", value
             ) from None
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _fail(name, "must be valid Unicode (it holds a lone surrogate)", value) from None
     if isinstance(value, model):
         return value
     from_dict = getattr(model, "from_dict")  # noqa: B009 - every generated model has it; Protocol can't say classmethod
