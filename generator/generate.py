@@ -81,11 +81,22 @@ def shown(path: Path) -> str:
 
 
 def load_spec(path: Path) -> dict[str, Any]:
-    """The parsed spec. A YAML error is one line, ``file:line:column: problem``, not PyYAML's traceback."""
+    """The parsed spec. A YAML error is one line, ``file:line:column: problem``, not PyYAML's traceback;
+    so is text that is not UTF-8 (a spec saved as Latin-1), naming the first byte that is not."""
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except OSError as exc:
         raise GenerationError(f"{shown(path)}: cannot read the spec ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8")) + 1
+        raise GenerationError(
+            f"{shown(path)}:{line}:{column}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    try:
+        spec = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         place = f"{shown(path)}:{mark.line + 1}:{mark.column + 1}" if mark else shown(path)
@@ -309,7 +320,7 @@ def check_names(spec: dict[str, Any]) -> None:
     ns = namespaces_module()
     try:
         ns.check_names(spec)
-    except (ns.Unsupported, ns.NameClash) as exc:
+    except (ns.Unsupported, ns.NameClash, ns.Unreadable) as exc:
         raise GenerationError(str(exc)) from None
 
 
@@ -318,7 +329,7 @@ def render_namespaces(spec: dict[str, Any], dest: Path, opc_pkg: Path) -> list[P
     ns = namespaces_module()
     try:
         resources, shapes = ns.render(spec, opc_pkg)
-    except (ns.Unsupported, ns.NameClash) as exc:
+    except (ns.Unsupported, ns.NameClash, ns.Unreadable) as exc:
         raise GenerationError(str(exc)) from None
     dest.mkdir(parents=True, exist_ok=True)
     written = [dest / "_resources.py", dest / "_shapes.py"]

@@ -25,6 +25,7 @@ that would clash in Python, in the spec or with the hand-written client (``NameC
 from __future__ import annotations
 
 import ast
+import builtins
 import keyword
 import re
 import textwrap
@@ -55,6 +56,16 @@ class Unsupported(Exception):
 
     def __init__(self, where: str, construct: str) -> None:
         super().__init__(f"{where}: {construct} is not supported by the namespace generator")
+
+
+class Unreadable(Exception):
+    """Hand-written source ``check_names`` cannot read (not UTF-8, not Python, an annotation it cannot follow).
+
+    The message is one line naming the file: a guess would be a wrong ``NameClash`` or a lost check.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
 
 
 class NameClash(Exception):
@@ -493,7 +504,7 @@ def build(spec: dict[str, Any], opc_pkg: Path | None = None) -> tuple[Context, l
 
 def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any], str]]:
     """``(path, http method, operation, path item, tag)`` for every operation, in spec order."""
-    for path, item in spec["paths"].items():
+    for path, item in (spec.get("paths") or {}).items():  # (``paths`` is optional in OpenAPI 3.1)
         for http_method in HTTP_METHODS:
             if http_method in item:
                 op = item[http_method]
@@ -520,40 +531,195 @@ class HandWritten:
     helpers: dict[str, tuple[str, str, dict[str, str]]]
 
 
+# What a name in a hand-written module is, as ``(kind, module, class)``: ``"hand"`` (a class defined in
+# hand-written ``module``), ``"generated"`` (from a generated module), ``"module"`` (a module of the
+# package), ``"other"`` (the standard library, a dependency, a builtin, not a class) or ``"unbound"``
+# (neither defined nor imported there). Modules are named relative to the package, ``__init__`` for its root.
+_Found = tuple[str, str, ast.ClassDef | None]
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """A module's top-level statements, those under ``if TYPE_CHECKING:``, ``try:`` and ``with`` included."""
+    for node in body:
+        yield node
+        if isinstance(node, ast.If):
+            yield from _statements(node.body + node.orelse)
+        elif isinstance(node, ast.Try | ast.TryStar):
+            yield from _statements(node.body + node.orelse + node.finalbody)
+            for handler in node.handlers:
+                yield from _statements(handler.body)
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            yield from _statements(node.body)
+
+
+def _decode(data: bytes, where: str) -> str:
+    """``data`` as UTF-8; else ``Unreadable``, naming the line, column and byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8")) + 1
+        place = f"{where}:{line}:{column}"
+        raise Unreadable(place, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+
+
 class _Sources:
     """The package's hand-written modules, parsed (not imported: see ``hand_written``)."""
 
     def __init__(self, package: Path) -> None:
         self.package = package
+        self.name = package.name  # its import name, for absolute imports of its own modules
         self.parsed: dict[str, ast.Module | None] = {}
 
+    def path(self, module: str) -> Path:
+        if module == "__init__":
+            return self.package / "__init__.py"
+        path = self.package / f"{module.replace('.', '/')}.py"
+        return path if path.is_file() else path.with_suffix("") / "__init__.py"
+
     def file(self, module: str) -> str:
-        path = self.package / f"{module}.py"
+        path = self.path(module)
         return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
     def module(self, module: str) -> ast.Module | None:
-        """``None`` for a generated module (or no such module)."""
+        """``None`` for a generated module (or no such module, as one not generated yet)."""
         if module not in self.parsed:
-            path = self.package / f"{module.replace('.', '/')}.py"
-            if not path.is_file():
-                path = path.with_suffix("") / "__init__.py"
-            text = path.read_text(encoding="utf-8") if path.is_file() else GENERATED_MARK
-            self.parsed[module] = None if text.startswith(GENERATED_MARK) else ast.parse(text, str(path))
+            path = self.path(module)
+            try:
+                data = path.read_bytes() if path.is_file() else GENERATED_MARK.encode()
+            except OSError as exc:
+                raise Unreadable(self.file(module), f"cannot read it ({exc.strerror})") from None
+            text = _decode(data, self.file(module))
+            try:
+                tree = None if text.startswith(GENERATED_MARK) else ast.parse(text, str(path))
+            except SyntaxError as exc:
+                raise Unreadable(
+                    f"{self.file(module)}:{exc.lineno}:{exc.offset}", f"invalid Python: {exc.msg}"
+                ) from None
+            self.parsed[module] = tree
         return self.parsed[module]
 
-    def lookup(self, module: str, name: str) -> tuple[str, str, ast.ClassDef | None]:
-        """Where ``name`` in ``module`` comes from: ``("hand", module, class)``, ``("generated", ...)``
-        or ``("other", ...)`` (the standard library, a dependency, not a class)."""
+    def is_package(self, module: str) -> bool:
+        return self.path(module).name == "__init__.py"
+
+    def child(self, module: str, name: str) -> str:
+        return name if module == "__init__" else f"{module}.{name}"
+
+    def own(self, dotted: str) -> str | None:
+        """An absolute module name as a module of the package; ``None`` for another package's."""
+        if dotted == self.name:
+            return "__init__"
+        return dotted.removeprefix(f"{self.name}.") if dotted.startswith(f"{self.name}.") else None
+
+    def source_of(self, module: str, node: ast.ImportFrom) -> str | None:
+        """The module ``from ... import`` in ``module`` imports from; ``None`` outside the package."""
+        if node.level == 0:
+            return self.own(node.module or "")
+        parts = [] if module == "__init__" else module.split(".")
+        parts = parts if self.is_package(module) else parts[:-1]
+        if node.level - 1 > len(parts):
+            return None
+        parts = parts[: len(parts) - node.level + 1] + (node.module.split(".") if node.module else [])
+        return ".".join(parts) or "__init__"
+
+    def attribute(self, module: str, name: str, seen: frozenset[tuple[str, str]]) -> _Found:
+        """What ``module.name`` is (``from module import name``): a submodule or a name bound there."""
+        sub = self.child(module, name)
+        if self.path(sub).is_file():
+            return "module", sub, None
+        if self.module(module) is None:
+            return "generated", module, None
+        found = self.lookup(module, name, seen)
+        if found[0] == "unbound" and self.is_package(module):
+            return "module", sub, None  # a submodule not generated yet
+        return found
+
+    def lookup(self, module: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> _Found:
+        """Where ``name`` in ``module`` comes from (see ``_Found``)."""
+        if (module, name) in seen:
+            return "other", module, None  # an import cycle: not a class of ours
+        seen |= {(module, name)}
         tree = self.module(module)
-        for node in tree.body if tree else []:
+        if tree is None:
+            return "generated", module, None
+        starred: list[str] = []
+        for node in _statements(tree.body):
             if isinstance(node, ast.ClassDef) and node.name == name:
                 return "hand", module, node
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+            if isinstance(node, ast.ImportFrom):
+                source = self.source_of(module, node)
                 for alias in node.names:
-                    if (alias.asname or alias.name) == name:
-                        if self.module(node.module) is None:
-                            return "generated", node.module, None
-                        return self.lookup(node.module, alias.name)
+                    if alias.name == "*" and source is not None:
+                        starred.append(source)
+                    elif (alias.asname or alias.name) == name:
+                        return ("other", module, None) if source is None else self.attribute(source, alias.name, seen)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if (alias.asname or alias.name.split(".")[0]) == name:
+                        imported = self.own(alias.name if alias.asname else name)
+                        return ("other", module, None) if imported is None else ("module", imported, None)
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
+                return "other", module, None
+            elif isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+                    return "other", module, None
+        for source in starred:
+            found = self.lookup(source, name, seen)
+            if found[0] != "unbound":
+                return found
+        return ("other", module, None) if name in dir(builtins) else ("unbound", module, None)
+
+    def resolve(self, module: str, expr: ast.expr) -> _Found:
+        """What an expression naming a class in ``module`` refers to: ``Name``, ``module.Name``, ``Name[...]``."""
+        if isinstance(expr, ast.Name):
+            return self.lookup(module, expr.id)
+        if isinstance(expr, ast.Attribute):
+            kind, where, _ = self.resolve(module, expr.value)
+            if kind == "module":
+                return self.attribute(where, expr.attr, frozenset())
+            return (kind, where, None) if kind in ("generated", "unbound") else ("other", where, None)
+        if isinstance(expr, ast.Subscript):  # a generic base, ``Base[T]``
+            return self.resolve(module, expr.value)
+        return "other", module, None
+
+    def annotation(self, module: str, expr: ast.expr, owner: str, where: str = "") -> _Found:
+        """What a client attribute's annotation names (a string annotation read as the expression it holds).
+
+        A spelling that names a hand-written namespace class in a way this cannot follow (a union,
+        ``Final[...]``), a string that is not an expression or a name neither defined nor imported is
+        ``Unreadable``: guessing would give a wrong clash, or drop the helper's names from the checks.
+        """
+        where = where or f"{self.file(module)}:{expr.lineno}"
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            try:
+                parsed = ast.parse(expr.value.strip(), mode="eval").body
+            except SyntaxError:
+                raise Unreadable(
+                    where, f"the annotation of {owner}, {expr.value!r}, is not a Python expression"
+                ) from None
+            return self.annotation(module, parsed, owner, where)
+        text = ast.unparse(expr)
+        if isinstance(expr, ast.Name | ast.Attribute):
+            found = self.resolve(module, expr)
+            if found[0] == "unbound":
+                name = Path(self.file(module)).name
+                raise Unreadable(
+                    where, f"the annotation of {owner}, {text}, names what {name} neither defines nor imports"
+                )
+            return found
+        for sub in ast.walk(expr):
+            if sub is not expr and isinstance(sub, ast.Name | ast.Attribute | ast.Constant):
+                try:
+                    _, at, cls = self.annotation(module, sub, owner, where)
+                except Unreadable:
+                    continue
+                if cls is not None and self.names(at, cls)[1]:
+                    raise Unreadable(
+                        where,
+                        f"the annotation of {owner}, {text}, names the hand-written {cls.name} in a form the "
+                        f"generator cannot read; annotate it with {cls.name} alone",
+                    )
         return "other", module, None
 
     def names(self, module: str, cls: ast.ClassDef) -> tuple[dict[str, str], bool]:
@@ -561,13 +727,12 @@ class _Sources:
         found: dict[str, str] = {}
         generated_base = False
         for base in cls.bases:
-            if isinstance(base, ast.Name):
-                kind, where, node = self.lookup(module, base.id)
-                if node is not None:
-                    inherited, generated = self.names(where, node)
-                    found.update(inherited)
-                    generated_base |= generated
-                generated_base |= kind == "generated"
+            kind, where, base_class = self.resolve(module, base)
+            if base_class is not None:
+                inherited, generated = self.names(where, base_class)
+                found.update(inherited)
+                generated_base |= generated
+            generated_base |= kind == "generated"
         for node in cls.body:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 decorators = {ast.unparse(d).rsplit(".", 1)[-1] for d in node.decorator_list}
@@ -577,14 +742,14 @@ class _Sources:
             for target in targets if isinstance(node, ast.Assign | ast.AnnAssign) else []:
                 if isinstance(target, ast.Name):
                     found[target.id] = "an attribute"
-        for node in ast.walk(cls):  # ``self.<name> = ...`` in any method: an instance attribute
+        for sub in ast.walk(cls):  # ``self.<name> = ...`` in any method: an instance attribute
             if (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.ctx, ast.Store)
-                and isinstance(node.value, ast.Name)
-                and node.value.id == "self"
+                isinstance(sub, ast.Attribute)
+                and isinstance(sub.ctx, ast.Store)
+                and isinstance(sub.value, ast.Name)
+                and sub.value.id == "self"
             ):
-                found.setdefault(node.attr, "an attribute")
+                found.setdefault(sub.attr, "an attribute")
         return found, generated_base
 
 
@@ -599,7 +764,10 @@ def hand_written(package: Path = PACKAGE) -> HandWritten:
     generated module (``Namespaces``, ``DatasetsResource``) is the generator's own. The client is
     found from the package root's import of it. A client attribute annotated with a hand-written
     subclass of a generated class (``datasets: DatasetsNamespace``) is a namespace bound in place of
-    the generated one: the attribute is its tag's, and the subclass's names are taken in it.
+    the generated one: the attribute is its tag's, and the subclass's names are taken in it. Names are
+    followed through relative and absolute imports of the package's own modules (``if TYPE_CHECKING:``
+    included), ``module.Name`` and string annotations; source this cannot read, or an annotation it
+    cannot follow, is ``Unreadable`` (one line naming the file).
     """
     sources = _Sources(package)
     _, module, client = sources.lookup("__init__", CLIENT_CLASS)
@@ -608,12 +776,9 @@ def hand_written(package: Path = PACKAGE) -> HandWritten:
     names, _ = sources.names(module, client)
     helpers: dict[str, tuple[str, str, dict[str, str]]] = {}
     for node in client.body:
-        if (
-            isinstance(node, ast.AnnAssign)
-            and isinstance(node.target, ast.Name)
-            and isinstance(node.annotation, ast.Name)
-        ):
-            _, where, cls = sources.lookup(module, node.annotation.id)
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            owner = f"{CLIENT_CLASS}.{node.target.id}"
+            _, where, cls = sources.annotation(module, node.annotation, owner)
             if cls is not None:
                 own, derived = sources.names(where, cls)
                 if derived:
