@@ -87,14 +87,11 @@ def load_spec(path: Path) -> dict[str, Any]:
         data = path.read_bytes()
     except OSError as exc:
         raise GenerationError(f"{shown(path)}: cannot read the spec ({exc.strerror})") from None
+    namespaces = namespaces_module()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        column = len(data[data.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8")) + 1
-        raise GenerationError(
-            f"{shown(path)}:{line}:{column}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
+        text = namespaces.decode_utf8(data, shown(path))
+    except namespaces.Unreadable as exc:
+        raise GenerationError(str(exc)) from None
     try:
         spec = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

@@ -59,7 +59,8 @@ class Unsupported(Exception):
 
 
 class Unreadable(Exception):
-    """Hand-written source ``check_names`` cannot read (not UTF-8, not Python, an annotation it cannot follow).
+    """Text that cannot be read: hand-written source for ``check_names`` (not UTF-8, not Python, an annotation it
+    cannot follow), or the spec for ``generate.load_spec`` (not UTF-8).
 
     The message is one line naming the file: a guess would be a wrong ``NameClash`` or a lost check.
     """
@@ -552,7 +553,7 @@ def _statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _statements(node.body)
 
 
-def _decode(data: bytes, where: str) -> str:
+def decode_utf8(data: bytes, where: str) -> str:
     """``data`` as UTF-8; else ``Unreadable``, naming the line, column and byte."""
     try:
         return data.decode("utf-8")
@@ -589,7 +590,7 @@ class _Sources:
                 data = path.read_bytes() if path.is_file() else GENERATED_MARK.encode()
             except OSError as exc:
                 raise Unreadable(self.file(module), f"cannot read it ({exc.strerror})") from None
-            text = _decode(data, self.file(module))
+            text = decode_utf8(data, self.file(module))
             try:
                 tree = None if text.startswith(GENERATED_MARK) else ast.parse(text, str(path))
             except SyntaxError as exc:
