@@ -268,3 +268,65 @@ async def test_an_iterable_whose_own_iter_fails_raises_that_error() -> None:
 
     with pytest.raises(TypeError, match=r"^broken on purpose$"):
         await bulk.map(double, Broken())
+
+
+async def async_progress(done: int, total: int | None) -> None:
+    await anyio.lowlevel.checkpoint()
+
+
+class AsyncProgress:
+    async def __call__(self, done: int, total: int | None) -> None:
+        await anyio.lowlevel.checkpoint()
+
+
+NOT_AWAITED = (
+    "on_progress: must be a plain function; it is called, not awaited, after each item, so an async function would "
+    "never run (got {!r:.80})"
+)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("on_progress", "message"),
+    [
+        (True, "on_progress: must be a function called as on_progress(done, total) (got True)"),
+        ("print", "on_progress: must be a function called as on_progress(done, total) (got 'print')"),
+        (async_progress, NOT_AWAITED.format(async_progress)),
+        (functools.partial(async_progress), NOT_AWAITED.format(functools.partial(async_progress))),
+        (AsyncProgress(), None),  # an object whose __call__ is async (its repr has an address: formatted below)
+    ],
+    ids=["True", "a string", "async def", "partial of async def", "async __call__"],
+)
+async def test_an_on_progress_that_cannot_work_is_refused_before_anything_runs(
+    on_progress: Any, message: str | None
+) -> None:
+    """``on_progress`` is called, not awaited, after each item: a non-callable (which failed with a raw TypeError
+    only after fn ran) or an async function (whose coroutines were dropped, never run) is InvalidArgumentError
+    before fn is called or the input is touched."""
+    calls: list[int] = []
+    source = Input("sync generator", n=3)
+
+    async def fn(x: int) -> int:
+        calls.append(x)  # (stands for a request sent)
+        return x
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a coroutine never awaited would be a RuntimeWarning: an error here
+        with pytest.raises(InvalidArgumentError) as caught:
+            await bulk.map(fn, source.make(), on_progress=on_progress)
+    assert str(caught.value) == (NOT_AWAITED.format(on_progress) if message is None else message)
+    assert (calls, source.pulled) == ([], 0)
+
+
+@pytest.mark.anyio
+async def test_a_plain_on_progress_is_called_after_each_item() -> None:
+    """A plain function, a lambda or a callable object: called as ``on_progress(done, total)`` after each item."""
+    seen: list[tuple[int, int | None]] = []
+
+    class Recorder:
+        def __call__(self, done: int, total: int | None) -> None:
+            seen.append((done, total))
+
+    assert await bulk.map(double, [1, 2, 3], concurrency=1, on_progress=Recorder()) == [2, 4, 6]
+    assert await bulk.map(double, iter([1, 2]), concurrency=1, on_progress=lambda d, t: seen.append((d, t))) == [2, 4]
+    assert seen == [(1, 3), (2, 3), (3, 3), (1, None), (2, None)]

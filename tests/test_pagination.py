@@ -421,3 +421,74 @@ async def test_a_second_task_calling_anext_while_a_page_is_fetched_gets_runtime_
         got.append(await anext(it))
     ids = [p.data[0].id for p in got] if what == "pages" else [a.id for a in got]
     assert ids == (["a1-0", "a2-0"] if what == "pages" else ["a1-0", "a1-1"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["items", "pages"])
+async def test_aclose_or_athrow_while_another_task_fetches_is_runtime_error_and_changes_nothing(what: str) -> None:
+    """As a native async generator does: ``aclose()`` and ``athrow()`` while another task's ``anext`` awaits a page
+    raise RuntimeError ("aclose(): ... already running") and change nothing: the fetch in flight still gives its
+    item or page, iteration goes on, and a later ``aclose()`` ends it for good (before the fix aclose() was
+    accepted there and the in-flight page still came out, item by item)."""
+    server = Server(_endless)
+    entered, release = anyio.Event(), anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await release.wait()
+        return server(request)
+
+    got: list[Any] = []
+    async with make_client(httpx.MockTransport(handler), max_retries=0) as dify:
+        pager = dify.apps.list(limit=2)
+        it: AsyncGenerator[Any, None] = pager.pages() if what == "pages" else aiter(pager)
+
+        async def first() -> None:
+            got.append(await anext(it))
+
+        refused: list[BaseException | None] = []
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first)
+            await entered.wait()
+            for call in (it.aclose, lambda: it.athrow(KeyError("thrown"))):
+                try:
+                    await call()
+                    refused.append(None)
+                except BaseException as exc:  # what it raised is asserted below
+                    refused.append(exc)
+            release.set()
+        running = "(): the pager's iterator is already running (two tasks iterating one async for?)"
+        assert [(type(e), str(e)) for e in refused] == [
+            (RuntimeError, "aclose" + running),
+            (RuntimeError, "athrow" + running),
+        ]
+        got.append(await anext(it))
+        await it.aclose()
+        with pytest.raises(StopAsyncIteration):
+            await anext(it)
+    ids = [p.data[0].id for p in got] if what == "pages" else [a.id for a in got]
+    assert ids == (["a1-0", "a2-0"] if what == "pages" else ["a1-0", "a1-1"])
+    assert server.pages == (["1", "2"] if what == "pages" else ["1"])
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("what", ["items", "pages"])
+async def test_a_page_arriving_after_the_iterator_was_closed_is_dropped(what: str) -> None:
+    """White box: the iterator closed (``_close()``, what ``aclose()`` does) while its own fetch is in flight gives
+    StopAsyncIteration when that page arrives, not the page or its first item; nothing comes out after."""
+    server = Server(_endless)
+    holder: list[Any] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        holder[0]._close()
+        await anyio.lowlevel.checkpoint()
+        return server(request)
+
+    async with make_client(httpx.MockTransport(handler), max_retries=0) as dify:
+        pager = dify.apps.list(limit=2)
+        holder.append(pager.pages() if what == "pages" else aiter(pager))
+        with pytest.raises(StopAsyncIteration):
+            await anext(holder[0])
+        with pytest.raises(StopAsyncIteration):
+            await anext(holder[0])
+    assert server.pages == ["1"]

@@ -52,14 +52,20 @@ def identity(item: object) -> Hashable:
     return ("content", json.dumps(content, sort_keys=True, default=repr))
 
 
-_RUNNING = "anext(): the pager's iterator is already running (two tasks iterating one async for?)"
+def _running(method: str) -> RuntimeError:
+    """What a native async generator raises when ``anext``/``aclose``/``athrow`` reaches it while it runs."""
+    return RuntimeError(f"{method}(): the pager's iterator is already running (two tasks iterating one async for?)")
 
 
 class _Pages(AsyncGenerator[P, None]):
     """``AsyncPager.pages()``: a plain object, not a native async generator, so there is no suspended frame to
     finalise. Between two ``__anext__`` calls nothing is open (each page is fetched and parsed whole), so a
     caller that stops early (``break``, an error in the loop body, a cancellation) leaves nothing behind: no
-    generator for the garbage collector to close, no warning under trio. ``aclose()`` still works (it ends it)."""
+    generator for the garbage collector to close, no warning under trio. ``aclose()`` still works (it ends it).
+
+    As with a native async generator, ``anext``, ``aclose()`` and ``athrow()`` while another task's ``anext`` is
+    fetching raise RuntimeError and change nothing; once closed, nothing more comes out (``_done`` is checked
+    again after the fetch, so a page that arrives after a close is dropped)."""
 
     __slots__ = ("_done", "_fetch", "_kwargs", "_last", "_number", "_requested", "_running", "_seen", "_stale")
 
@@ -80,10 +86,10 @@ class _Pages(AsyncGenerator[P, None]):
         return await self.asend(None)
 
     async def asend(self, value: None, /) -> P:
+        if self._running:
+            raise _running("anext")
         if self._done:
             raise StopAsyncIteration
-        if self._running:
-            raise RuntimeError(_RUNNING)
         self._running = True
         try:
             last = self._last
@@ -93,6 +99,8 @@ class _Pages(AsyncGenerator[P, None]):
                 self._number += 1
             self._kwargs["page"] = self._number
             page = await self._fetch(dict(self._kwargs))
+            if self._done:
+                raise StopAsyncIteration
             ids = [identity(item) for item in page.data]
             # A page of nothing new happens when items created meanwhile push seen ones down a page;
             # several in a row mean the server ignores `page`.
@@ -109,10 +117,14 @@ class _Pages(AsyncGenerator[P, None]):
         return page
 
     async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> P:
+        if self._running:
+            raise _running("athrow")
         self._close()
         raise _exception(typ, val, tb)
 
     async def aclose(self) -> None:
+        if self._running:
+            raise _running("aclose")
         self._close()
 
     def _close(self) -> None:
@@ -123,15 +135,17 @@ class _Pages(AsyncGenerator[P, None]):
 
 class _Items(AsyncGenerator[I_co, None]):
     """``async for`` over an ``AsyncPager``: every item of ``_Pages``, once each. A plain object like ``_Pages``
-    (see there), so ``async for item in pager: break`` closes nothing because nothing is open."""
+    (see there), so ``async for item in pager: break`` closes nothing because nothing is open. While a page is
+    fetched, ``anext``, ``aclose()`` and ``athrow()`` from another task raise RuntimeError, as there."""
 
-    __slots__ = ("_data", "_index", "_pages", "_running", "_yielded")
+    __slots__ = ("_data", "_done", "_index", "_pages", "_running", "_yielded")
 
     def __init__(self, pages: _Pages[Any]) -> None:
         self._pages = pages
         self._data: Sequence[Any] = ()
         self._index = 0
         self._yielded: set[object] = set()
+        self._done = False
         self._running = False
 
     async def __anext__(self) -> I_co:
@@ -139,7 +153,9 @@ class _Items(AsyncGenerator[I_co, None]):
 
     async def asend(self, value: None, /) -> I_co:
         if self._running:
-            raise RuntimeError(_RUNNING)
+            raise _running("anext")
+        if self._done:
+            raise StopAsyncIteration
         self._running = True
         try:
             while True:
@@ -150,7 +166,10 @@ class _Items(AsyncGenerator[I_co, None]):
                     if key not in self._yielded:
                         self._yielded.add(key)
                         return item
-                self._data, self._index = (await self._pages.__anext__()).data, 0
+                data = (await self._pages.__anext__()).data
+                if self._done:
+                    raise StopAsyncIteration
+                self._data, self._index = data, 0
         except BaseException:
             self._close()
             raise
@@ -158,13 +177,18 @@ class _Items(AsyncGenerator[I_co, None]):
             self._running = False
 
     async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> I_co:
+        if self._running:
+            raise _running("athrow")
         self._close()
         raise _exception(typ, val, tb)
 
     async def aclose(self) -> None:
+        if self._running:
+            raise _running("aclose")
         self._close()
 
     def _close(self) -> None:
+        self._done = True
         self._pages._close()
         self._data, self._index, self._yielded = (), 0, set()
 

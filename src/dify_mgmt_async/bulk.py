@@ -41,6 +41,24 @@ def _source(items: Iterable[T] | AsyncIterable[T]) -> Iterator[T] | AsyncIterato
         raise InvalidArgumentError(f"items: must be an iterable or an async iterable (got {items!r:.80})") from None
 
 
+def _check_progress(on_progress: object) -> None:
+    """``on_progress`` checked before anything runs: it is called (not awaited) after each item, so a non-callable
+    would fail only after ``fn`` ran, and an ``async def``'s coroutines would never run."""
+    if on_progress is None:
+        return
+    if not callable(on_progress):
+        raise InvalidArgumentError(
+            f"on_progress: must be a function called as on_progress(done, total) (got {on_progress!r:.80})"
+        )
+    if inspect.iscoroutinefunction(on_progress) or inspect.iscoroutinefunction(
+        getattr(on_progress, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    ):
+        raise InvalidArgumentError(
+            "on_progress: must be a plain function; it is called, not awaited, after each item, so an async "
+            f"function would never run (got {on_progress!r:.80})"
+        )
+
+
 async def _close(source: object, asynchronous: bool) -> None:
     """End the input: ``aclose()`` an async iterator that has one (an async generator, say), ``close()`` a
     generator. Other sync iterators (a file, a list's iterator) are left as they are."""
@@ -65,7 +83,8 @@ async def map(
     Items are pulled lazily (a generator of 20,000 paths is never materialised). Each result is
     the value or the ``Exception`` the call raised; one failure does not stop the others unless
     ``fail_fast``, which cancels the rest and raises the first error. ``on_progress(done, total)``
-    is called after each item (``total`` is ``None`` for an unsized iterable).
+    is called after each item (``total`` is ``None`` for an unsized iterable); it is called, not
+    awaited, so an async function there (or a non-callable) is ``InvalidArgumentError`` before anything runs.
 
     ``fn`` must return an awaitable (an async function, a lambda returning a coroutine, a partial of
     an async function...): the first call that returns is checked before ``fn`` is called again, and a
@@ -79,6 +98,7 @@ async def map(
         raise InvalidArgumentError(f"concurrency: must be an integer >= 1 (got {concurrency!r})")
     if not callable(fn):
         raise InvalidArgumentError(f"fn: must be an async function or another callable (got {fn!r:.80})")
+    _check_progress(on_progress)
     source = _source(items)
     asynchronous = isinstance(items, AsyncIterable)
     total = len(items) if isinstance(items, Sized) else None

@@ -181,11 +181,28 @@ def test_help_at_every_level_without_a_server() -> None:
     assert upload.exit_code == 0 and "--replace-changed" in upload.stdout
 
 
-def test_only_api_keys_create_reveals_and_its_help_says_so() -> None:
+REVEALING = {"api-keys create", "apps reset-api-keys"}
+
+
+def test_only_the_commands_making_a_new_secret_reveal_and_their_help_says_so() -> None:
     note = " ".join(REVEAL_NOTE.split())
-    assert note in " ".join(invoke("api-keys", "create", "--help").stdout.split())
-    others = [op for op in operations() if op.command != "api-keys create"]
+    for command in REVEALING:
+        assert note in " ".join(invoke(*command.split(), "--help").stdout.split()), command
+    others = [op for op in operations() if op.command not in REVEALING]
     assert all(note not in " ".join(invoke(*op.command.split(), "--help").stdout.split()) for op in others)
+
+
+@pytest.mark.parametrize("reset", ["api_secret", "api_key"])
+def test_reset_api_keys_prints_the_new_value_in_full(
+    cli: Cli, dify_emulator_server: EmulatorServer, reset: str
+) -> None:
+    """The reset's answer is the new key or secret, and the only copy of a new api_secret (hidden, as it was
+    before the fix, the CLI lost it): printed in full, exactly what the server now holds, the other one left out."""
+    app = as_json(cli("apps", "create", "--name", "bot", "--mode", "chat"))
+    answer = as_json(cli("apps", "reset-api-keys", app["id"], "--type", reset))
+    stored = dify_emulator_server.store.apps[app["id"]]
+    assert answer == {reset: getattr(stored, reset)}
+    assert answer[reset] not in ("", HIDDEN)
 
 
 def test_secret_fields_are_hidden(cli: Cli) -> None:
@@ -201,3 +218,51 @@ def test_global_options_are_used(cli: Cli, dify_emulator_server: EmulatorServer)
         "--base-url", dify_emulator_server.base_url, "--token", dify_emulator_server.token, "users", "get-current"
     )
     assert as_json(result)["role"] == "owner"
+
+
+NAMES = ["[/red]", "[bold]x[/bold]", ":smile:", "[link=https://example.com]y[/link]"]
+"""Names rich would read as markup (a closing tag with no opening one crashed the command with MarkupError; the
+others were shown changed: "x", an emoji, "y") if the table passed them to rich as plain strings."""
+
+
+def table_rows(stdout: str) -> list[list[str]]:
+    """The cells of each body row of a rich table (its header row first)."""
+    return [
+        [cell.strip() for cell in line.split("│" if "│" in line else "┃")[1:-1]]
+        for line in stdout.splitlines()
+        if line.startswith(("│", "┃"))
+    ]
+
+
+@pytest.mark.parametrize("all_pages", [False, True], ids=["a page", "--all"])
+def test_a_table_shows_server_text_verbatim(cli: Cli, all_pages: bool) -> None:
+    """`-o table apps list` (one page, or `--all`): names and descriptions exactly as stored."""
+    for name in NAMES:
+        as_json(cli("apps", "create", "--name", name, "--mode", "chat", "--description", name))
+    result = cli("-o", "table", "apps", "list", "--limit", "2", *(["--all"] if all_pages else []))
+    assert (result.exit_code, result.stderr) == (0, "")
+    header, *rows = table_rows(result.stdout)
+    assert header[:2] == ["id", "name"] and header[5] == "description"
+    assert [(row[1], row[5]) for row in rows] == [(name, name) for name in (NAMES[::-1] if all_pages else NAMES[:1:-1])]
+
+
+def test_a_record_table_shows_server_text_verbatim(cli: Cli) -> None:
+    app = as_json(cli("apps", "create", "--name", NAMES[0], "--mode", "chat", "--description", NAMES[1]))
+    result = cli("-o", "table", "apps", "get", app["id"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    record = {key: value.strip() for key, _, value in (line.partition(" ") for line in result.stdout.splitlines())}
+    assert (record["name"], record["description"]) == (NAMES[0], NAMES[1])
+
+
+def test_wait_for_indexing_as_a_table_is_a_row_per_document(cli: Cli, tmp_path: Path) -> None:
+    """A list answer in table mode is a table (a row per document, as a page's items), its text verbatim; before
+    the fix it was one JSON line given to rich as markup (a document named "[bold]f.md" shown as "f.md")."""
+    ds = as_json(cli("datasets", "create", "--name", "kb"))
+    file = tmp_path / "[bold]f.md"
+    file.write_text("# FAQ\n", encoding="utf-8")
+    doc = as_json(cli("datasets", "upload-document", ds["id"], str(file)))
+    result = cli("-o", "table", "datasets", "wait-for-indexing", ds["id"], doc["id"], "--poll-interval", "0.05")
+    assert (result.exit_code, result.stderr) == (0, "")
+    header, *rows = table_rows(result.stdout)
+    cells = [dict(zip(header, row, strict=True)) for row in rows]
+    assert [(c["id"], c["name"], c["indexing_status"]) for c in cells] == [(doc["id"], "[bold]f.md", "completed")]

@@ -1,4 +1,5 @@
-"""``_output.plain``: wire names, nested models, enums, UNSET left out, secrets hidden unless revealed."""
+"""``_output``: ``plain`` (wire names, nested models, enums, UNSET left out, secrets hidden unless revealed) and the
+table mode showing server text verbatim."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 import typer
 
 from dify_mgmt_async import ApiKeyCreated, ApiKeyResetType, App, AppApiKeysReset, AppPage
-from dify_mgmt_async.cli._output import HIDDEN, plain
+from dify_mgmt_async.cli._output import HIDDEN, Printer, plain
 from dify_mgmt_async.cli._upload import LocalFile, _hashes
 
 
@@ -40,3 +41,25 @@ def test_a_file_gone_before_hashing_is_one_error(tmp_path: Path, capsys: pytest.
         anyio.run(_hashes, [gone], {}, False)
     assert info.value.exit_code == 1
     assert capsys.readouterr().err == f"file_error: {gone.path}: No such file or directory\n"
+
+
+MARKUP = "[/red] [bold]x[/bold] :smile: [link=https://example.com]y[/link]"
+"""Text rich would read as markup (a closing tag with no opening one is a MarkupError) and emoji codes."""
+
+
+def test_a_one_value_record_is_printed_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    """A result that is neither a mapping nor a list is one line, as the server sent it (before the fix, the
+    closing tag crashed the command with MarkupError)."""
+    Printer("table").result(MARKUP)
+    assert capsys.readouterr().out == MARKUP + "\n"
+
+
+def test_a_record_s_keys_and_values_and_a_page_s_paging_line_are_verbatim(capsys: pytest.CaptureFixture[str]) -> None:
+    """Keys too come from the server (fields the spec does not name): each key and value of a record, and the
+    paging fields printed under a page's table, are shown as sent."""
+    printer = Printer("table")
+    printer.result({"[b]key[/b]": MARKUP})
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rstrip().split(maxsplit=1) for line in lines] == [["[b]key[/b]", MARKUP]]
+    printer.result({"data": [], "limit": 20, "cursor": "[/dim] :smile:"})
+    assert capsys.readouterr().out.splitlines()[-1] == "limit: 20  cursor: [/dim] :smile:"

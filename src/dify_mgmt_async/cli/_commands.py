@@ -35,13 +35,14 @@ from ._output import plain
 
 __all__ = ["REVEALS_SECRET", "Operation", "add_operation_commands", "json_object", "kebab", "operations"]
 
-REVEALS_SECRET: frozenset[tuple[str, str]] = frozenset({("api_keys", "create")})
-"""Commands whose answer is a secret shown once (a new key's token): printed in full, and their help says so."""
+REVEALS_SECRET: frozenset[tuple[str, str]] = frozenset({("api_keys", "create"), ("apps", "reset_api_keys")})
+"""Commands whose answer is a new secret shown once (a new key's token, an app's new api_secret): printed in full,
+and their help says so. Hidden there, the answer's only copy would be lost."""
 
 PER_CALL_OPTIONS: frozenset[str] = frozenset(inspect.signature(CallExtras.of).parameters)
 """The SDK's per-call keywords (timeout, extra headers/query/body): not commands' options (the CLI has --timeout)."""
 
-REVEAL_NOTE = "The new token is printed in full, this once only; every other command hides secrets."
+REVEAL_NOTE = "The new secret is printed in full, this once only; commands that do not make one hide secrets."
 
 
 def kebab(name: str) -> str:

@@ -2,6 +2,10 @@
 
 A secret field is one the generator marked ``repr=False`` (the spec's ``format: password``), so a
 new secret in the spec is hidden here too without a list of names to keep up to date.
+
+In a table every value and key goes to rich as ``rich.text.Text``, never as a plain ``str``, which rich
+would read as markup (and emoji codes): a name such as ``[/red]`` would crash the command, and
+``[bold]x[/bold]`` or ``:smile:`` would be shown as something else than what the server holds.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Literal
 import attrs
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .._generated.types import Unset
 
@@ -56,12 +61,13 @@ def plain(value: Any, *, reveal: bool = False) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Text:
+    """A value as rich shows it verbatim: ``Text``, which is not parsed for markup or emoji codes."""
     if value is None:
-        return ""
+        return Text("")
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+        return Text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return Text(str(value))
 
 
 class Printer:
@@ -87,7 +93,10 @@ class Printer:
             self.table(data["data"])
             rest = {k: v for k, v in data.items() if k != "data"}
             if rest:
-                self.console.print("  ".join(f"{k}: {_cell(v)}" for k, v in rest.items()), style="dim")
+                paging = "  ".join(f"{k}: {_cell(v).plain}" for k, v in rest.items())
+                self.console.print(Text(paging, style="dim"))
+        elif isinstance(data, list):
+            self.table(data)  # a list answer (wait-for-indexing's documents): a row each, as a page's items
         else:
             self.record(data)
 
@@ -97,20 +106,22 @@ class Printer:
 
     def record(self, data: Any) -> None:
         if not isinstance(data, dict):
-            self.console.print(_cell(data))
+            self.console.print(_cell(data), markup=False, emoji=False, highlight=False)
             return
         table = Table(show_header=False, box=None, pad_edge=False)
         table.add_column(style="bold")
         table.add_column()
         for key, value in data.items():
-            table.add_row(key, _cell(value))
+            table.add_row(_cell(key), _cell(value))
         self.console.print(table)
 
     def table(self, rows: list[Any]) -> None:
         columns: dict[str, None] = {}
         for row in rows:
             columns.update(dict.fromkeys(row if isinstance(row, dict) else ["value"]))
-        table = Table(*columns)
+        table = Table()
+        for column in columns:
+            table.add_column(_cell(column))
         for row in rows:
             values = row if isinstance(row, dict) else {"value": row}
             table.add_row(*(_cell(values.get(c)) for c in columns))
