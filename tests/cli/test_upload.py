@@ -286,6 +286,30 @@ def test_an_old_document_still_to_delete_is_not_forgotten_when_its_file_changes_
     assert [u["size"] for u in server.store.uploads()] == [len("v3, longer")]
 
 
+def test_the_table_summary_shows_paths_and_errors_verbatim(
+    cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """-o table with names and server errors that look like rich markup: shown as they are, dry run and run (an
+    error text holding "[/red]" crashed the summary with a MarkupError traceback; "[bold]a.txt" lost its tag)."""
+    root = make_tree(tmp_path / "root", {"[bold]a.txt": "a", "[b]x[red].txt": "b"})
+    journal = tmp_path / "j.sqlite3"
+    args = ("--output", "table", "datasets", "upload", dataset, str(root), "--journal", str(journal))
+    dry = cli(*args, "--dry-run")
+    assert (dry.exit_code, dry.stderr) == (0, "")
+    assert "[bold]a.txt" in dry.stdout and "[b]x[red].txt" in dry.stdout
+
+    assert cli(*args).exit_code == 0
+
+    def refused(*args: object) -> None:
+        raise ApiError(403, "forbidden", "no [bold]permission[/bold] to delete [/red]")
+
+    monkeypatch.setattr(dify_emulator_server.store, "delete_document", refused)
+    (root / "[bold]a.txt").write_text("a, edited", encoding="utf-8")
+    run = cli(*args, "--replace-changed")
+    assert (run.exit_code, run.stderr) == (3, "")
+    assert "[bold]a.txt: forbidden: no [bold]permission[/bold] to delete [/red] (HTTP 403)" in run.stdout
+
+
 def test_a_journal_that_cannot_be_opened_is_one_line_and_exit_2(
     cli: Cli, dify_emulator_server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -351,13 +351,15 @@ def _print_summary(summary: dict[str, Any], mode: str) -> None:
     if mode != "table":
         print(json.dumps(summary, ensure_ascii=False, indent=2 if mode == "json" else None), flush=True)
         return
+    # Paths and the server's error texts go to rich as Text: as markup, "[/red]" would crash and "[b]x" be altered.
     console = Console()
     if summary.get("dry_run"):
         table = Table("action", "path", "size")
         for action in summary["actions"]:
-            table.add_row(action["action"], action["path"], str(action["size"]))
+            table.add_row(action["action"], Text(action["path"]), str(action["size"]))
         console.print(table)
-        console.print("  ".join(f"{k}: {v}" for k, v in summary["counts"].items()) or "nothing to do")
+        counts = "  ".join(f"{k}: {v}" for k, v in summary["counts"].items()) or "nothing to do"
+        console.print(counts, markup=False, emoji=False, highlight=False)
         return
     table = Table(show_header=False, box=None)
     for key, value in summary.items():
@@ -366,7 +368,7 @@ def _print_summary(summary: dict[str, Any], mode: str) -> None:
                 f"{v['path']}: {v.get('error') or v.get('parsing_error')}" if isinstance(v, dict) else v for v in value
             ]
             value = "\n".join(lines) or "0"
-        table.add_row(key, str(value))
+        table.add_row(key, Text(str(value)))
     console.print(table)
 
 
