@@ -153,19 +153,22 @@ class _AsyncHook:
 async def _async_hook(event: object) -> None: ...
 
 
+ASYNC_HOOK = _AsyncHook()
+
+
 @pytest.mark.parametrize(
     ("hook", "message"),
     [
-        ("print", "on_retry: must be a function taking a RetryEvent (got str)"),
+        ("print", "on_retry: must be a function called as on_retry(event) (got 'print')"),
         (
             _async_hook,
             "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
-            "function would never run (start a task from a plain one if it must await)",
+            f"function would never run (got {_async_hook!r:.80})",
         ),
         (
-            _AsyncHook(),
+            ASYNC_HOOK,
             "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
-            "function would never run (start a task from a plain one if it must await)",
+            f"function would never run (got {ASYNC_HOOK!r:.80})",
         ),
     ],
 )

@@ -698,6 +698,9 @@ async def test_quote_and_backslash_in_a_filename_are_escaped() -> None:
     assert server.requests[0].headers["content-length"] == str(len(body))
 
 
+async def _async_progress(sent: int, total: int | None) -> None: ...
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     ("kwargs", "message"),
@@ -708,7 +711,15 @@ async def test_quote_and_backslash_in_a_filename_are_escaped() -> None:
             "filename: must be valid Unicode (it holds a lone surrogate) (got 'a\\ud800.txt')",
         ),
         ({"filename": "a.txt", "content_type": 5}, "content_type: must be a string (got 5)"),
-        ({"filename": "a.txt", "on_progress": 5}, "on_progress: must be callable as on_progress(sent, total) (got 5)"),
+        (
+            {"filename": "a.txt", "on_progress": 5},
+            "on_progress: must be a function called as on_progress(sent, total) (got 5)",
+        ),
+        (  # its coroutines would be dropped: the hook never run
+            {"filename": "a.txt", "on_progress": _async_progress},
+            "on_progress: must be a plain function; it is called, not awaited, as the body is sent, so an async "
+            f"function would never run (got {_async_progress!r:.80})",
+        ),
     ],
 )
 async def test_bad_upload_arguments_are_refused_before_sending(kwargs: dict[str, Any], message: str) -> None:

@@ -127,6 +127,31 @@ async def test_a_uuid_matches_in_any_spelling() -> None:
     assert progress == [(2, 3), (3, 3)]
 
 
+async def _async_progress(finished: int, total: int) -> None: ...
+
+
+@pytest.mark.parametrize(
+    ("on_progress", "message"),
+    [
+        (True, "on_progress: must be a function called as on_progress(finished, total) (got True)"),
+        (
+            _async_progress,
+            "on_progress: must be a plain function; it is called, not awaited, after each poll, so an async "
+            f"function would never run (got {_async_progress!r:.80})",
+        ),
+    ],
+)
+async def test_an_on_progress_that_cannot_work_is_refused_before_the_first_poll(on_progress: Any, message: str) -> None:
+    """Checked before anything is sent: a non-callable raised a raw TypeError after the first poll, and an async
+    function's coroutines were dropped, so it never ran."""
+    server = Server({"d1": ["completed"]})
+    async with client(server) as dify:
+        with pytest.raises(InvalidArgumentError) as caught:
+            await dify.datasets.wait_for_indexing("ds1", ["d1"], on_progress=on_progress)
+    assert str(caught.value) == message
+    assert server.requests == []
+
+
 async def test_a_non_uuid_id_is_not_folded() -> None:
     """Only UUIDs are compared canonically: ``plain`` is not the listed ``Plain``, so it is still waited for."""
     server = Server({"Plain": ["completed"]})

@@ -10,10 +10,11 @@ import re
 import warnings
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Final, Literal, Self, TypeVar
+from typing import Final, Literal, Self, TypeVar, cast
 
 import httpx
 
+from . import _validation as _v
 from ._auth import BearerAuth, TokenProvider
 from ._constants import (
     DEFAULT_MAX_CONCURRENCY,
@@ -118,18 +119,9 @@ def _shared_state(store: str | RateLimitStore | None, base_url: str, token: obje
 
 
 def _hook(value: object) -> Callable[[RetryEvent], object] | None:
-    """``on_retry`` checked when given: it is called (not awaited) before each retry, so a non-callable would fail
-    only after a request went out, and an ``async def``'s coroutine would never run."""
-    if value is None:
-        return None
-    if not callable(value):
-        raise ConfigurationError(f"on_retry: must be a function taking a RetryEvent (got {type(value).__name__})")
-    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(getattr(value, "__call__", None)):  # noqa: B004
-        raise ConfigurationError(
-            "on_retry: must be a plain function; it is called, not awaited, before each retry, so an async "
-            "function would never run (start a task from a plain one if it must await)"
-        )
-    return value
+    """``on_retry``, checked when the client or a view is made (``_validation.callback``)."""
+    _v.callback("on_retry", value, called_as="on_retry(event)", when="before each retry", error=ConfigurationError)
+    return cast("Callable[[RetryEvent], object] | None", value)
 
 
 def _count(name: str, value: int, minimum: int) -> int:

@@ -86,6 +86,7 @@ class DatasetsNamespace(DatasetsResource):
                 wanted_set.add(key)
                 keys[document_id] = key
         wanted = list(keys)
+        _v.callback("on_progress", on_progress, called_as="on_progress(finished, total)", when="after each poll")
         limit = _positive("timeout", timeout, optional=True)
         interval = _positive("poll_interval", poll_interval, optional=False)
         assert interval is not None

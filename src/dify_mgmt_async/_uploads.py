@@ -341,10 +341,7 @@ def prepare_upload(
 ) -> MultipartBody:
     """Check the upload and build its body; raises ``InvalidArgumentError`` before anything is sent."""
     _v.text("content_type", content_type)  # a string, and encodable (None or a str from here on)
-    if on_progress is not None and not callable(on_progress):
-        raise InvalidArgumentError(
-            f"on_progress: must be callable as on_progress(sent, total) (got {on_progress!r:.80})"
-        )
+    _v.callback("on_progress", on_progress, called_as="on_progress(sent, total)", when="as the body is sent")
     source, default_name = _source(file)
     if source.size == 0:
         raise InvalidArgumentError("file: is empty (0 bytes)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import inspect
 import json
 import re
 import time
@@ -36,6 +37,24 @@ M = TypeVar("M", bound=_Model)
 
 def _fail(name: str, problem: str, value: object) -> InvalidArgumentError:
     return InvalidArgumentError(f"{name}: {problem} (got {value!r:.80})")
+
+
+def callback(
+    name: str, value: object, *, called_as: str, when: str, error: type[Exception] = InvalidArgumentError
+) -> None:
+    """A hook the SDK calls (never awaits) ``when``, checked before anything runs: a non-callable would fail only
+    midway, after requests went out, and an async function's coroutine would be dropped, the hook never run."""
+    if value is None:
+        return
+    if not callable(value):
+        raise error(f"{name}: must be a function called as {called_as} (got {value!r:.80})")
+    if inspect.iscoroutinefunction(value) or inspect.iscoroutinefunction(
+        getattr(value, "__call__", None)  # noqa: B004 - an object whose __call__ is async
+    ):
+        raise error(
+            f"{name}: must be a plain function; it is called, not awaited, {when}, so an async function would "
+            f"never run (got {value!r:.80})"
+        )
 
 
 def _missing(name: str) -> InvalidArgumentError:

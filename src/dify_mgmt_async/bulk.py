@@ -18,6 +18,7 @@ from typing import TypeVar, cast
 
 import anyio
 
+from . import _validation as _v
 from ._constants import DEFAULT_MAX_CONCURRENCY
 from ._errors import InvalidArgumentError
 
@@ -39,24 +40,6 @@ def _source(items: Iterable[T] | AsyncIterable[T]) -> Iterator[T] | AsyncIterato
         if isinstance(items, Iterable):
             raise  # its own __iter__ failed: as itself
         raise InvalidArgumentError(f"items: must be an iterable or an async iterable (got {items!r:.80})") from None
-
-
-def _check_progress(on_progress: object) -> None:
-    """``on_progress`` checked before anything runs: it is called (not awaited) after each item, so a non-callable
-    would fail only after ``fn`` ran, and an ``async def``'s coroutines would never run."""
-    if on_progress is None:
-        return
-    if not callable(on_progress):
-        raise InvalidArgumentError(
-            f"on_progress: must be a function called as on_progress(done, total) (got {on_progress!r:.80})"
-        )
-    if inspect.iscoroutinefunction(on_progress) or inspect.iscoroutinefunction(
-        getattr(on_progress, "__call__", None)  # noqa: B004 - an object whose __call__ is async
-    ):
-        raise InvalidArgumentError(
-            "on_progress: must be a plain function; it is called, not awaited, after each item, so an async "
-            f"function would never run (got {on_progress!r:.80})"
-        )
 
 
 async def _close(source: object, asynchronous: bool) -> None:
@@ -98,7 +81,7 @@ async def map(
         raise InvalidArgumentError(f"concurrency: must be an integer >= 1 (got {concurrency!r})")
     if not callable(fn):
         raise InvalidArgumentError(f"fn: must be an async function or another callable (got {fn!r:.80})")
-    _check_progress(on_progress)
+    _v.callback("on_progress", on_progress, called_as="on_progress(done, total)", when="after each item")
     source = _source(items)
     asynchronous = isinstance(items, AsyncIterable)
     total = len(items) if isinstance(items, Sized) else None
