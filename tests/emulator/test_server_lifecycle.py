@@ -5,6 +5,9 @@ temporary folder when it does not get going."""
 from __future__ import annotations
 
 import asyncio
+import math
+import os
+import re
 import socket
 import tempfile
 import threading
@@ -63,6 +66,56 @@ def test_not_a_number_is_refused() -> None:
         EmulatorServer(indexing_seconds=float("nan"))
 
 
+HUGE: list[tuple[dict[str, Any], str]] = [
+    ({"rate": 5, "burst": math.inf}, "burst: must be a finite number (got inf)"),
+    (
+        {"latency_ms": 5, "rate": 10**400},
+        "rate: must be a finite number (got 100000000000000000...0000000000000000000)",
+    ),
+    ({"latency_ms": math.inf}, "latency_ms: must be a finite number (got inf)"),
+    ({"indexing_seconds": math.inf}, "indexing_seconds: must be a finite number (got inf)"),
+    ({"max_upload_mb": 1e308, "burst": 10**5000}, "burst: must be a finite number (got an integer of 16610 bits)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"), HUGE, ids=["burst-inf", "rate-400-digits", "latency", "indexing", "5000-digits"]
+)
+def test_a_number_past_a_floats_range_is_refused_and_applies_nothing(changes: dict[str, Any], message: str) -> None:
+    """Refused before anything is applied (the conversion used to raise OverflowError halfway through)."""
+    config = EmulatorConfig()
+    before = config.public()
+    with pytest.raises(SettingError) as caught:
+        config.update(changes)
+    assert str(caught.value) == message
+    assert config.public() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"burst": 1e999}', "burst: must be a finite number (got 1e999)"),
+        (b'{"rate": 1, "latency_ms": Infinity}', "latency_ms: must be a finite number (got Infinity)"),
+        (
+            b'{"rate": 1, "burst": 1' + b"0" * 400 + b"}",
+            "burst: must be a finite number (got 100000000000000000...0000000000000000000)",
+        ),
+        (b'{"limiter": "\\ud800"}', "limiter: is not valid Unicode (a lone surrogate)"),
+    ],
+    ids=["1e999", "Infinity", "400-digits", "surrogate"],
+)
+def test_control_api_refuses_a_huge_number_with_400(body: bytes, message: str) -> None:
+    with EmulatorServer() as server:
+        before = server.config.public()
+        answer = httpx.post(
+            f"{server.base_url}/_emulator/config",
+            content=body,
+            headers={**server.control_headers, "content-type": "application/json"},
+        )
+        assert (answer.status_code, answer.json()) == (400, {"error_code": "invalid_param", "error": message})
+        assert server.config.public() == before
+
+
 def test_an_unknown_setting_is_refused_naming_the_settable_ones() -> None:
     with pytest.raises(SettingError) as made:
         EmulatorServer(ratee=5)
@@ -105,18 +158,38 @@ def test_a_bad_spec_leaves_no_upload_folder(own_tmp: Path) -> None:
     assert list(own_tmp.iterdir()) == []
 
 
-def test_a_failed_start_stops_its_thread_and_leaves_no_upload_folder(own_tmp: Path) -> None:
+def test_a_failed_start_stops_its_thread_and_leaves_no_upload_folder(
+    own_tmp: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Why it did not start is in the exception's message (not only in uvicorn's log, which it is taken out of)."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        server = EmulatorServer(port=taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        server = EmulatorServer(port=port)
         assert len(list(own_tmp.iterdir())) == 1
-        not_started = r"^the emulator did not start on 127\.0\.0\.1:\d+ \(its error is logged\)$"
-        with pytest.raises(RuntimeError, match=not_started):
+        with pytest.raises(RuntimeError) as caught:
             server.start()
+    assert str(caught.value) == (
+        f"the emulator did not start on 127.0.0.1:{port}: [Errno 98] error while attempting to bind on address "
+        f"('127.0.0.1', {port}): address already in use"
+    )
+    assert "address already in use" not in capfd.readouterr().err
     assert server._thread is None
     assert "dify-emulator" not in [t.name for t in threading.enumerate()]
     assert list(own_tmp.iterdir()) == []
+
+
+def test_a_port_out_of_range_is_said_by_start_not_by_a_thread_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    server = EmulatorServer(port=70000)
+    with pytest.raises(RuntimeError) as caught:
+        server.start()
+    # the OverflowError's words are the socket module's
+    assert re.fullmatch(
+        r"the emulator did not start on 127\.0\.0\.1:70000: OverflowError: .*0-65535\.", str(caught.value)
+    )
+    assert "Traceback" not in capfd.readouterr().err
+    assert server._thread is None
 
 
 def _in_background(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
@@ -207,3 +280,48 @@ def test_stop_says_so_when_the_thread_does_not_stop_and_can_be_called_again() ->
     server.stop()
     assert not emulator_thread.is_alive()
     assert not Path(server.upload_dir).exists()
+
+
+def test_a_second_start_is_refused_and_touches_nothing() -> None:
+    """It used to start a second thread, fail on the taken port, and stop(): the first server's folder
+    was removed and its thread orphaned."""
+    server = EmulatorServer().start()
+    first_thread, folder = server._thread, server.upload_dir
+    try:
+        with pytest.raises(RuntimeError) as caught:
+            server.start()
+        assert str(caught.value) == (
+            f"the emulator on {server.base_url} is already started: stop() it before starting it again"
+        )
+        assert server._thread is first_thread and os.path.isdir(folder)
+        answer = httpx.get(f"{server.base_url}{P}/apps", headers={"Authorization": f"Bearer {server.token}"})
+        assert answer.status_code == 200
+    finally:
+        server.stop()
+    assert first_thread is not None and not first_thread.is_alive()
+    assert "dify-emulator" not in [t.name for t in threading.enumerate()]
+    assert not os.path.isdir(folder)
+
+
+def test_a_stopped_emulator_starts_again_whole(spec_client: Callable[..., httpx.Client]) -> None:
+    """Same port and state; latency pauses apply again (stop() ended them for good) and uploads work (stop()
+    removed the upload folder); the new folder goes at the next stop()."""
+    server = EmulatorServer(indexing_seconds=0).start()
+    port, first_folder = server.port, server.upload_dir
+    client = spec_client(f"{server.base_url}{P}", headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    dataset = client.post("/datasets", json={"name": "kept"}).json()
+    server.stop()
+    assert not os.path.isdir(first_folder)
+    server.start()
+    try:
+        assert server.port == port
+        assert os.path.isdir(server.upload_dir) and server.upload_dir != first_folder
+        upload = client.post(f"/datasets/{dataset['id']}/documents/upload", files={"file": ("a.txt", b"hello")})
+        assert upload.status_code == 201, upload.text
+        server.configure(latency_ms=300)
+        started = time.monotonic()
+        assert client.get("/datasets").json()["total"] == 1
+        assert time.monotonic() - started >= 0.3
+    finally:
+        server.stop()
+    assert not os.path.isdir(server.upload_dir)

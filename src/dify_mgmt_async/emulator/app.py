@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import os
 import secrets
 import tempfile
@@ -29,9 +28,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .store import MODELS, UPLOAD_EXTENSIONS, ApiError, EmulatorConfig, Store, invalid
-from .validation import Operation, load
+from .validation import Operation, load, parse_json
 
-__all__ = ["FAULT_HEADER", "HANDLERS", "Call", "build_app", "end_pauses"]
+__all__ = ["FAULT_HEADER", "HANDLERS", "Call", "build_app", "end_pauses", "reopen"]
 
 PREFIX = "/api/management"
 CONTROL_HEADER = "X-Emulator-Secret"
@@ -402,10 +401,7 @@ def _control_routes(store: Store) -> list[Route]:
         return JSONResponse(store.config.public())
 
     async def set_config(request: Request) -> Response:
-        try:
-            body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise invalid(f"body: malformed JSON ({exc})") from None
+        body = parse_json(await request.body())
         if not isinstance(body, dict):
             raise invalid("body: must be a JSON object")
         store.config.update(body)
@@ -433,7 +429,7 @@ def _control_routes(store: Store) -> list[Route]:
 class _Faults:
     """Outer ASGI layer for ``/api/management``: in-flight counting, latency, dropped connections and 5xx."""
 
-    def __init__(self, app: ASGIApp, store: Store) -> None:
+    def __init__(self, app: Starlette, store: Store) -> None:
         self.app = app
         self.store = store
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -461,6 +457,13 @@ class _Faults:
         if loop is not None:
             with contextlib.suppress(RuntimeError):  # its loop is closed: no pause is under way
                 loop.call_soon_threadsafe(self._end_all)
+
+    def reopen(self, upload_dir: str | None) -> None:
+        """Undo ``end_pauses()`` for a server about to serve again; uploads go to ``upload_dir``."""
+        self._ended = False
+        self._loop = None
+        self._pauses.clear()
+        self.app.state.upload_dir = upload_dir
 
     def _end_all(self) -> None:
         for waiter in self._pauses:
@@ -507,6 +510,13 @@ def end_pauses(app: ASGIApp) -> None:
     its requests end in time rather than being cancelled."""
     if isinstance(app, _Faults):
         app.end_pauses()
+
+
+def reopen(app: ASGIApp, upload_dir: str | None) -> None:
+    """Ready an app from ``build_app`` whose server stopped (``end_pauses``) to be served again: its
+    ``latency_ms`` pauses apply again, and uploads are spooled in ``upload_dir``."""
+    if isinstance(app, _Faults):
+        app.reopen(upload_dir)
 
 
 def _drop(send: Send) -> bool:

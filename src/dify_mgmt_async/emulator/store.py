@@ -56,6 +56,14 @@ class SettingError(ApiError, ValueError):
         super().__init__(400, "invalid_param", message)
 
 
+def _shown(value: Any) -> str:
+    """``reprlib.repr(value)``; an int too long to print in decimal (past ``sys.get_int_max_str_digits()``) by size."""
+    try:
+        return reprlib.repr(value)
+    except ValueError:
+        return f"an integer of {int(value).bit_length()} bits"
+
+
 def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
 
@@ -122,6 +130,7 @@ class EmulatorConfig:
         the value given and what is allowed.
         """
         allowed = self.MUTABLE + self.AT_START if at_start else self.MUTABLE
+        checked: dict[str, Any] = {}  # each value as it is stored: converted here, so a conversion cannot fail later
         for name, value in changes.items():
             if name not in allowed:
                 where = "only when the emulator starts; " if name in self.AT_START else ""
@@ -132,21 +141,27 @@ class EmulatorConfig:
                         raise SettingError(f"seed: must be an integer or None (got {reprlib.repr(value)})")
                 elif not isinstance(value, str):  # a token: its type, never its value
                     raise SettingError(f"{name}: must be a string (got {type(value).__name__})")
+                checked[name] = value
                 continue
             choices = self.CHOICES.get(name)
             if choices is not None:
                 if value not in choices:
                     raise SettingError(f"{name}: must be one of {', '.join(choices)} (got {reprlib.repr(value)})")
+                checked[name] = value
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
                 raise SettingError(f"{name}: must be a number >= 0 (got {reprlib.repr(value)})")
-            if name.endswith("_rate") and name != "rate" and value > 1:
+            try:
+                number = float(value)  # an int past a float's range (10**400) overflows
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise SettingError(f"{name}: must be a finite number (got {_shown(value)})")
+            if name.endswith("_rate") and name != "rate" and number > 1:
                 raise SettingError(f"{name}: must be between 0 and 1 (got {reprlib.repr(value)})")
-        for name, value in changes.items():
-            if name in self.CHOICES or name in self.AT_START:
-                setattr(self, name, value)
-            else:
-                setattr(self, name, int(value) if name == "burst" else float(value))
+            checked[name] = int(value) if name == "burst" else number
+        for name, value in checked.items():
+            setattr(self, name, value)
 
 
 @dataclass

@@ -8,16 +8,23 @@ document again on every call: about ten times the cost (``benchmarks/emulator_cp
 
 What stays here by hand is the wire, not the rules: query strings become the type their schema
 names, multipart parts are decoded as their ``encoding`` says, and a failed schema check becomes the
-seed's ``400 invalid_param`` naming the field.
+seed's ``400 invalid_param`` naming the field. JSON is read as RFC 8259 has it (``parse_json``):
+Python's extras (``NaN``, ``Infinity``), numbers past a float's range, strings that are not Unicode
+(a lone surrogate escape) and nesting past ``MAX_DEPTH`` are refused before anything sees them. One
+rule the schemas carry outside JSON Schema is applied too: a body property marked
+``x-sdk-timestamp: future`` (Unix seconds) must be in the future, as its description says.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -29,7 +36,7 @@ from openapi_core.validation.schemas import oas31_schema_validators_factory
 
 from .store import ApiError, invalid
 
-__all__ = ["DEFAULT_SPEC", "Body", "Operation", "Parameter", "Spec", "load", "spec_path"]
+__all__ = ["DEFAULT_SPEC", "MAX_DEPTH", "Body", "Operation", "Parameter", "Spec", "load", "parse_json", "spec_path"]
 
 _PACKAGED = Path(__file__).resolve().parent / "management.yaml"  # where the wheel puts the spec
 _SOURCE = Path(__file__).resolve().parents[3] / "openapi" / "management.yaml"  # a source checkout
@@ -40,6 +47,8 @@ _INTEGER = re.compile(r"-?[0-9]+")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _BOOLEAN = {"true": True, "false": False}
 _JSON_TYPES = ("application/json",)
+MAX_DEPTH = 64
+"""How deeply a JSON body (or JSON part) may nest arrays and objects; deeper is refused with 400."""
 
 
 def spec_path(path: str | Path | None = None) -> Path:
@@ -83,6 +92,70 @@ def _message(prefix: str, error: ValidationError) -> str:
         if extra:
             return f"{_field(where, [extra[0]])}: unknown field"
     return f"{where or 'body'}: {error.message}"
+
+
+class _NotFinite:
+    """What ``parse_json`` reads for ``NaN``, ``Infinity`` or a number past a float's range, to refuse by field."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _float(text: str) -> float | _NotFinite:
+    number = float(text)  # a JSON number's text: past the range it is inf, never an error
+    return number if math.isfinite(number) else _NotFinite(text)
+
+
+def _printable(name: str) -> str:
+    """A field name with any lone surrogate written as an escape, so the error message can be sent."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_json(raw: bytes, prefix: str = "", *, detail: bool = True) -> Any:
+    """JSON from the wire, or ``400 invalid_param`` naming the field (``prefix``: the part's name, for a form).
+
+    Beyond ``json.loads``: ``NaN``/``Infinity`` (not JSON) and numbers past a float's range (``1e400``)
+    are refused, as are strings and names holding a lone surrogate (``"\\ud800"``, JSON's syntax but no
+    text: it could be stored but never sent back), and nesting deeper than ``MAX_DEPTH``. ``detail``:
+    the parser's reason for malformed JSON is in the message.
+    """
+    where = prefix or "body"
+    try:
+        value = json.loads(raw, parse_constant=_NotFinite, parse_float=_float)
+    except RecursionError:
+        raise invalid(f"{where}: nested more than {MAX_DEPTH} levels deep") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # ValueError: an integer of more than 4300 digits, too
+        raise invalid(f"{where}: malformed JSON ({exc})" if detail else f"{where}: malformed JSON") from None
+    pending: list[tuple[Any, list[str | int], int]] = [(value, [], 0)]
+    while pending:
+        node, path, depth = pending.pop()
+        if isinstance(node, _NotFinite):
+            raise invalid(f"{_field(prefix, path) or 'body'}: must be a finite number (got {node.text})")
+        if isinstance(node, str):
+            if not _unicode(node):
+                raise invalid(f"{_field(prefix, path) or 'body'}: is not valid Unicode (a lone surrogate)")
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth == MAX_DEPTH:
+            top = _field(prefix, path[:1]) or "body"
+            raise invalid(f"{top}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, list):
+            pending.extend((item, [*path, index], depth + 1) for index, item in reversed(list(enumerate(node))))
+            continue
+        for key in node:
+            if not _unicode(key):
+                raise invalid(f"{_field(prefix, [*path, _printable(key)])}: is not valid Unicode (a lone surrogate)")
+        pending.extend((item, [*path, key], depth + 1) for key, item in reversed(node.items()))
+    return value
 
 
 def _check(validator: Validator, value: Any, prefix: str) -> None:
@@ -131,6 +204,8 @@ class Body:
     validators: Mapping[str, Validator]
     file_parts: frozenset[str]
     json_parts: frozenset[str]
+    future: frozenset[str] = frozenset()
+    """Properties of the JSON body marked ``x-sdk-timestamp: future``: Unix seconds that must be in the future."""
 
 
 @dataclass(frozen=True)
@@ -193,11 +268,11 @@ class Operation:
                 raise invalid("body: a JSON object is required")
             return None
         media = self.media_type(content_type)
-        try:
-            value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise invalid(f"body: malformed JSON ({exc})") from None
+        value = parse_json(raw)
         _check(self.body.validators[media], value, "")
+        if isinstance(value, dict):
+            for name in self.body.future & value.keys():
+                _future(name, value[name])
         return value
 
     def read_form(self, parts: Mapping[str, list[bytes]], files: Mapping[str, int]) -> dict[str, Any]:
@@ -215,10 +290,7 @@ class Operation:
             decoded: list[Any] = []
             for chunk in chunks:
                 if name in self.body.json_parts:
-                    try:
-                        decoded.append(json.loads(chunk))
-                    except (ValueError, UnicodeDecodeError):
-                        raise invalid(f"{name}: malformed JSON") from None
+                    decoded.append(parse_json(chunk, name, detail=False))
                 else:
                     try:
                         decoded.append(chunk.decode("utf-8"))
@@ -230,6 +302,14 @@ class Operation:
                 raise invalid(f"{name}: exactly one part is allowed")
         _check(self.body.validators["multipart/form-data"], form, "")
         return form
+
+
+def _future(name: str, value: Any) -> None:
+    """``x-sdk-timestamp: future``: Unix seconds after now; the SDK's own check says it in the same words."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value > time.time():
+        return  # not a number: the schema has said so already
+    when = datetime.fromtimestamp(max(int(value), 0), UTC).isoformat()
+    raise invalid(f"{name}: must be in the future, and {when} is not (got {value!r})")
 
 
 @dataclass(frozen=True)
@@ -275,9 +355,14 @@ def _body(spec: SchemaPath, node: SchemaPath) -> Body:
     validators: dict[str, Validator] = {}
     file_parts: set[str] = set()
     json_parts: set[str] = set()
+    future: set[str] = set()
     for key, content in (node / "content").items():
         media = str(key).lower()
         validators[media] = oas31_schema_validators_factory.create(spec, content / "schema").validator
+        if media in _JSON_TYPES and "properties" in content / "schema":
+            for key_, prop in (content / "schema" / "properties").items():
+                if _resolved(prop).get("x-sdk-timestamp") == "future":
+                    future.add(str(key_))
         if media != "multipart/form-data":
             continue
         encoding = _resolved(content / "encoding") if "encoding" in content else {}
@@ -293,6 +378,7 @@ def _body(spec: SchemaPath, node: SchemaPath) -> Body:
         validators=validators,
         file_parts=frozenset(file_parts),
         json_parts=frozenset(json_parts),
+        future=frozenset(future),
     )
 
 
