@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import anyio
-import httpx
 import pytest
 
 from dify_mgmt_async import (
     APIConnectionError,
-    ApiKeyCreated,
     APIStatusError,
     AuthenticationError,
     ConflictError,
@@ -67,19 +66,19 @@ async def test_every_operation(dify_emulator: tuple[str, str]) -> None:
             await dify.datasets.create(name="x")
 
 
-async def test_auth_failures(dify_emulator: tuple[str, str]) -> None:
+async def test_auth_failures(dify_emulator_server: EmulatorServer) -> None:
     """Unknown, deleted and expired tokens get 401; a token created by POST /api-keys works at once."""
-    base_url, token = dify_emulator
+    base_url, token = dify_emulator_server.base_url, dify_emulator_server.token
     async with DifyManagementClient(base_url, "not-a-token", max_retries=0) as bad:
         with pytest.raises(AuthenticationError) as caught:
             await bad.users.get_current()
     assert caught.value.status_code == 401
     async with DifyManagementClient(base_url, token) as dify:
         fresh = await dify.api_keys.create(name="fresh")
-        # The SDK refuses a past expiry before sending; the emulator's own handling is checked raw.
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as raw:
-            answer = await raw.post(f"{base_url}/api/management/api-keys", json={"name": "old", "expires_at": 1})
-        expired = ApiKeyCreated.from_dict(answer.json())
+        # A past expiry is refused (by the SDK before sending, by the emulator with 400): this key expires now.
+        expired = await dify.api_keys.create(name="old", expires_at=time.time() + 3600)
+        store = dify_emulator_server.store
+        store.by_token[expired.token].expires_at = store.now()
         async with DifyManagementClient(base_url, fresh.token) as other:
             assert (await other.users.get_current()).role == "owner"
             listed = {k.name: k for k in (await dify.api_keys.list()).data}
