@@ -320,7 +320,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--indexing-seconds",
         type=_checked(float, "indexing_seconds"),
-        default=_env("INDEXING_SECONDS", "2"),
+        default=_env("INDEXING_SECONDS", "2.0"),
         help="time a document takes from waiting to completed",
     )
     p.add_argument(
@@ -332,7 +332,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--max-upload-mb",
         type=_checked(float, "max_upload_mb"),
-        default=_env("MAX_UPLOAD_MB", "15"),
+        default=_env("MAX_UPLOAD_MB", "15.0"),
         help="larger uploads get 413",
     )
     p.add_argument(
