@@ -57,19 +57,68 @@ def _running(method: str) -> RuntimeError:
     return RuntimeError(f"{method}(): the pager's iterator is already running (two tasks iterating one async for?)")
 
 
-class _Pages(AsyncGenerator[P, None]):
-    """``AsyncPager.pages()``: a plain object, not a native async generator, so there is no suspended frame to
-    finalise. Between two ``__anext__`` calls nothing is open (each page is fetched and parsed whole), so a
-    caller that stops early (``break``, an error in the loop body, a cancellation) leaves nothing behind: no
+T_co = TypeVar("T_co", covariant=True)
+
+
+class _Iterator(AsyncGenerator[T_co, None]):
+    """What ``_Pages`` and ``_Items`` share: a plain object, not a native async generator, so there is no suspended
+    frame to finalise. Between two ``__anext__`` calls nothing is open (each page is fetched and parsed whole), so
+    a caller that stops early (``break``, an error in the loop body, a cancellation) leaves nothing behind: no
     generator for the garbage collector to close, no warning under trio. ``aclose()`` still works (it ends it).
 
     As with a native async generator, ``anext``, ``aclose()`` and ``athrow()`` while another task's ``anext`` is
-    fetching raise RuntimeError and change nothing; once closed, nothing more comes out (``_done`` is checked
-    again after the fetch, so a page that arrives after a close is dropped)."""
+    fetching raise RuntimeError and change nothing; an error or cancellation ends it; once closed, nothing more
+    comes out (``_done`` is checked again after each fetch, so what arrives after a close is dropped)."""
 
-    __slots__ = ("_done", "_fetch", "_kwargs", "_last", "_number", "_requested", "_running", "_seen", "_stale")
+    __slots__ = ("_done", "_running")
+
+    def __init__(self) -> None:
+        self._done = False
+        self._running = False
+
+    async def __anext__(self) -> T_co:
+        return await self.asend(None)
+
+    async def asend(self, value: None, /) -> T_co:
+        if self._running:
+            raise _running("anext")
+        if self._done:
+            raise StopAsyncIteration
+        self._running = True
+        try:
+            return await self._next()
+        except BaseException:
+            self._close()  # ended, failed or cancelled: over, as a generator would be
+            raise
+        finally:
+            self._running = False
+
+    async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> T_co:
+        if self._running:
+            raise _running("athrow")
+        self._close()
+        raise _exception(typ, val, tb)
+
+    async def aclose(self) -> None:
+        if self._running:
+            raise _running("aclose")
+        self._close()
+
+    async def _next(self) -> T_co:
+        """The next value (StopAsyncIteration at the end); checks ``_done`` after each await."""
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        self._done = True
+
+
+class _Pages(_Iterator[P]):
+    """``AsyncPager.pages()``: every page, following the stop rules (see ``AsyncPager``)."""
+
+    __slots__ = ("_fetch", "_kwargs", "_last", "_number", "_requested", "_seen", "_stale")
 
     def __init__(self, fetch: FetchPage[P], kwargs: dict[str, Any]) -> None:
+        super().__init__()
         self._fetch = fetch
         self._kwargs = dict(kwargs)
         number = self._kwargs.get("page")
@@ -79,116 +128,61 @@ class _Pages(AsyncGenerator[P, None]):
         self._seen: set[object] = set()
         self._stale = 0
         self._last: P | None = None
-        self._done = False
-        self._running = False
 
-    async def __anext__(self) -> P:
-        return await self.asend(None)
-
-    async def asend(self, value: None, /) -> P:
-        if self._running:
-            raise _running("anext")
+    async def _next(self) -> P:
+        last = self._last
+        if last is not None:
+            if not last.data or not has_next_page(last, self._number, self._requested):
+                raise StopAsyncIteration
+            self._number += 1
+        self._kwargs["page"] = self._number
+        page = await self._fetch(dict(self._kwargs))
         if self._done:
             raise StopAsyncIteration
-        self._running = True
-        try:
-            last = self._last
-            if last is not None:
-                if not last.data or not has_next_page(last, self._number, self._requested):
-                    raise StopAsyncIteration
-                self._number += 1
-            self._kwargs["page"] = self._number
-            page = await self._fetch(dict(self._kwargs))
-            if self._done:
-                raise StopAsyncIteration
-            ids = [identity(item) for item in page.data]
-            # A page of nothing new happens when items created meanwhile push seen ones down a page;
-            # several in a row mean the server ignores `page`.
-            self._stale = self._stale + 1 if ids and self._seen.issuperset(ids) else 0
-            if self._stale >= MAX_STALE_PAGES:
-                raise StopAsyncIteration
-            self._seen.update(ids)
-        except BaseException:
-            self._close()  # ended, failed or cancelled: over, as a generator would be
-            raise
-        finally:
-            self._running = False
+        ids = [identity(item) for item in page.data]
+        # A page of nothing new happens when items created meanwhile push seen ones down a page;
+        # several in a row mean the server ignores `page`.
+        self._stale = self._stale + 1 if ids and self._seen.issuperset(ids) else 0
+        if self._stale >= MAX_STALE_PAGES:
+            raise StopAsyncIteration
+        self._seen.update(ids)
         self._last = page
         return page
 
-    async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> P:
-        if self._running:
-            raise _running("athrow")
-        self._close()
-        raise _exception(typ, val, tb)
-
-    async def aclose(self) -> None:
-        if self._running:
-            raise _running("aclose")
-        self._close()
-
     def _close(self) -> None:
-        self._done = True
+        super()._close()
         self._last = None
         self._seen = set()
 
 
-class _Items(AsyncGenerator[I_co, None]):
-    """``async for`` over an ``AsyncPager``: every item of ``_Pages``, once each. A plain object like ``_Pages``
-    (see there), so ``async for item in pager: break`` closes nothing because nothing is open. While a page is
-    fetched, ``anext``, ``aclose()`` and ``athrow()`` from another task raise RuntimeError, as there."""
+class _Items(_Iterator[I_co]):
+    """``async for`` over an ``AsyncPager``: every item of ``_Pages``, once each."""
 
-    __slots__ = ("_data", "_done", "_index", "_pages", "_running", "_yielded")
+    __slots__ = ("_data", "_index", "_pages", "_yielded")
 
     def __init__(self, pages: _Pages[Any]) -> None:
+        super().__init__()
         self._pages = pages
         self._data: Sequence[Any] = ()
         self._index = 0
         self._yielded: set[object] = set()
-        self._done = False
-        self._running = False
 
-    async def __anext__(self) -> I_co:
-        return await self.asend(None)
-
-    async def asend(self, value: None, /) -> I_co:
-        if self._running:
-            raise _running("anext")
-        if self._done:
-            raise StopAsyncIteration
-        self._running = True
-        try:
-            while True:
-                while self._index < len(self._data):
-                    item: I_co = self._data[self._index]
-                    self._index += 1
-                    key = identity(item)
-                    if key not in self._yielded:
-                        self._yielded.add(key)
-                        return item
-                data = (await self._pages.__anext__()).data
-                if self._done:
-                    raise StopAsyncIteration
-                self._data, self._index = data, 0
-        except BaseException:
-            self._close()
-            raise
-        finally:
-            self._running = False
-
-    async def athrow(self, typ: Any, val: Any = None, tb: Any = None, /) -> I_co:
-        if self._running:
-            raise _running("athrow")
-        self._close()
-        raise _exception(typ, val, tb)
-
-    async def aclose(self) -> None:
-        if self._running:
-            raise _running("aclose")
-        self._close()
+    async def _next(self) -> I_co:
+        while True:
+            while self._index < len(self._data):
+                item: I_co = self._data[self._index]
+                self._index += 1
+                key = identity(item)
+                if key not in self._yielded:
+                    self._yielded.add(key)
+                    return item
+            data = (await self._pages.__anext__()).data
+            if self._done:
+                raise StopAsyncIteration
+            self._data, self._index = data, 0
 
     def _close(self) -> None:
-        self._done = True
+        super()._close()
         self._pages._close()
         self._data, self._index, self._yielded = (), 0, set()
 
