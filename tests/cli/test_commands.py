@@ -246,6 +246,19 @@ def test_a_table_shows_server_text_verbatim(cli: Cli, all_pages: bool) -> None:
     assert [(row[1], row[5]) for row in rows] == [(name, name) for name in (NAMES[::-1] if all_pages else NAMES[:1:-1])]
 
 
+def test_control_characters_in_server_text_are_shown_not_sent_to_the_terminal(cli: Cli) -> None:
+    """A name holding an escape sequence (or a bell) is shown with its control characters as \\xNN, in a table and a
+    record: sent as they were, they would recolour, move or clear the user's terminal."""
+    name = "evil\x1b[2J\x1b]0;pwned\x07name"
+    app = as_json(cli("apps", "create", "--name", name, "--mode", "chat"))
+    for args in (("apps", "list"), ("apps", "get", app["id"])):
+        result = cli("-o", "table", *args)
+        assert (result.exit_code, result.stderr) == (0, ""), args
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout, args
+        assert "evil\\x1b[2J\\x1b]0;pwned\\x07name" in result.stdout, args
+    assert as_json(cli("-o", "json", "apps", "get", app["id"]))["name"] == name  # JSON keeps the text as it is
+
+
 def test_a_record_table_shows_server_text_verbatim(cli: Cli) -> None:
     app = as_json(cli("apps", "create", "--name", NAMES[0], "--mode", "chat", "--description", NAMES[1]))
     result = cli("-o", "table", "apps", "get", app["id"])

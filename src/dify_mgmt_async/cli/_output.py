@@ -11,6 +11,7 @@ would read as markup (and emoji codes): a name such as ``[/red]`` would crash th
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 from enum import Enum
@@ -61,13 +62,22 @@ def plain(value: Any, *, reveal: bool = False) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def verbatim(text: str, style: str = "") -> Text:
+    """Server (or file system) text as a table shows it: ``Text``, not parsed for markup or emoji codes, with its
+    control characters written as ``\\xNN``, so an escape sequence in a name cannot drive the terminal."""
+    return Text(_CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", text), style=style)
+
+
 def _cell(value: Any) -> Text:
-    """A value as rich shows it verbatim: ``Text``, which is not parsed for markup or emoji codes."""
+    """A value as a table shows it (``verbatim``)."""
     if value is None:
         return Text("")
     if isinstance(value, dict | list):
-        return Text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
-    return Text(str(value))
+        return verbatim(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+    return verbatim(str(value))
 
 
 class Printer:
@@ -94,7 +104,7 @@ class Printer:
             rest = {k: v for k, v in data.items() if k != "data"}
             if rest:
                 paging = "  ".join(f"{k}: {_cell(v).plain}" for k, v in rest.items())
-                self.console.print(Text(paging, style="dim"))
+                self.console.print(verbatim(paging, style="dim"))
         elif isinstance(data, list):
             self.table(data)  # a list answer (wait-for-indexing's documents): a row each, as a page's items
         else:

@@ -53,6 +53,7 @@ from .._generated.models import ProcessRule
 from .._resources import _PROCESS_RULE_FIELDS
 from ._app import EXIT_API_ERROR, EXIT_PARTIAL, error_line, fail, run, settings
 from ._commands import json_object
+from ._output import verbatim
 from ._journal import Journal, JournalError, Row, State, default_journal_path, read_rows
 
 __all__ = ["LocalFile", "Plan", "Task", "add_upload_command", "document_name", "scan"]
@@ -351,12 +352,12 @@ def _print_summary(summary: dict[str, Any], mode: str) -> None:
     if mode != "table":
         print(json.dumps(summary, ensure_ascii=False, indent=2 if mode == "json" else None), flush=True)
         return
-    # Paths and the server's error texts go to rich as Text: as markup, "[/red]" would crash and "[b]x" be altered.
+    # Paths and the server's error texts go to rich verbatim: as markup, "[/red]" would crash and "[b]x" be altered.
     console = Console()
     if summary.get("dry_run"):
         table = Table("action", "path", "size")
         for action in summary["actions"]:
-            table.add_row(action["action"], Text(action["path"]), str(action["size"]))
+            table.add_row(action["action"], verbatim(action["path"]), str(action["size"]))
         console.print(table)
         counts = "  ".join(f"{k}: {v}" for k, v in summary["counts"].items()) or "nothing to do"
         console.print(counts, markup=False, emoji=False, highlight=False)
@@ -368,7 +369,7 @@ def _print_summary(summary: dict[str, Any], mode: str) -> None:
                 f"{v['path']}: {v.get('error') or v.get('parsing_error')}" if isinstance(v, dict) else v for v in value
             ]
             value = "\n".join(lines) or "0"
-        table.add_row(key, Text(str(value)))
+        table.add_row(key, verbatim(str(value)))
     console.print(table)
 
 
