@@ -53,8 +53,8 @@ from .._generated.models import ProcessRule
 from .._resources import _PROCESS_RULE_FIELDS
 from ._app import EXIT_API_ERROR, EXIT_PARTIAL, error_line, fail, run, settings
 from ._commands import json_object
-from ._output import verbatim
 from ._journal import Journal, JournalError, Row, State, default_journal_path, read_rows
+from ._output import verbatim
 
 __all__ = ["LocalFile", "Plan", "Task", "add_upload_command", "document_name", "scan"]
 
