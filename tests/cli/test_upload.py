@@ -260,15 +260,8 @@ def test_an_old_document_still_to_delete_is_not_forgotten_when_its_file_changes_
     document per file: replacing v2 used to drop v1 from it, left on the server for good). Deletes allowed again,
     one run deletes v1, uploads v3 and deletes v2."""
     server = dify_emulator_server
-    root = make_tree(tmp_path / "root", {"a.txt": "v1"})
-    journal = tmp_path / "j.sqlite3"
-    args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
-    summary(cli(*args))
-    v1 = documents(server, dataset)["a.txt"]
-    refuse_deletes(server, monkeypatch)
-    (root / "a.txt").write_text("v2", encoding="utf-8")
-    summary(cli(*args), code=3)
-    v2 = journal_rows(journal)["a.txt"][1]
+    args, journal, v1, v2 = replaced_with_the_old_delete_refused(cli, server, dataset, tmp_path, monkeypatch)
+    root = tmp_path / "root"
 
     (root / "a.txt").write_text("v3, longer", encoding="utf-8")
     held = summary(cli(*args), code=3)
@@ -489,8 +482,9 @@ def test_a_file_edited_after_a_crash_is_not_reconciled_as_uploaded(
 def replaced_with_the_old_delete_refused(
     cli: Cli, server: EmulatorServer, dataset: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[tuple[str, ...], Path, str, str]:
-    """a.txt v1 uploaded as doc1, then v2 as doc2 with doc1's delete refused: the row is done (doc2), replacing doc1.
-    The upload's args, the journal, doc1 and doc2."""
+    """a.txt v1 uploaded as doc1, then v2 as doc2 with doc1's delete refused (still refused on return;
+    ``monkeypatch.undo()`` allows deletes again): the row is done (doc2), replacing doc1. The upload's args, the
+    journal, doc1 and doc2."""
     root = make_tree(tmp_path / "root", {"a.txt": "v1"})
     journal = tmp_path / "j.sqlite3"
     args = ("datasets", "upload", dataset, str(root), "--journal", str(journal), "--replace-changed")
@@ -499,7 +493,6 @@ def replaced_with_the_old_delete_refused(
     refuse_deletes(server, monkeypatch)
     (root / "a.txt").write_text("v2", encoding="utf-8")
     summary(cli(*args), code=3)
-    monkeypatch.undo()
     return args, journal, doc1, journal_rows(journal)["a.txt"][1] or ""
 
 
@@ -510,6 +503,7 @@ def test_a_crash_while_replacing_leaves_one_document_after_one_rerun(
     deletes doc1 in the same run (the reconciled row's delete goes into the plan)."""
     server = dify_emulator_server
     args, journal, doc1, doc2 = replaced_with_the_old_delete_refused(cli, server, dataset, tmp_path, monkeypatch)
+    monkeypatch.undo()
     assert {d["id"] for d in server.store.list_documents(dataset, None)} == {doc1, doc2}
     crash_while_sending(journal, "a.txt")
     rerun = summary(cli(*args))
@@ -526,6 +520,7 @@ def test_a_pending_row_keeps_the_old_document_it_replaces(
     and deletes doc1 (a pending row's upload used to forget doc1, leaving two documents)."""
     server = dify_emulator_server
     args, journal, doc1, doc2 = replaced_with_the_old_delete_refused(cli, server, dataset, tmp_path, monkeypatch)
+    monkeypatch.undo()
     server.store.delete_document(dataset, doc2)
     with sqlite3.connect(journal) as db:
         db.execute("UPDATE files SET state = 'pending', document_id = NULL, last_error = NULL WHERE path = 'a.txt'")
